@@ -1,0 +1,432 @@
+//! Typed layers of an Ambito: the in-memory model every analysis reads.
+//!
+//! Invariant: every geometry in the model is in lon/lat (EPSG:4326 axis order, x = longitude).
+//! Readers settle CRS and axis order before anything lands here. Areas are geodesic
+//! (`geo::GeodesicArea` on the WGS84 ellipsoid) unless a function says otherwise.
+
+pub mod cadref;
+pub mod workspace;
+
+use chrono::NaiveDate;
+use geo::{MultiPolygon, Point};
+use serde::{Deserialize, Serialize};
+
+/// The names of the layers, as used by the API, tiles and exports (FORMATS.md §6).
+pub const LAYER_NAMES: [&str; 9] = [
+    "comuni",
+    "fogli",
+    "particelle",
+    "fabbricati",
+    "alloggi_pubblici",
+    "alloggi_privati",
+    "pgt_zone",
+    "vincoli",
+    "aree_candidate",
+];
+
+/// A comune of the Ambito with its boundary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comune {
+    /// ISTAT code, 6 digits (`016077`).
+    pub istat: String,
+    /// Cadastral (Belfiore) code, 4 characters (`C800`).
+    pub belfiore: String,
+    pub nome: String,
+    pub sub_ambito: Option<String>,
+    pub popolazione: u32,
+    pub geometry: MultiPolygon<f64>,
+}
+
+/// A cadastral sheet (foglio), from the `_map` GML.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Foglio {
+    /// National zoning reference, e.g. `C800_001300`.
+    pub riferimento: String,
+    pub belfiore: String,
+    /// Sezione letter, `None` when the comune has no sections.
+    pub sezione: Option<String>,
+    /// Normalised foglio key: number without leading zeros plus allegato letter (`13`, `13A`).
+    pub foglio: String,
+    pub scala: Option<u32>,
+    pub geometry: MultiPolygon<f64>,
+}
+
+/// A land parcel (particella), from the `_ple` GML.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Particella {
+    /// National cadastral reference, e.g. `C800_001300.125`.
+    pub riferimento: String,
+    pub belfiore: String,
+    pub sezione: Option<String>,
+    /// Normalised foglio key (see [`Foglio::foglio`]).
+    pub foglio: String,
+    /// The parcel label as text (`125`, `STRADA001`).
+    pub particella: String,
+    pub geometry: MultiPolygon<f64>,
+}
+
+impl Particella {
+    pub fn key(&self) -> cadref::ParcelKey {
+        cadref::ParcelKey::new(
+            &self.belfiore,
+            self.sezione.as_deref(),
+            &self.foglio,
+            &self.particella,
+        )
+    }
+}
+
+/// Housing service of a public unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Servizio {
+    Sap,
+    Sas,
+    Sat,
+    /// Altro uso residenziale.
+    Altro,
+}
+
+impl Servizio {
+    pub fn code(self) -> &'static str {
+        match self {
+            Servizio::Sap => "SAP",
+            Servizio::Sas => "SAS",
+            Servizio::Sat => "SAT",
+            Servizio::Altro => "altro",
+        }
+    }
+    pub fn label_it(self) -> &'static str {
+        match self {
+            Servizio::Sap => "Servizio abitativo pubblico (SAP)",
+            Servizio::Sas => "Servizio abitativo sociale (SAS)",
+            Servizio::Sat => "Servizio abitativo transitorio (SAT)",
+            Servizio::Altro => "Altro uso residenziale",
+        }
+    }
+}
+
+/// State of a public unit, as on the regional platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Stato {
+    Occupato,
+    Libero,
+    SfittoCarenzeManutentive,
+    SfittoRistrutturazione,
+}
+
+impl Stato {
+    pub const ALL: [Stato; 4] = [
+        Stato::Occupato,
+        Stato::Libero,
+        Stato::SfittoCarenzeManutentive,
+        Stato::SfittoRistrutturazione,
+    ];
+    /// Canonical code (`sfitto_carenze_manutentive`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Stato::Occupato => "occupato",
+            Stato::Libero => "libero",
+            Stato::SfittoCarenzeManutentive => "sfitto_carenze_manutentive",
+            Stato::SfittoRistrutturazione => "sfitto_ristrutturazione",
+        }
+    }
+    pub fn label_it(self) -> &'static str {
+        match self {
+            Stato::Occupato => "Occupato",
+            Stato::Libero => "Libero",
+            Stato::SfittoCarenzeManutentive => "Sfitto per carenze manutentive",
+            Stato::SfittoRistrutturazione => "Sfitto per ristrutturazione",
+        }
+    }
+    /// "Unused public stock": free or empty for either reason.
+    pub fn is_unused(self) -> bool {
+        !matches!(self, Stato::Occupato)
+    }
+}
+
+/// The plan-section flags of a unit (FORMATS.md §4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagPiano {
+    /// b) lacking maintenance but assignable as it is during the year.
+    pub assegnabile_stato_di_fatto: bool,
+    /// c) in a formal renovation programme, assignable in the year.
+    pub in_programma_ristrutturazione: bool,
+    /// d) new construction, assignable in the year.
+    pub nuova_edificazione: bool,
+    /// e) freed by normal turnover during the year.
+    pub turn_over: bool,
+    /// f) conferred by private owners (art. 23 c.2 L.R. 16/2016).
+    pub conferita_da_privati: bool,
+    /// Counted in "disponibili nell'anno" (declared total of section g).
+    pub disponibile_anno: bool,
+    /// k) assigned in the previous year.
+    pub assegnata_anno_precedente: bool,
+}
+
+/// How a public unit got its position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Localizzazione {
+    /// Interior point of the parcel its cadastral reference names.
+    Particella,
+    /// `lon`/`lat` columns of the inventory.
+    Coordinate,
+    /// Neither: the unit is counted but not drawn.
+    NonLocalizzato,
+}
+
+/// One public-housing unit of the inventory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlloggioPubblico {
+    pub ente_proprietario: String,
+    pub codice_unita: String,
+    /// Comune where the unit stands, resolved to its codes when the Ambito knows it.
+    pub comune_istat: Option<String>,
+    pub belfiore: Option<String>,
+    pub comune_nome: Option<String>,
+    pub indirizzo: Option<String>,
+    pub sezione: Option<String>,
+    pub foglio: Option<String>,
+    pub particella: Option<String>,
+    pub subalterno: Option<String>,
+    /// Normalised as `A/3`.
+    pub categoria_catastale: Option<String>,
+    pub superficie_mq: Option<f64>,
+    pub servizio: Servizio,
+    pub stato: Stato,
+    pub sfitto_dal: Option<NaiveDate>,
+    pub flag: FlagPiano,
+    /// `lon`/`lat` given in the inventory (EPSG:4326).
+    pub lonlat: Option<Point<f64>>,
+    /// Line of the source file (1-based, header is line 1), for messages.
+    pub riga: usize,
+    /// Position on the map, set by linkage.
+    pub posizione: Option<Point<f64>>,
+    pub localizzazione: Localizzazione,
+}
+
+impl AlloggioPubblico {
+    /// The cadastral key this unit names, if it names one completely.
+    pub fn parcel_key(&self) -> Option<cadref::ParcelKey> {
+        let belfiore = self.belfiore.as_deref()?;
+        let foglio = self.foglio.as_deref()?;
+        let particella = self.particella.as_deref()?;
+        Some(cadref::ParcelKey::new(
+            belfiore,
+            self.sezione.as_deref(),
+            foglio,
+            particella,
+        ))
+    }
+
+    /// Whole months the unit has been empty at `reference`, when it is unused and `sfitto_dal` is known.
+    pub fn mesi_sfitto(&self, reference: NaiveDate) -> Option<u32> {
+        if !self.stato.is_unused() {
+            return None;
+        }
+        let since = self.sfitto_dal?;
+        if since > reference {
+            return Some(0);
+        }
+        let months = (reference.year_ce_months()) - (since.year_ce_months());
+        let adjust = if reference.day0() < since.day0() { 1 } else { 0 };
+        Some((months - adjust).max(0) as u32)
+    }
+}
+
+trait MonthIndex {
+    fn year_ce_months(&self) -> i64;
+    fn day0(&self) -> u32;
+}
+
+impl MonthIndex for NaiveDate {
+    fn year_ce_months(&self) -> i64 {
+        use chrono::Datelike;
+        i64::from(self.year()) * 12 + i64::from(self.month0())
+    }
+    fn day0(&self) -> u32 {
+        use chrono::Datelike;
+        Datelike::day0(self)
+    }
+}
+
+/// Zone classes abitare understands, whatever the comune called them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ClasseZona {
+    AmbitoTrasformazione,
+    TessutoUrbanoConsolidato,
+    NucleoAnticaFormazione,
+    Agricolo,
+    NonSoggettoTrasformazione,
+    ServiziEsistenti,
+    ServiziPrevisti,
+    Rigenerazione,
+}
+
+impl ClasseZona {
+    pub const ALL: [ClasseZona; 8] = [
+        ClasseZona::AmbitoTrasformazione,
+        ClasseZona::TessutoUrbanoConsolidato,
+        ClasseZona::NucleoAnticaFormazione,
+        ClasseZona::Agricolo,
+        ClasseZona::NonSoggettoTrasformazione,
+        ClasseZona::ServiziEsistenti,
+        ClasseZona::ServiziPrevisti,
+        ClasseZona::Rigenerazione,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            ClasseZona::AmbitoTrasformazione => "ambito_trasformazione",
+            ClasseZona::TessutoUrbanoConsolidato => "tessuto_urbano_consolidato",
+            ClasseZona::NucleoAnticaFormazione => "nucleo_antica_formazione",
+            ClasseZona::Agricolo => "agricolo",
+            ClasseZona::NonSoggettoTrasformazione => "non_soggetto_trasformazione",
+            ClasseZona::ServiziEsistenti => "servizi_esistenti",
+            ClasseZona::ServiziPrevisti => "servizi_previsti",
+            ClasseZona::Rigenerazione => "rigenerazione",
+        }
+    }
+    pub fn label_it(self) -> &'static str {
+        match self {
+            ClasseZona::AmbitoTrasformazione => "Ambito di trasformazione",
+            ClasseZona::TessutoUrbanoConsolidato => "Tessuto urbano consolidato",
+            ClasseZona::NucleoAnticaFormazione => "Nucleo di antica formazione",
+            ClasseZona::Agricolo => "Area agricola",
+            ClasseZona::NonSoggettoTrasformazione => "Area non soggetta a trasformazione",
+            ClasseZona::ServiziEsistenti => "Servizi esistenti",
+            ClasseZona::ServiziPrevisti => "Servizi previsti",
+            ClasseZona::Rigenerazione => "Ambito di rigenerazione",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<ClasseZona> {
+        ClasseZona::ALL.into_iter().find(|c| c.code() == code)
+    }
+}
+
+/// A PGT zone, mapped to an abitare class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZonaPgt {
+    pub comune_istat: Option<String>,
+    pub comune_nome: Option<String>,
+    pub classe: ClasseZona,
+    /// The comune's own class name (`LEGENDA`), or the ambito name (`NOME_AMB`).
+    pub legenda: Option<String>,
+    /// Destination code (`COD_DEST1` / `FUN_PREV1`) when given.
+    pub codice_destinazione: Option<String>,
+    /// Source layer (file stem) the zone came from.
+    pub fonte: String,
+    pub geometry: MultiPolygon<f64>,
+}
+
+/// A constraint area (vincolo, fascia di rispetto).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vincolo {
+    pub comune_istat: Option<String>,
+    pub comune_nome: Option<String>,
+    /// Kind of constraint (`COD_VINC`).
+    pub codice: Option<String>,
+    /// Name of the constraint (`NOME_VINC_PRINC`).
+    pub nome: String,
+    pub fonte: String,
+    pub geometry: MultiPolygon<f64>,
+}
+
+/// Identity of the Ambito a model describes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AmbitoInfo {
+    pub numero: Option<u32>,
+    pub nome: String,
+    pub capofila: Option<String>,
+    /// Year of the annual plan (`2026`).
+    pub anno: i32,
+    /// Date at which vacancy durations are measured.
+    pub data_riferimento: NaiveDate,
+    /// True when the data are generated demonstration data.
+    pub dimostrativo: bool,
+}
+
+/// The whole model of an Ambito: what ingest produces and analysis consumes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub ambito: AmbitoInfo,
+    pub comuni: Vec<Comune>,
+    pub fogli: Vec<Foglio>,
+    pub particelle: Vec<Particella>,
+    pub alloggi_pubblici: Vec<AlloggioPubblico>,
+    pub pgt_zone: Vec<ZonaPgt>,
+    pub vincoli: Vec<Vincolo>,
+}
+
+impl Model {
+    pub fn empty(ambito: AmbitoInfo) -> Model {
+        Model {
+            ambito,
+            comuni: Vec::new(),
+            fogli: Vec::new(),
+            particelle: Vec::new(),
+            alloggi_pubblici: Vec::new(),
+            pgt_zone: Vec::new(),
+            vincoli: Vec::new(),
+        }
+    }
+
+    pub fn comune_by_istat(&self, istat: &str) -> Option<&Comune> {
+        self.comuni.iter().find(|c| c.istat == istat)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(stato: Stato, since: Option<&str>) -> AlloggioPubblico {
+        AlloggioPubblico {
+            ente_proprietario: "Comune di Clusone".into(),
+            codice_unita: "1".into(),
+            comune_istat: None,
+            belfiore: None,
+            comune_nome: None,
+            indirizzo: None,
+            sezione: None,
+            foglio: None,
+            particella: None,
+            subalterno: None,
+            categoria_catastale: None,
+            superficie_mq: None,
+            servizio: Servizio::Sap,
+            stato,
+            sfitto_dal: since.map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")),
+            flag: FlagPiano::default(),
+            lonlat: None,
+            riga: 2,
+            posizione: None,
+            localizzazione: Localizzazione::NonLocalizzato,
+        }
+    }
+
+    #[test]
+    fn months_empty_counts_whole_months() {
+        let r = NaiveDate::from_ymd_opt(2025, 10, 27).expect("date");
+        assert_eq!(
+            unit(Stato::Libero, Some("2025-09-27")).mesi_sfitto(r),
+            Some(1)
+        );
+        assert_eq!(
+            unit(Stato::Libero, Some("2025-09-28")).mesi_sfitto(r),
+            Some(0)
+        );
+        assert_eq!(
+            unit(Stato::SfittoRistrutturazione, Some("2023-01-15")).mesi_sfitto(r),
+            Some(33)
+        );
+        assert_eq!(unit(Stato::Occupato, Some("2023-01-15")).mesi_sfitto(r), None);
+        assert_eq!(unit(Stato::Libero, None).mesi_sfitto(r), None);
+        assert_eq!(
+            unit(Stato::Libero, Some("2026-01-01")).mesi_sfitto(r),
+            Some(0)
+        );
+    }
+}

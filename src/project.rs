@@ -1,0 +1,246 @@
+//! The project file (`abitare.toml`): which Ambito, which comuni, which input files.
+//!
+//! Relative paths are resolved against the directory of the project file.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::model::AmbitoInfo;
+
+#[derive(Debug, Error)]
+pub enum ProjectError {
+    #[error("{path}: impossibile leggere il file di progetto: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: file di progetto non valido: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{project}: il file di input {field} = {file} non esiste")]
+    MissingInput {
+        project: PathBuf,
+        field: String,
+        file: PathBuf,
+    },
+}
+
+/// `[ambito]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmbitoSection {
+    pub numero: Option<u32>,
+    pub nome: String,
+    pub capofila: Option<String>,
+    /// Year of the annual plan.
+    pub anno: i32,
+    /// Date at which months-empty are measured (ISO). Defaults to 1 January of `anno`.
+    pub data_riferimento: Option<NaiveDate>,
+    /// Marks generated demonstration data (shown in the UI and reports).
+    #[serde(default)]
+    pub dimostrativo: bool,
+}
+
+/// One `[[comuni]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComuneEntry {
+    pub istat: String,
+    pub belfiore: String,
+    pub nome: String,
+    pub sub_ambito: Option<String>,
+    pub popolazione: u32,
+}
+
+/// `[input]` table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSection {
+    /// Comune boundaries: GeoJSON with ISTAT/openpolis properties (`com_istat_code`, `name`).
+    pub confini: Option<PathBuf>,
+    /// Cadastral GML files (`*_ple.gml`, `*_map.gml`) or folders holding them.
+    #[serde(default)]
+    pub catasto: Vec<PathBuf>,
+    /// Folders of PGT shapefiles in the regional schema (one folder per comune is usual).
+    #[serde(default)]
+    pub pgt: Vec<PathBuf>,
+    /// The public-housing inventory (canonical CSV, FORMATS.md §4).
+    pub inventario: Option<PathBuf>,
+}
+
+/// The whole project file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    pub ambito: AmbitoSection,
+    #[serde(default)]
+    pub comuni: Vec<ComuneEntry>,
+    #[serde(default)]
+    pub input: InputSection,
+    /// Where `abitare build` writes the workspace (default `workspace`).
+    pub workspace: Option<PathBuf>,
+    /// Directory of the project file; not part of the TOML.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+impl Project {
+    /// Reads and checks a project file. Every input it names must exist.
+    pub fn load(path: &Path) -> Result<Project, ProjectError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProjectError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut p = Project::parse(&text, path)?;
+        p.check_inputs()?;
+        Ok(p)
+    }
+
+    /// Parses project text; `path` is used for messages and to resolve relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Project, ProjectError> {
+        let mut p: Project = toml::from_str(text).map_err(|e| ProjectError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        p.base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        p.path = path.to_path_buf();
+        for c in &p.comuni {
+            if c.istat.len() != 6 || !c.istat.chars().all(|ch| ch.is_ascii_digit()) {
+                return Err(ProjectError::Invalid {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "comune {:?}: codice ISTAT {:?} non valido (servono 6 cifre)",
+                        c.nome, c.istat
+                    ),
+                });
+            }
+            if c.belfiore.len() != 4 {
+                return Err(ProjectError::Invalid {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "comune {:?}: codice catastale {:?} non valido (servono 4 caratteri)",
+                        c.nome, c.belfiore
+                    ),
+                });
+            }
+        }
+        Ok(p)
+    }
+
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    /// The workspace directory, resolved.
+    pub fn workspace_dir(&self) -> PathBuf {
+        self.resolve(
+            self.workspace
+                .as_deref()
+                .unwrap_or_else(|| Path::new("workspace")),
+        )
+    }
+
+    fn check_inputs(&mut self) -> Result<(), ProjectError> {
+        let mut named: Vec<(String, PathBuf)> = Vec::new();
+        if let Some(c) = &self.input.confini {
+            named.push(("input.confini".into(), c.clone()));
+        }
+        for c in &self.input.catasto {
+            named.push(("input.catasto".into(), c.clone()));
+        }
+        for c in &self.input.pgt {
+            named.push(("input.pgt".into(), c.clone()));
+        }
+        if let Some(c) = &self.input.inventario {
+            named.push(("input.inventario".into(), c.clone()));
+        }
+        for (field, file) in named {
+            let resolved = self.resolve(&file);
+            if !resolved.exists() {
+                return Err(ProjectError::MissingInput {
+                    project: self.path.clone(),
+                    field,
+                    file: resolved,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn ambito_info(&self) -> AmbitoInfo {
+        AmbitoInfo {
+            numero: self.ambito.numero,
+            nome: self.ambito.nome.clone(),
+            capofila: self.ambito.capofila.clone(),
+            anno: self.ambito.anno,
+            data_riferimento: self.ambito.data_riferimento.unwrap_or_else(|| {
+                NaiveDate::from_ymd_opt(self.ambito.anno, 1, 1).unwrap_or_default()
+            }),
+            dimostrativo: self.ambito.dimostrativo,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[ambito]
+nome = "Prova"
+anno = 2026
+
+[[comuni]]
+istat = "016077"
+belfiore = "C800"
+nome = "Clusone"
+popolazione = 8600
+"#;
+
+    #[test]
+    fn parses_minimal_project() {
+        let p = Project::parse(MINIMAL, Path::new("/tmp/x/abitare.toml")).expect("valid");
+        assert_eq!(p.comuni.len(), 1);
+        assert_eq!(p.workspace_dir(), PathBuf::from("/tmp/x/workspace"));
+        assert_eq!(
+            p.ambito_info().data_riferimento,
+            NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")
+        );
+    }
+
+    #[test]
+    fn unknown_field_and_bad_code_are_errors() {
+        let bad = MINIMAL.replace("anno = 2026", "anno = 2026\nanni = 3");
+        let e = Project::parse(&bad, Path::new("p.toml")).expect_err("unknown field");
+        assert!(e.to_string().contains("anni"), "{e}");
+        let bad = MINIMAL.replace("016077", "16077");
+        let e = Project::parse(&bad, Path::new("p.toml")).expect_err("bad istat");
+        assert!(e.to_string().contains("16077"), "{e}");
+    }
+
+    #[test]
+    fn missing_input_names_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("abitare.toml");
+        let text = format!("{MINIMAL}\n[input]\ninventario = \"manca.csv\"\n");
+        std::fs::write(&path, text).expect("write");
+        let e = Project::load(&path).expect_err("missing");
+        let msg = e.to_string();
+        assert!(msg.contains("manca.csv") && msg.contains("input.inventario"), "{msg}");
+    }
+}
