@@ -1,1 +1,7 @@
-//! ingest
+//! Readers, one per input format. Each turns a file into model types (lon/lat geometry)
+//! and reports what it read and skipped; none knows about the others, the pipeline or the server.
+
+pub mod boundaries;
+pub mod gml;
+pub mod inventory;
+pub mod pgt;
