@@ -267,3 +267,19 @@ fn bare_feature_root_is_accepted() {
     let summary = read_gml(xml.as_bytes(), "solo.gml", &mut |_| n += 1).expect("valid");
     assert_eq!((summary.particelle, n), (1, 1));
 }
+
+#[test]
+fn lat_lon_data_declared_lon_lat_gets_an_avviso() {
+    // Legacy `EPSG:4326` means x = longitude, but the numbers are latitude first.
+    let xml = r#"<wfs:FeatureCollection xmlns:CP="http://mapserver.gis.umn.edu/mapserver" xmlns:gml="http://www.opengis.net/gml/3.2" xmlns:wfs="http://www.opengis.net/wfs/2.0">
+<wfs:member><CP:CadastralParcel gml:id="p1"><CP:msGeometry><gml:Polygon srsName="EPSG:4326"><gml:exterior><gml:LinearRing>
+<gml:posList>45.9 9.9 45.9 9.901 45.901 9.901 45.9 9.9</gml:posList>
+</gml:LinearRing></gml:exterior></gml:Polygon></CP:msGeometry>
+<CP:NATIONALCADASTRALREFERENCE>C800_001300.1</CP:NATIONALCADASTRALREFERENCE>
+</CP:CadastralParcel></wfs:member></wfs:FeatureCollection>"#;
+    let summary = read_gml(xml.as_bytes(), "invertito.gml", &mut |_| {}).expect("readable");
+    assert_eq!(summary.crs, Some(4326));
+    assert_eq!(summary.avvisi.len(), 1, "{:?}", summary.avvisi);
+    assert!(summary.avvisi[0].contains("invertito.gml"));
+    assert!(summary.avvisi[0].contains("scambiando gli assi"));
+}

@@ -374,6 +374,8 @@ struct Parser {
     root_name: String,
     summary: GmlSummary,
     default_srs_noted: bool,
+    /// Whether the first coordinate was checked for swapped axes.
+    axes_checked: bool,
     mixed_srs_noted: bool,
     collection_srs: Option<Declared>,
     transforms: Vec<ToLonLat>,
@@ -425,6 +427,7 @@ impl Parser {
                 ..GmlSummary::default()
             },
             default_srs_noted: false,
+            axes_checked: false,
             mixed_srs_noted: false,
             collection_srs: None,
             transforms: Vec::new(),
@@ -565,7 +568,7 @@ impl Parser {
 
         let Some(kind) = self.feature else {
             if is_feature {
-                self.begin_feature(local, attrs);
+                self.begin_feature(local, attrs)?;
             } else if let Some(srs) = attrs.srs {
                 // The collection's envelope (`wfs:boundedBy/gml:Envelope`).
                 let d = self.srs_from(srs)?;
@@ -618,7 +621,7 @@ impl Parser {
         Ok(())
     }
 
-    fn begin_feature(&mut self, local: &[u8], attrs: Attrs) {
+    fn begin_feature(&mut self, local: &[u8], attrs: Attrs) -> Result<(), GmlError> {
         self.feature = Some(if local == b"CadastralParcel" {
             FeatureKind::Parcel
         } else {
@@ -632,8 +635,8 @@ impl Parser {
             None => self.feature_id.push_str("(senza gml:id)"),
         }
         self.feature_srs = None;
-        if let Some(Ok(d)) = attrs.srs {
-            self.feature_srs = Some(d);
+        if let Some(srs) = attrs.srs {
+            self.feature_srs = Some(self.srs_from(srs)?);
         }
         self.problem = None;
         self.local_id.clear();
@@ -651,6 +654,7 @@ impl Parser {
         self.interiors.clear();
         self.polygons.clear();
         self.capture = None;
+        Ok(())
     }
 
     fn start_geometry(&mut self, ns: Ns, local: &[u8], attrs: Attrs) -> Result<(), GmlError> {
@@ -824,9 +828,28 @@ impl Parser {
                     srs.epsg
                 )));
             }
+            if !self.axes_checked {
+                self.axes_checked = true;
+                self.check_axes(lon, lat, srs);
+            }
             self.ring.push(Coord { x: lon, y: lat });
         }
         Ok(())
+    }
+
+    /// A file whose first position, once read, falls in Lombardy only with the axes swapped
+    /// was probably written in the other axis order than its srsName says.
+    fn check_axes(&mut self, lon: f64, lat: f64, srs: Declared) {
+        let (minx, miny, maxx, maxy) = crs::LOMBARDY_BOUNDS;
+        let inside = |x: f64, y: f64| (minx..=maxx).contains(&x) && (miny..=maxy).contains(&y);
+        if !inside(lon, lat) && inside(lat, lon) {
+            self.summary.avvisi.push(format!(
+                "{}: la prima coordinata letta (longitudine {lon}, latitudine {lat}, EPSG:{}, \
+                 riga {}) cade in Lombardia solo scambiando gli assi: controllare l'ordine \
+                 degli assi dichiarato da srsName",
+                self.source, srs.epsg, self.line
+            ));
+        }
     }
 
     fn transform_index(&mut self, epsg: u16) -> Result<usize, GmlError> {
@@ -1102,5 +1125,27 @@ mod tests {
         assert_eq!(p.belfiore, "C800");
         let first = p.geometry.0[0].exterior().0[0];
         assert_eq!((first.x, first.y), (9.0, 45.0));
+    }
+
+    #[test]
+    fn truncated_inside_a_tag_names_the_feature() {
+        let xml = r#"<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0" xmlns:CP="http://mapserver.gis.umn.edu/mapserver" xmlns:gml="http://www.opengis.net/gml/3.2">
+ <wfs:member><CP:CadastralParcel gml:id="p9"><CP:msGe"#;
+        let msg = read(xml).expect_err("truncated").to_string();
+        assert!(msg.starts_with("test.gml: "), "{msg}");
+        assert!(msg.contains("troncato") && msg.contains("\"p9\""), "{msg}");
+    }
+
+    #[test]
+    fn mismatched_tags_and_empty_collection() {
+        let bad = r#"<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0"><wfs:member></wfs:FeatureCollection>"#;
+        let msg = read(bad).expect_err("ill-formed").to_string();
+        assert!(msg.contains("XML non valido"), "{msg}");
+        let empty = r#"<?xml version="1.0"?><wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0"/>"#;
+        let (summary, features) = read(empty).expect("valid");
+        assert_eq!(
+            (summary.particelle, summary.fogli, features.len()),
+            (0, 0, 0)
+        );
     }
 }
