@@ -146,10 +146,6 @@ pub fn generate(out_dir: &Path) -> Result<GeneratedDemo, DemoError> {
         PathBuf::from("abitare.toml"),
         project_toml(&facts).as_bytes(),
     )?;
-    std::fs::create_dir_all(out_dir.join("workspace")).map_err(|source| DemoError::Io {
-        path: out_dir.join("workspace"),
-        source,
-    })?;
     files.sort();
     Ok(GeneratedDemo {
         project: out_dir.join("abitare.toml"),

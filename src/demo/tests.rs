@@ -273,3 +273,60 @@ fn units_name_existing_parcels_and_gml_is_lat_lon() {
         }
     }
 }
+
+#[test]
+fn pgt_shapefiles_read_back_in_windows_1252() {
+    let (dir, _) = generated();
+    let facts = territory::comuni_facts().expect("facts");
+    for f in &facts {
+        let folder = dir.path().join(format!("input/pgt/{}_{}", f.istat, f.nome));
+        assert_eq!(
+            std::fs::read_to_string(folder.join("VINCOLI.cpg")).expect("cpg"),
+            "1252"
+        );
+        for layer in [
+            "TESSUTO_URBANO_CONSOLIDATO",
+            "NUCLEI_ANTICA_FORMAZIONE",
+            "AREE_AGRICOLE",
+            "SERVIZI",
+            "VINCOLI",
+        ] {
+            let path = folder.join(format!("{layer}.shp"));
+            let shp = std::fs::File::open(&path).expect("shp");
+            let dbf = std::fs::File::open(path.with_extension("dbf")).expect("dbf");
+            let shape_reader = shapefile::ShapeReader::new(shp).expect("shape reader");
+            // The header's code page mark (Windows-1252) selects the decoding.
+            let dbase_reader = shapefile::dbase::Reader::new(dbf).expect("dbf reader");
+            let mut reader = shapefile::Reader::new(shape_reader, dbase_reader);
+            let mut n = 0;
+            for item in reader.iter_shapes_and_records() {
+                let (shape, record) = item.expect("record");
+                let shapefile::Shape::Polygon(poly) = shape else {
+                    panic!("{layer}: polygon expected");
+                };
+                let bb = poly.bbox();
+                // UTM 32N metres around the Alta Valle Seriana.
+                assert!(bb.min.x > 540_000.0 && bb.max.x < 640_000.0, "{layer} x");
+                assert!(
+                    bb.min.y > 5_050_000.0 && bb.max.y < 5_120_000.0,
+                    "{layer} y"
+                );
+                match record.get("NOME_COM") {
+                    Some(shapefile::dbase::FieldValue::Character(Some(s))) => {
+                        assert_eq!(s, &f.nome)
+                    }
+                    other => panic!("{layer}: NOME_COM {other:?}"),
+                }
+                n += 1;
+            }
+            assert!(n >= 1, "{}: {layer} empty", f.nome);
+        }
+    }
+    let tuc = std::fs::read(
+        dir.path()
+            .join("input/pgt/016077_Clusone/TESSUTO_URBANO_CONSOLIDATO.dbf"),
+    )
+    .expect("dbf");
+    // "attività" in Windows-1252: the accented letter is the single byte 0xE0.
+    assert!(tuc.windows(8).any(|w| w == b"attivit\xe0"));
+}
