@@ -398,3 +398,38 @@ fn degrees_in_a_projected_layer_are_diagnosed() {
         "{msg}"
     );
 }
+
+#[test]
+fn non_polygon_layers_are_reported_and_skipped() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let shp = tmp.path().join("AREE_AGRICOLE.shp");
+    {
+        let table = TableWriterBuilder::new().add_character_field(
+            dbase::FieldName::try_from("NOME_COM").expect("field name"),
+            40,
+        );
+        let mut writer = Writer::from_path(&shp, table).expect("writer");
+        let mut record = dbase::Record::default();
+        record.insert(
+            "NOME_COM".to_string(),
+            FieldValue::Character(Some("Clusone".to_string())),
+        );
+        writer
+            .write_shape_and_record(&Point::new(X0, Y0), &record)
+            .expect("write point");
+    }
+    std::fs::write(
+        shp.with_extension("prj"),
+        crs::prj_wkt(32632).expect("known"),
+    )
+    .expect("prj");
+    let read = read_pgt_dir(tmp.path()).expect("PGT read");
+    assert!(read.zone.is_empty());
+    assert!(
+        read.avvisi
+            .iter()
+            .any(|a| a.contains("AREE_AGRICOLE") && a.contains("non poligoni")),
+        "{:?}",
+        read.avvisi
+    );
+}

@@ -70,7 +70,7 @@ pub enum PgtError {
         source: CrsError,
     },
     /// The `.dbf` cannot be read (header, or one record when `record` is given).
-    #[error("{path}: {} file DBF illeggibile: {message}", record_label(*record))]
+    #[error("{path}: {}file DBF illeggibile: {message}", record_label(*record))]
     Dbf {
         path: PathBuf,
         /// 1-based record number, when the error is in a record.
@@ -89,7 +89,7 @@ pub enum PgtError {
 
 fn record_label(record: Option<usize>) -> String {
     match record {
-        Some(n) => format!("record n. {n}:"),
+        Some(n) => format!("record n. {n}: "),
         None => String::new(),
     }
 }
