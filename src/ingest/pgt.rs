@@ -70,7 +70,7 @@ pub enum PgtError {
         source: CrsError,
     },
     /// The `.dbf` cannot be read (header, or one record when `record` is given).
-    #[error("{path}: {} file DBF illeggibile: {message}", record_label(*record))]
+    #[error("{path}: {}file DBF illeggibile: {message}", record_label(*record))]
     Dbf {
         path: PathBuf,
         /// 1-based record number, when the error is in a record.
@@ -89,7 +89,7 @@ pub enum PgtError {
 
 fn record_label(record: Option<usize>) -> String {
     match record {
-        Some(n) => format!("record n. {n}:"),
+        Some(n) => format!("record n. {n}: "),
         None => String::new(),
     }
 }
@@ -325,6 +325,9 @@ fn read_text(path: &Path) -> Result<String, PgtError> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// Longest field name a DBF can hold.
+const DBF_NAME_LEN: usize = 10;
+
 /// The attributes of one record, by upper-case field name.
 struct Attributes(HashMap<String, FieldValue>);
 
@@ -338,9 +341,24 @@ impl Attributes {
         )
     }
 
+    /// The value of a field by its schema name. DBF field names hold at most 10 characters, so
+    /// a longer schema name (`NOME_VINC_PRINC`) is also looked up truncated (`NOME_VINC_`), as
+    /// GIS software writes it.
+    fn get(&self, field: &str) -> Option<&FieldValue> {
+        self.0.get(field).or_else(|| {
+            field
+                .get(..DBF_NAME_LEN)
+                .and_then(|short| self.0.get(short))
+        })
+    }
+
+    fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+
     /// The value of a field as trimmed text; `None` when the field is absent or empty.
     fn text(&self, field: &str) -> Option<String> {
-        let value = self.0.get(field)?;
+        let value = self.get(field)?;
         let text = match value {
             FieldValue::Character(s) => s.clone()?,
             FieldValue::Memo(s) => s.clone(),
@@ -568,7 +586,7 @@ fn read_layer(layer: &LayerFile, out: &mut PgtRead) -> Result<(), PgtError> {
 /// Warns once per layer about missing mapped fields. Returns `Some(true)` when the layer
 /// cannot be mapped at all and must be skipped.
 fn check_fields(ctx: &LayerContext<'_>, attrs: &Attributes, out: &mut PgtRead) -> Option<bool> {
-    let has = |f: &str| attrs.0.contains_key(f);
+    let has = |f: &str| attrs.has(f);
     let path = ctx.dbf.display();
     let stem = &ctx.layer.stem;
     match ctx.kind {
@@ -736,6 +754,9 @@ fn polygon_rings(shape: &Shape) -> RingsOf {
     }
 }
 
+/// A ring of vertices in the layer's CRS.
+type Ring = Vec<Coord<f64>>;
+
 /// Twice the signed area of a ring (positive when counter-clockwise, y up).
 fn signed_area2(ring: &[Coord<f64>]) -> f64 {
     let n = ring.len();
@@ -779,7 +800,8 @@ fn to_multipolygon(
         })
         .filter(|(_, a)| *a != 0.0 && a.is_finite())
         .collect();
-    let mut outers: Vec<(Vec<Coord<f64>>, f64, Vec<Vec<Coord<f64>>>)> = Vec::new();
+    // (outer ring, its area, its holes)
+    let mut outers: Vec<(Ring, f64, Vec<Ring>)> = Vec::new();
     let mut holes = Vec::new();
     for (ring, area) in rings {
         if area < 0.0 {
