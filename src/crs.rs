@@ -86,9 +86,7 @@ pub fn parse_srs_name(srs: &str) -> Result<Declared, CrsError> {
     } else {
         return Err(CrsError::Unknown(s.to_string()));
     };
-    let epsg: u16 = code
-        .parse()
-        .map_err(|_| CrsError::Unknown(s.to_string()))?;
+    let epsg: u16 = code.parse().map_err(|_| CrsError::Unknown(s.to_string()))?;
     check_supported(epsg, s)?;
     let axis = if authority_order && (is_geographic(epsg) || epsg == 7791) {
         AxisOrder::NorthEast
@@ -286,7 +284,9 @@ pub fn diagnose_outside_lombardy(lon: f64, lat: f64) -> Option<String> {
     } else {
         "il punto cade fuori dalla Lombardia: controllare il sistema di riferimento dichiarato"
     };
-    Some(format!("({lon:.5}, {lat:.5}) fuori dalla Lombardia: {hint}"))
+    Some(format!(
+        "({lon:.5}, {lat:.5}) fuori dalla Lombardia: {hint}"
+    ))
 }
 
 #[cfg(test)]
@@ -296,9 +296,21 @@ mod tests {
     #[test]
     fn srs_names_give_code_and_axis_order() {
         let d = parse_srs_name("urn:ogc:def:crs:EPSG::6706").expect("known");
-        assert_eq!(d, Declared { epsg: 6706, axis: AxisOrder::NorthEast });
+        assert_eq!(
+            d,
+            Declared {
+                epsg: 6706,
+                axis: AxisOrder::NorthEast
+            }
+        );
         let d = parse_srs_name("http://www.opengis.net/def/crs/EPSG/0/32632").expect("known");
-        assert_eq!(d, Declared { epsg: 32632, axis: AxisOrder::EastNorth });
+        assert_eq!(
+            d,
+            Declared {
+                epsg: 32632,
+                axis: AxisOrder::EastNorth
+            }
+        );
         let d = parse_srs_name("EPSG:4326").expect("known");
         assert_eq!(d.axis, AxisOrder::EastNorth);
         assert!(matches!(
@@ -313,14 +325,20 @@ mod tests {
         // Reference: PROJ/PostGIS at Bergamo (9.67, 45.69).
         let to = FromLonLat::new(32632).expect("supported");
         let (x, y) = to.convert(9.67, 45.69).expect("transform");
-        assert!((x - 552168.584).abs() < 0.01 && (y - 5059823.574).abs() < 0.01, "{x} {y}");
+        assert!(
+            (x - 552168.584).abs() < 0.01 && (y - 5059823.574).abs() < 0.01,
+            "{x} {y}"
+        );
         let back = ToLonLat::new(32632).expect("supported");
         let (lon, lat) = back.convert(x, y).expect("transform");
         assert!((lon - 9.67).abs() < 1e-8 && (lat - 45.69).abs() < 1e-8);
 
         let gb = FromLonLat::new(3003).expect("supported");
         let (x, y) = gb.convert(9.67, 45.69).expect("transform");
-        assert!((x - 1552197.388).abs() < 0.05 && (y - 5059843.913).abs() < 0.05, "{x} {y}");
+        assert!(
+            (x - 1552197.388).abs() < 0.05 && (y - 5059843.913).abs() < 0.05,
+            "{x} {y}"
+        );
     }
 
     #[test]

@@ -1,1 +1,265 @@
-fn main(){}
+//! `abitare` command line: thin layer over the library.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use abitare::output::report::{self, Formato};
+use abitare::pipeline::{self, Loaded};
+use abitare::project::Project;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "abitare",
+    version,
+    about = "Patrimonio abitativo pubblico e privato di un Ambito territoriale lombardo: modello spaziale, analisi, mappa e report"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+struct ServeOpts {
+    /// Address to listen on.
+    #[arg(long, env = "ABITARE_HOST", default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on.
+    #[arg(long, env = "ABITARE_PORT", default_value_t = 8080)]
+    port: u16,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate the demo Ambito 9 in real input formats, build it and serve the map.
+    Demo {
+        /// Where to write the demo inputs and workspace.
+        #[arg(long, default_value = "demo-ambito9")]
+        dir: PathBuf,
+        /// Generate and build only; do not start the server.
+        #[arg(long)]
+        no_serve: bool,
+        #[command(flatten)]
+        serve: ServeOpts,
+    },
+    /// Build the workspace of a project (abitare.toml).
+    Build {
+        #[arg(long, default_value = "abitare.toml")]
+        project: PathBuf,
+    },
+    /// Serve the web map and API of a built workspace.
+    Serve {
+        /// Workspace directory (default: the one of --project).
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        #[arg(long, default_value = "abitare.toml")]
+        project: PathBuf,
+        #[command(flatten)]
+        serve: ServeOpts,
+    },
+    /// Reports.
+    Report {
+        #[command(subcommand)]
+        report: ReportCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ReportCommand {
+    /// The Piano Annuale dell'offerta abitativa: per-owner state table and sections a)–k).
+    PianoAnnuale {
+        /// A built workspace.
+        #[arg(long, conflicts_with = "inventory")]
+        workspace: Option<PathBuf>,
+        /// A bare inventory file (CSV), with no workspace or cadastre.
+        #[arg(long)]
+        inventory: Option<PathBuf>,
+        /// Project file whose workspace to read when neither --workspace nor --inventory is given.
+        #[arg(long, default_value = "abitare.toml")]
+        project: PathBuf,
+        /// Plan year (with --inventory; a workspace carries its own).
+        #[arg(long)]
+        anno: Option<i32>,
+        /// Ambito name printed in the report (with --inventory).
+        #[arg(long, default_value = "")]
+        ambito: String,
+        /// testo, json, csv or html.
+        #[arg(long, default_value = "testo")]
+        format: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// With --inventory: skip rows that break a rule (each is listed) instead of failing.
+        #[arg(long)]
+        skip_bad_rows: bool,
+    },
+}
+
+fn workspace_of(project: &Path) -> Result<PathBuf> {
+    let p = Project::load(project)
+        .with_context(|| format!("lettura del progetto {}", project.display()))?;
+    Ok(p.workspace_dir())
+}
+
+fn load(workspace: &Path) -> Result<Loaded> {
+    pipeline::load_workspace(workspace)
+        .with_context(|| format!("apertura del workspace {}", workspace.display()))
+}
+
+/// Writes `text` to `out` through a temporary file renamed into place.
+fn write_atomic(out: &Path, text: &str) -> Result<()> {
+    let tmp = out.with_extension(format!(
+        "{}.tmp",
+        out.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    std::fs::write(&tmp, text).with_context(|| format!("scrittura di {}", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("scrittura di {}", out.display()))?;
+    Ok(())
+}
+
+fn build(project: &Path) -> Result<PathBuf> {
+    let p = Project::load(project)
+        .with_context(|| format!("lettura del progetto {}", project.display()))?;
+    let outcome = pipeline::build(&p).with_context(|| {
+        format!(
+            "costruzione del workspace non riuscita (il workspace precedente, se esiste, è intatto): progetto {}",
+            project.display()
+        )
+    })?;
+    let m = &outcome.manifest;
+    eprintln!(
+        "Workspace {} costruito in {} ms",
+        outcome.workspace.display(),
+        m.durata_ms
+    );
+    for (layer, n) in &m.conteggi {
+        eprintln!("  {layer:<18} {n:>8}");
+    }
+    eprintln!(
+        "  unità collegate a una particella: {}, da coordinate: {}, non localizzate: {}",
+        outcome.linkage.collegate_a_particella,
+        outcome.linkage.localizzate_da_coordinate,
+        outcome.linkage.non_localizzate
+    );
+    if !m.avvisi.is_empty() {
+        eprintln!("Avvisi ({}):", m.avvisi.len());
+        for a in m.avvisi.iter().take(20) {
+            eprintln!("  - {a}");
+        }
+        if m.avvisi.len() > 20 {
+            eprintln!("  … e altri {} (vedi manifest.json)", m.avvisi.len() - 20);
+        }
+    }
+    Ok(outcome.workspace)
+}
+
+async fn serve(loaded: Loaded, opts: &ServeOpts) -> Result<()> {
+    let addr = SocketAddr::new(opts.host, opts.port);
+    eprintln!(
+        "Mappa dell'Ambito {} su http://{addr}/ (Ctrl-C per terminare)",
+        loaded.model.ambito.nome
+    );
+    abitare::server::serve(loaded, addr)
+        .await
+        .with_context(|| format!("avvio del server su {addr}"))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo {
+            dir,
+            no_serve,
+            serve: opts,
+        } => {
+            let generated = abitare::demo::generate(&dir).with_context(|| {
+                format!("generazione dei dati dimostrativi in {}", dir.display())
+            })?;
+            eprintln!(
+                "Dati dimostrativi dell'Ambito 9 scritti in {} ({} file)",
+                dir.display(),
+                generated.files.len()
+            );
+            let ws = build(&generated.project)?;
+            if !no_serve {
+                serve(load(&ws)?, &opts).await?;
+            }
+        }
+        Command::Build { project } => {
+            build(&project)?;
+        }
+        Command::Serve {
+            workspace,
+            project,
+            serve: opts,
+        } => {
+            let ws = match workspace {
+                Some(w) => w,
+                None => workspace_of(&project)?,
+            };
+            serve(load(&ws)?, &opts).await?;
+        }
+        Command::Report {
+            report:
+                ReportCommand::PianoAnnuale {
+                    workspace,
+                    inventory,
+                    project,
+                    anno,
+                    ambito,
+                    format,
+                    out,
+                    skip_bad_rows,
+                },
+        } => {
+            let Some(formato) = Formato::parse(&format) else {
+                bail!("formato non valido: {format:?} (testo, json, csv, html)");
+            };
+            let piano = if let Some(inv) = inventory {
+                let anno = anno.unwrap_or_else(|| {
+                    use chrono::Datelike;
+                    chrono::Local::now().year() + 1
+                });
+                let (piano, skipped) =
+                    pipeline::report_from_inventory(&inv, &ambito, anno, skip_bad_rows)
+                        .with_context(|| format!("lettura dell'inventario {}", inv.display()))?;
+                for s in &skipped {
+                    eprintln!("riga scartata: {s}");
+                }
+                piano
+            } else {
+                let ws = match workspace {
+                    Some(w) => w,
+                    None => workspace_of(&project)?,
+                };
+                let loaded = load(&ws)?;
+                if let Some(a) = anno {
+                    if a != loaded.report.anno {
+                        bail!(
+                            "il workspace {} è del piano {}, non {a}: ricostruirlo con l'anno giusto nel progetto",
+                            ws.display(),
+                            loaded.report.anno
+                        );
+                    }
+                }
+                loaded.report
+            };
+            let text = report::render(&piano, formato);
+            match out {
+                Some(path) => write_atomic(&path, &text)?,
+                None => print!("{text}"),
+            }
+        }
+    }
+    Ok(())
+}

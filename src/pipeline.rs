@@ -1,1 +1,406 @@
-//! pipeline
+//! The build: project file → readers → model → linkage → index → analyses → workspace.
+//! Also loads a built workspace back into memory for `serve` and `report`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use geo::{BoundingRect, MultiPolygon};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::analysis::linkage::{link_units, LinkageReport};
+use crate::analysis::piano_annuale::{piano_annuale, Avviso, Contesto, PianoAnnuale};
+use crate::analysis::vacancy::{vacancy, Vacancy};
+use crate::crs;
+use crate::index::ModelIndex;
+use crate::ingest::boundaries::{read_boundaries, BoundaryError};
+use crate::ingest::gml::{read_gml_file, CadastralFeature, GmlError};
+use crate::ingest::inventory::{read_inventory, InventoryError, InventoryOptions};
+use crate::ingest::pgt::{read_pgt_dir, PgtError};
+use crate::model::workspace::{self, InputRecord, Manifest, Staging, WorkspaceError};
+use crate::model::{Comune, Localizzazione, Model};
+use crate::output::geojson::{collection, layer_features, SERVED_LAYERS};
+use crate::output::report::{self, Formato};
+use crate::project::{Project, ProjectError};
+
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    #[error(transparent)]
+    Gml(#[from] GmlError),
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+    #[error(transparent)]
+    Pgt(#[from] PgtError),
+    #[error(transparent)]
+    Boundaries(#[from] BoundaryError),
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: elemento {feature}: {message}")]
+    OutsideLombardy {
+        path: PathBuf,
+        feature: String,
+        message: String,
+    },
+    #[error("{path}: nessun file GML trovato (attesi *_ple.gml / *_map.gml)")]
+    NoCadastralFiles { path: PathBuf },
+}
+
+/// Everything the server and the reports need, in memory.
+#[derive(Debug)]
+pub struct Loaded {
+    pub model: Model,
+    pub index: ModelIndex,
+    pub vacancy: Vacancy,
+    pub report: PianoAnnuale,
+}
+
+impl Loaded {
+    /// Indexes a model and runs the analyses.
+    pub fn from_model(model: Model) -> Loaded {
+        let index = ModelIndex::build(&model);
+        let vacancy = vacancy(&model);
+        let report = piano_annuale(&model.alloggi_pubblici, &report_context(&model));
+        Loaded {
+            model,
+            index,
+            vacancy,
+            report,
+        }
+    }
+}
+
+/// The report context of a model: the Ambito, the owners expected (every comune), and
+/// data-quality warnings about units not linked to the cadastre.
+pub fn report_context(model: &Model) -> Contesto {
+    let mut avvisi = Vec::new();
+    let unlinked: Vec<_> = model
+        .alloggi_pubblici
+        .iter()
+        .filter(|u| u.localizzazione != Localizzazione::Particella)
+        .collect();
+    if model.particelle.is_empty() {
+        if !model.alloggi_pubblici.is_empty() {
+            avvisi.push(Avviso {
+                codice: "catasto_assente".into(),
+                messaggio: format!(
+                    "Catasto non caricato: le {} unità non sono collegate alle particelle.",
+                    model.alloggi_pubblici.len()
+                ),
+            });
+        }
+    } else {
+        for u in unlinked {
+            avvisi.push(Avviso {
+                codice: "unita_non_collegata".into(),
+                messaggio: format!(
+                    "{} – unità {} (riga {}): nessuna particella corrisponde al riferimento catastale{}.",
+                    u.ente_proprietario,
+                    u.codice_unita,
+                    u.riga,
+                    match u.localizzazione {
+                        Localizzazione::Coordinate => "; posizionata dalle coordinate",
+                        _ => "; non rappresentata sulla mappa",
+                    }
+                ),
+            });
+        }
+    }
+    Contesto {
+        ambito: model.ambito.nome.clone(),
+        anno: model.ambito.anno,
+        dimostrativo: model.ambito.dimostrativo,
+        enti_attesi: model
+            .comuni
+            .iter()
+            .map(|c| format!("Comune di {}", c.nome))
+            .collect(),
+        avvisi,
+    }
+}
+
+/// Loads a built workspace.
+pub fn load_workspace(dir: &Path) -> Result<Loaded, PipelineError> {
+    Ok(Loaded::from_model(workspace::load_model(dir)?))
+}
+
+/// What a build did.
+#[derive(Debug)]
+pub struct BuildOutcome {
+    pub workspace: PathBuf,
+    pub manifest: Manifest,
+    pub linkage: LinkageReport,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PipelineError + '_ {
+    move |source| PipelineError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn record_input(path: &Path, records: &mut Vec<InputRecord>) -> Result<(), PipelineError> {
+    let mut f = fs::File::open(path).map_err(io(path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut bytes = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(io(path))?;
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    let digest = hasher.finalize();
+    records.push(InputRecord {
+        path: path.display().to_string(),
+        bytes,
+        sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+    });
+    Ok(())
+}
+
+/// Every `.gml` file under `path` (or `path` itself), sorted.
+fn gml_files(path: &Path) -> Result<Vec<PathBuf>, PipelineError> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).map_err(io(&dir))? {
+            let p = entry.map_err(io(&dir))?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gml")) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        return Err(PipelineError::NoCadastralFiles {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(out)
+}
+
+/// Checks that a geometry lies in Lombardy; the error names the file and feature.
+fn check_in_lombardy(
+    g: &MultiPolygon<f64>,
+    path: &Path,
+    feature: &str,
+) -> Result<(), PipelineError> {
+    if let Some(r) = g.bounding_rect() {
+        let c = r.center();
+        if let Some(message) = crs::diagnose_outside_lombardy(c.x, c.y) {
+            return Err(PipelineError::OutsideLombardy {
+                path: path.to_path_buf(),
+                feature: feature.to_string(),
+                message,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Reads every input of the project into a linked model. Nothing is written.
+pub fn ingest(
+    project: &Project,
+) -> Result<(Model, LinkageReport, Vec<InputRecord>, Vec<String>), PipelineError> {
+    let mut model = Model::empty(project.ambito_info());
+    let mut inputs = Vec::new();
+    let mut avvisi = Vec::new();
+
+    // Comuni and their boundaries.
+    let mut geoms: BTreeMap<String, MultiPolygon<f64>> = BTreeMap::new();
+    if let Some(confini) = &project.input.confini {
+        let path = project.resolve(confini);
+        let wanted: Vec<String> = project.comuni.iter().map(|c| c.istat.clone()).collect();
+        for b in read_boundaries(&path, &wanted)? {
+            check_in_lombardy(&b.geometry, &path, &b.istat)?;
+            geoms.insert(b.istat, b.geometry);
+        }
+        record_input(&path, &mut inputs)?;
+    } else if !project.comuni.is_empty() {
+        avvisi.push(
+            "Confini comunali non indicati ([input] confini): i comuni non hanno geometria.".into(),
+        );
+    }
+    model.comuni = project
+        .comuni
+        .iter()
+        .map(|c| Comune {
+            istat: c.istat.clone(),
+            belfiore: c.belfiore.to_ascii_uppercase(),
+            nome: c.nome.clone(),
+            sub_ambito: c.sub_ambito.clone(),
+            popolazione: c.popolazione,
+            geometry: geoms.remove(&c.istat).unwrap_or(MultiPolygon(vec![])),
+        })
+        .collect();
+
+    // Cadastre: keep the Ambito's comuni only (a province archive holds many more).
+    let belfiori: BTreeSet<String> = model.comuni.iter().map(|c| c.belfiore.clone()).collect();
+    let mut outside: BTreeMap<String, usize> = BTreeMap::new();
+    for entry in &project.input.catasto {
+        for path in gml_files(&project.resolve(entry))? {
+            let mut first_error: Option<PipelineError> = None;
+            let mut keep = |belfiore: &str| -> bool {
+                if belfiori.is_empty() || belfiori.contains(belfiore) {
+                    true
+                } else {
+                    *outside.entry(belfiore.to_string()).or_default() += 1;
+                    false
+                }
+            };
+            let summary = read_gml_file(&path, &mut |f| {
+                if first_error.is_some() {
+                    return;
+                }
+                match f {
+                    CadastralFeature::Particella(p) => {
+                        if keep(&p.belfiore) {
+                            if let Err(e) = check_in_lombardy(&p.geometry, &path, &p.riferimento) {
+                                first_error = Some(e);
+                            }
+                            model.particelle.push(p);
+                        }
+                    }
+                    CadastralFeature::Foglio(f) => {
+                        if keep(&f.belfiore) {
+                            if let Err(e) = check_in_lombardy(&f.geometry, &path, &f.riferimento) {
+                                first_error = Some(e);
+                            }
+                            model.fogli.push(f);
+                        }
+                    }
+                }
+            })?;
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+            avvisi.extend(summary.avvisi);
+            record_input(&path, &mut inputs)?;
+        }
+    }
+    for (b, n) in outside {
+        avvisi.push(format!(
+            "Catasto: {n} elementi del comune {b} ignorati (non fa parte dell'Ambito)."
+        ));
+    }
+
+    // PGT.
+    for entry in &project.input.pgt {
+        let dir = project.resolve(entry);
+        let read = read_pgt_dir(&dir)?;
+        model.pgt_zone.extend(read.zone);
+        model.vincoli.extend(read.vincoli);
+        avvisi.extend(read.avvisi);
+    }
+
+    // Inventory.
+    if let Some(inv) = &project.input.inventario {
+        let path = project.resolve(inv);
+        let read = read_inventory(&path, &InventoryOptions::default())?;
+        model.alloggi_pubblici = read.units;
+        record_input(&path, &mut inputs)?;
+    }
+
+    let linkage = link_units(&mut model);
+    avvisi.extend(linkage.fuori_ambito.iter().cloned());
+    for u in &linkage.non_collegate {
+        avvisi.push(format!(
+            "Inventario, riga {}: {} unità {}: {}",
+            u.riga, u.ente, u.codice_unita, u.motivo
+        ));
+    }
+    Ok((model, linkage, inputs, avvisi))
+}
+
+/// Builds the workspace of a project: reads everything, then writes the new workspace beside
+/// the old one and swaps it in. On any error the old workspace is left as it was.
+pub fn build(project: &Project) -> Result<BuildOutcome, PipelineError> {
+    let start = Instant::now();
+    let (model, linkage, inputs, avvisi) = ingest(project)?;
+    let target = project.workspace_dir();
+    let loaded = Loaded::from_model(model);
+
+    let staging = Staging::new(&target)?;
+    staging.write_model(&loaded.model)?;
+    let mut conteggi = BTreeMap::new();
+    for layer in SERVED_LAYERS {
+        let feats = layer_features(&loaded.model, &loaded.vacancy, layer, None).unwrap_or_default();
+        conteggi.insert(layer.to_string(), feats.len());
+        let fc = collection(feats, conteggi[layer]);
+        staging.write_file(&format!("layers/{layer}.geojson"), |w| {
+            serde_json::to_writer(w, &fc).map_err(std::io::Error::other)
+        })?;
+    }
+    for (ext, f) in [
+        ("json", Formato::Json),
+        ("csv", Formato::Csv),
+        ("html", Formato::Html),
+    ] {
+        let text = report::render(&loaded.report, f);
+        staging.write_file(&format!("report/piano_annuale.{ext}"), |w| {
+            w.write_all(text.as_bytes())
+        })?;
+    }
+    let manifest = Manifest {
+        formato: workspace::FORMAT.into(),
+        versione_formato: workspace::FORMAT_VERSION,
+        versione_abitare: env!("CARGO_PKG_VERSION").into(),
+        creato: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ambito: loaded.model.ambito.nome.clone(),
+        dimostrativo: loaded.model.ambito.dimostrativo,
+        input: inputs,
+        conteggi,
+        avvisi,
+        durata_ms: start.elapsed().as_millis(),
+    };
+    staging.write_manifest(&manifest)?;
+    let workspace = staging.commit()?;
+    Ok(BuildOutcome {
+        workspace,
+        manifest,
+        linkage,
+    })
+}
+
+/// The report from a bare inventory file, with no project and no cadastre.
+pub fn report_from_inventory(
+    path: &Path,
+    ambito: &str,
+    anno: i32,
+    skip_bad_rows: bool,
+) -> Result<(PianoAnnuale, Vec<String>), PipelineError> {
+    let read = read_inventory(path, &InventoryOptions { skip_bad_rows })?;
+    let skipped: Vec<String> = read.skipped.iter().map(|r| r.to_string()).collect();
+    let mut ctx = Contesto {
+        ambito: ambito.to_string(),
+        anno,
+        dimostrativo: false,
+        enti_attesi: vec![],
+        avvisi: vec![],
+    };
+    for s in &skipped {
+        ctx.avvisi.push(Avviso {
+            codice: "riga_scartata".into(),
+            messaggio: s.clone(),
+        });
+    }
+    Ok((piano_annuale(&read.units, &ctx), skipped))
+}

@@ -241,6 +241,9 @@ popolazione = 8600
         std::fs::write(&path, text).expect("write");
         let e = Project::load(&path).expect_err("missing");
         let msg = e.to_string();
-        assert!(msg.contains("manca.csv") && msg.contains("input.inventario"), "{msg}");
+        assert!(
+            msg.contains("manca.csv") && msg.contains("input.inventario"),
+            "{msg}"
+        );
     }
 }

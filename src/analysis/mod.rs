@@ -1,1 +1,6 @@
-//! analysis
+//! Analyses: pure functions of the model (no I/O, no HTTP, no formatting). Their renderers
+//! live in `output`.
+
+pub mod linkage;
+pub mod piano_annuale;
+pub mod vacancy;

@@ -35,7 +35,10 @@ pub enum GmlError {
         source: std::io::Error,
     },
     #[error("{source_name}: {message}")]
-    Invalid { source_name: String, message: String },
+    Invalid {
+        source_name: String,
+        message: String,
+    },
 }
 
 /// Reads a `_ple.gml` / `_map.gml` file (or a WFS answer), streaming every feature to `sink`.

@@ -25,7 +25,7 @@ pub const LAYER_NAMES: [&str; 9] = [
 ];
 
 /// A comune of the Ambito with its boundary.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comune {
     /// ISTAT code, 6 digits (`016077`).
     pub istat: String,
@@ -38,7 +38,7 @@ pub struct Comune {
 }
 
 /// A cadastral sheet (foglio), from the `_map` GML.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Foglio {
     /// National zoning reference, e.g. `C800_001300`.
     pub riferimento: String,
@@ -52,7 +52,7 @@ pub struct Foglio {
 }
 
 /// A land parcel (particella), from the `_ple` GML.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Particella {
     /// National cadastral reference, e.g. `C800_001300.125`.
     pub riferimento: String,
@@ -178,7 +178,7 @@ pub enum Localizzazione {
 }
 
 /// One public-housing unit of the inventory.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlloggioPubblico {
     pub ente_proprietario: String,
     pub codice_unita: String,
@@ -231,7 +231,11 @@ impl AlloggioPubblico {
             return Some(0);
         }
         let months = (reference.year_ce_months()) - (since.year_ce_months());
-        let adjust = if reference.day0() < since.day0() { 1 } else { 0 };
+        let adjust = if reference.day0() < since.day0() {
+            1
+        } else {
+            0
+        };
         Some((months - adjust).max(0) as u32)
     }
 }
@@ -307,7 +311,7 @@ impl ClasseZona {
 }
 
 /// A PGT zone, mapped to an abitare class.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ZonaPgt {
     pub comune_istat: Option<String>,
     pub comune_nome: Option<String>,
@@ -322,7 +326,7 @@ pub struct ZonaPgt {
 }
 
 /// A constraint area (vincolo, fascia di rispetto).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Vincolo {
     pub comune_istat: Option<String>,
     pub comune_nome: Option<String>,
@@ -349,7 +353,7 @@ pub struct AmbitoInfo {
 }
 
 /// The whole model of an Ambito: what ingest produces and analysis consumes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Model {
     pub ambito: AmbitoInfo,
     pub comuni: Vec<Comune>,
@@ -422,7 +426,10 @@ mod tests {
             unit(Stato::SfittoRistrutturazione, Some("2023-01-15")).mesi_sfitto(r),
             Some(33)
         );
-        assert_eq!(unit(Stato::Occupato, Some("2023-01-15")).mesi_sfitto(r), None);
+        assert_eq!(
+            unit(Stato::Occupato, Some("2023-01-15")).mesi_sfitto(r),
+            None
+        );
         assert_eq!(unit(Stato::Libero, None).mesi_sfitto(r), None);
         assert_eq!(
             unit(Stato::Libero, Some("2026-01-01")).mesi_sfitto(r),

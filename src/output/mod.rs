@@ -1,1 +1,5 @@
-//! output
+//! Renderers: GeoJSON layers and the Piano Annuale report. They format analysis results and
+//! model layers; they compute nothing of their own.
+
+pub mod geojson;
+pub mod report;

@@ -1,1 +1,287 @@
-//! server
+//! HTTP server (axum): the web map, GeoJSON layers with `bbox`/`limit`, the Piano Annuale
+//! report and a health check. Routes only: every figure comes from `analysis`, every format
+//! from `output`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use geo::Rect;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::output::geojson::{collection, layer_features, layer_len, SERVED_LAYERS};
+use crate::output::report::{self, Formato};
+use crate::pipeline::Loaded;
+
+mod assets {
+    include!(concat!(env!("OUT_DIR"), "/assets.rs"));
+}
+
+/// Largest `limit` a layer request may ask for.
+pub const MAX_LIMIT: usize = 100_000;
+/// `limit` when none is given.
+pub const DEFAULT_LIMIT: usize = 10_000;
+
+pub type AppState = Arc<Loaded>;
+
+/// An error answered as `application/problem+json`; the message is meant for the client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    detail: String,
+}
+
+impl ApiError {
+    fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            detail: detail.into(),
+        }
+    }
+    fn not_found(detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "status": self.status.as_u16(),
+            "title": self.status.canonical_reason().unwrap_or(""),
+            "detail": self.detail,
+        });
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+/// The application router; tests call it without a socket.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/health", get(health))
+        .route("/api/ambito", get(ambito))
+        .route("/api/layers", get(layers))
+        .route("/api/layers/{layer}", get(layer))
+        .route("/api/report/piano-annuale", get(piano_annuale))
+        .fallback(get(static_asset))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .with_state(state)
+}
+
+fn asset(path: &str) -> Option<&'static [u8]> {
+    assets::ASSETS
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, b)| *b)
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json" | "map") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        _ => "text/plain; charset=utf-8",
+    }
+}
+
+async fn index() -> Response {
+    match asset("/index.html") {
+        Some(b) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], b).into_response(),
+        None => ApiError::not_found("mappa web non inclusa in questa build (manca web/index.html)")
+            .into_response(),
+    }
+}
+
+async fn static_asset(uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    match asset(path) {
+        Some(b) => {
+            let mut r = ([(header::CONTENT_TYPE, content_type(path))], b).into_response();
+            if path.starts_with("/vendor/") {
+                r.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=86400"),
+                );
+            }
+            r
+        }
+        None => ApiError::not_found(format!("risorsa non trovata: {path}")).into_response(),
+    }
+}
+
+async fn health(State(s): State<AppState>) -> Json<serde_json::Value> {
+    let counts: serde_json::Map<String, serde_json::Value> = SERVED_LAYERS
+        .iter()
+        .map(|l| (l.to_string(), json!(layer_len(&s.model, l).unwrap_or(0))))
+        .collect();
+    Json(json!({"stato": "ok", "ambito": s.model.ambito.nome, "layer": counts}))
+}
+
+async fn ambito(State(s): State<AppState>) -> Json<serde_json::Value> {
+    let a = &s.model.ambito;
+    let t = &s.vacancy.ambito;
+    let bbox = s
+        .index
+        .comuni
+        .envelope()
+        .or_else(|| s.index.alloggi_pubblici.envelope())
+        .map(|r| vec![r.min().x, r.min().y, r.max().x, r.max().y]);
+    Json(json!({
+        "nome": a.nome,
+        "numero": a.numero,
+        "capofila": a.capofila,
+        "anno": a.anno,
+        "data_riferimento": a.data_riferimento.format("%Y-%m-%d").to_string(),
+        "dimostrativo": a.dimostrativo,
+        "bbox": bbox,
+        "popolazione": t.popolazione,
+        "totali": {
+            "alloggi": t.conteggi.alloggi,
+            "sap": t.conteggi.alloggi_sap,
+            "inutilizzati": t.conteggi.inutilizzati,
+            "liberi": t.conteggi.liberi,
+            "sfitto_carenze_manutentive": t.conteggi.sfitto_carenze_manutentive,
+            "sfitto_ristrutturazione": t.conteggi.sfitto_ristrutturazione,
+            "occupati": t.conteggi.occupati,
+            "tasso_inutilizzo": t.tasso_inutilizzo,
+            "alloggi_per_1000_ab": t.alloggi_per_1000_ab,
+            "mesi_sfitto_medi": t.conteggi.mesi_sfitto_medi,
+        },
+        "per_ente": s.vacancy.per_ente,
+    }))
+}
+
+async fn layers(State(s): State<AppState>) -> Json<serde_json::Value> {
+    let list: Vec<serde_json::Value> = SERVED_LAYERS
+        .iter()
+        .map(|l| {
+            json!({
+                "nome": l,
+                "elementi": layer_len(&s.model, l).unwrap_or(0),
+                "url": format!("/api/layers/{l}"),
+            })
+        })
+        .collect();
+    Json(json!({ "layer": list }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LayerQuery {
+    bbox: Option<String>,
+    limit: Option<String>,
+}
+
+/// Parses `minlon,minlat,maxlon,maxlat`.
+fn parse_bbox(s: &str) -> Result<Rect<f64>, ApiError> {
+    let nums: Result<Vec<f64>, _> = s.split(',').map(|p| p.trim().parse::<f64>()).collect();
+    let bad = || {
+        ApiError::bad_request(format!(
+            "bbox non valido: {s:?} (atteso minlon,minlat,maxlon,maxlat in gradi)"
+        ))
+    };
+    let n = nums.map_err(|_| bad())?;
+    if n.len() != 4 || n.iter().any(|v| !v.is_finite()) || n[0] > n[2] || n[1] > n[3] {
+        return Err(bad());
+    }
+    if n[0] < -180.0 || n[2] > 180.0 || n[1] < -90.0 || n[3] > 90.0 {
+        return Err(bad());
+    }
+    Ok(Rect::new((n[0], n[1]), (n[2], n[3])))
+}
+
+async fn layer(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<LayerQuery>,
+) -> Result<Response, ApiError> {
+    let name = name.strip_suffix(".geojson").unwrap_or(&name).to_string();
+    if s.index.layer(&name).is_none() {
+        return Err(ApiError::not_found(format!(
+            "layer sconosciuto: {name:?} (disponibili: {})",
+            SERVED_LAYERS.join(", ")
+        )));
+    }
+    let limit = match q.limit.as_deref() {
+        None => DEFAULT_LIMIT,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "limit non valido: {l:?} (intero tra 1 e {MAX_LIMIT})"
+                )))
+            }
+        },
+    };
+    let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
+    let state = s.clone();
+    let body = tokio::task::spawn_blocking(move || {
+        let n = layer_len(&state.model, &name).unwrap_or(0);
+        let matched: Vec<usize> = match (bbox, state.index.layer(&name)) {
+            (Some(b), Some(index)) => index.query_bbox(b),
+            _ => (0..n).collect(),
+        };
+        let total = matched.len();
+        let selected: Vec<usize> = matched.into_iter().take(limit).collect();
+        let feats = layer_features(&state.model, &state.vacancy, &name, Some(&selected))
+            .unwrap_or_default();
+        serde_json::to_vec(&collection(feats, total))
+    })
+    .await
+    .map_err(|e| ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        detail: format!("errore interno: {e}"),
+    })?
+    .map_err(|e| ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        detail: format!("errore interno: {e}"),
+    })?;
+    Ok(([(header::CONTENT_TYPE, "application/geo+json")], body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    format: Option<String>,
+}
+
+async fn piano_annuale(
+    State(s): State<AppState>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let f = match q.format.as_deref() {
+        None => Formato::Json,
+        Some(x) => Formato::parse(x).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "formato non valido: {x:?} (json, csv, html, testo)"
+            ))
+        })?,
+    };
+    let body = report::render(&s.report, f);
+    Ok(([(header::CONTENT_TYPE, f.content_type())], body).into_response())
+}
+
+/// Serves until Ctrl-C.
+pub async fn serve(loaded: Loaded, addr: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let app = app(Arc::new(loaded));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

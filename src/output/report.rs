@@ -1,0 +1,451 @@
+//! Renderers of the Piano Annuale: terminal text, CSV (long form), printable HTML, JSON.
+
+use std::fmt::Write as _;
+
+use crate::analysis::piano_annuale::{PianoAnnuale, RigaStato, Sezione};
+
+/// Output formats of `abitare report piano-annuale`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Formato {
+    Testo,
+    Json,
+    Csv,
+    Html,
+}
+
+impl Formato {
+    pub fn parse(s: &str) -> Option<Formato> {
+        match s.to_ascii_lowercase().as_str() {
+            "text" | "testo" | "txt" => Some(Formato::Testo),
+            "json" => Some(Formato::Json),
+            "csv" => Some(Formato::Csv),
+            "html" => Some(Formato::Html),
+            _ => None,
+        }
+    }
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Formato::Testo => "text/plain; charset=utf-8",
+            Formato::Json => "application/json",
+            Formato::Csv => "text/csv; charset=utf-8",
+            Formato::Html => "text/html; charset=utf-8",
+        }
+    }
+}
+
+pub fn render(r: &PianoAnnuale, f: Formato) -> String {
+    match f {
+        Formato::Testo => text(r),
+        Formato::Json => json(r),
+        Formato::Csv => csv(r),
+        Formato::Html => html(r),
+    }
+}
+
+pub fn json(r: &PianoAnnuale) -> String {
+    serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"errore\": \"{e}\"}}"))
+}
+
+const STATO_HEAD: [&str; 7] = [
+    "Ente proprietario",
+    "Di proprietà",
+    "Stato libero",
+    "Sfitto per carenze manutentive",
+    "Sfitto per ristrutturazione",
+    "Stato occupato",
+    "Disponibili nell'anno",
+];
+
+fn stato_cells(r: &RigaStato) -> [String; 7] {
+    [
+        r.ente.clone(),
+        r.di_proprieta.to_string(),
+        r.libero.to_string(),
+        r.sfitto_carenze_manutentive.to_string(),
+        r.sfitto_ristrutturazione.to_string(),
+        r.occupato.to_string(),
+        r.disponibili_anno.to_string(),
+    ]
+}
+
+fn table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
+    let n = head.len();
+    let mut w: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate().take(n) {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |out: &mut String, cells: &[String]| {
+        for (i, c) in cells.iter().enumerate().take(n) {
+            let pad = w[i] - c.chars().count();
+            if i == 0 {
+                let _ = write!(out, "{c}{}", " ".repeat(pad));
+            } else {
+                let _ = write!(out, "  {}{c}", " ".repeat(pad));
+            }
+        }
+        out.push('\n');
+    };
+    line(out, &head.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let total: usize = w.iter().sum::<usize>() + 2 * (n - 1);
+    out.push_str(&"-".repeat(total));
+    out.push('\n');
+    for r in rows {
+        line(out, r);
+    }
+}
+
+fn section_rows(s: &Sezione) -> Vec<Vec<String>> {
+    let mut rows: Vec<Vec<String>> = s
+        .per_ente
+        .iter()
+        .map(|v| vec![v.ente.clone(), v.valore.to_string()])
+        .collect();
+    rows.push(vec!["Totale".into(), s.totale.to_string()]);
+    rows
+}
+
+fn text(r: &PianoAnnuale) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "Piano Annuale dell'offerta abitativa {}", r.anno);
+    let _ = writeln!(o, "Ambito: {}", r.ambito);
+    if r.dimostrativo {
+        o.push_str("DATI DIMOSTRATIVI: generati per dimostrazione, non sono dati reali.\n");
+    }
+    o.push_str("\nAlloggi SAP per ente proprietario e stato\n\n");
+    let mut rows: Vec<Vec<String>> = r
+        .stato_per_ente
+        .iter()
+        .map(|x| stato_cells(x).to_vec())
+        .collect();
+    rows.push(stato_cells(&r.totale).to_vec());
+    table(&mut o, &STATO_HEAD, &rows);
+
+    o.push_str("\na) Consistenza del patrimonio abitativo pubblico e sociale\n\n");
+    let mut rows: Vec<Vec<String>> = r
+        .consistenza
+        .iter()
+        .chain(std::iter::once(&r.totale_consistenza))
+        .map(|c| {
+            vec![
+                c.ente.clone(),
+                c.alloggi_complessivi.to_string(),
+                c.sas.to_string(),
+                c.sap.to_string(),
+                c.altro_uso_residenziale.to_string(),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        rows.push(vec!["-".into(); 5]);
+    }
+    table(
+        &mut o,
+        &[
+            "Ente proprietario",
+            "Alloggi complessivi",
+            "SAS",
+            "SAP",
+            "Altro uso residenziale",
+        ],
+        &rows,
+    );
+
+    let s = &r.sezioni;
+    for sec in [&s.b, &s.c, &s.d, &s.e, &s.f] {
+        let _ = writeln!(o, "\n{}\n", sec.titolo);
+        table(&mut o, &["Ente proprietario", "Unità"], &section_rows(sec));
+    }
+    let _ = writeln!(o, "\n{}\n", s.g.titolo);
+    let mut rows: Vec<Vec<String>> =
+        s.g.per_ente
+            .iter()
+            .map(|g| {
+                vec![
+                    g.ente.clone(),
+                    g.dichiarati.to_string(),
+                    g.somma_b_f.to_string(),
+                    g.di_cui_turn_over.to_string(),
+                ]
+            })
+            .collect();
+    rows.push(vec![
+        "Totale".into(),
+        s.g.totale.to_string(),
+        s.g.somma_b_f.to_string(),
+        s.e.totale.to_string(),
+    ]);
+    table(
+        &mut o,
+        &[
+            "Ente proprietario",
+            "Disponibili nell'anno",
+            "Da sezioni b-f",
+            "di cui turn over",
+        ],
+        &rows,
+    );
+    for p in [&s.h, &s.i] {
+        let _ = writeln!(o, "\n{}\n  {}", p.titolo, p.nota);
+    }
+    for sec in [&s.j, &s.k] {
+        let _ = writeln!(o, "\n{}\n", sec.titolo);
+        table(&mut o, &["Ente proprietario", "Unità"], &section_rows(sec));
+    }
+    if !r.avvisi.is_empty() {
+        o.push_str("\nAvvisi sulla qualità dei dati\n");
+        for a in &r.avvisi {
+            let _ = writeln!(o, "  - {}", a.messaggio);
+        }
+    }
+    o
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Long form: one line per figure, `sezione,ente,voce,valore`.
+fn csv(r: &PianoAnnuale) -> String {
+    let mut o = String::from("sezione,ente,voce,valore\r\n");
+    let mut line = |sez: &str, ente: &str, voce: &str, v: u32| {
+        let _ = writeln!(
+            o,
+            "{},{},{},{}\r",
+            csv_field(sez),
+            csv_field(ente),
+            csv_field(voce),
+            v
+        );
+    };
+    for row in r.stato_per_ente.iter().chain(std::iter::once(&r.totale)) {
+        for (voce, v) in [
+            ("di_proprieta", row.di_proprieta),
+            ("libero", row.libero),
+            ("sfitto_carenze_manutentive", row.sfitto_carenze_manutentive),
+            ("sfitto_ristrutturazione", row.sfitto_ristrutturazione),
+            ("occupato", row.occupato),
+            ("disponibili_anno", row.disponibili_anno),
+        ] {
+            line("stato_per_ente", &row.ente, voce, v);
+        }
+    }
+    for c in r
+        .consistenza
+        .iter()
+        .chain(std::iter::once(&r.totale_consistenza))
+    {
+        for (voce, v) in [
+            ("alloggi_complessivi", c.alloggi_complessivi),
+            ("sas", c.sas),
+            ("sap", c.sap),
+            ("altro_uso_residenziale", c.altro_uso_residenziale),
+        ] {
+            line("a", &c.ente, voce, v);
+        }
+    }
+    let s = &r.sezioni;
+    for (name, sec) in [
+        ("b", &s.b),
+        ("c", &s.c),
+        ("d", &s.d),
+        ("e", &s.e),
+        ("f", &s.f),
+        ("j", &s.j),
+        ("k", &s.k),
+    ] {
+        for v in &sec.per_ente {
+            line(name, &v.ente, "unita", v.valore);
+        }
+        line(name, "Totale", "unita", sec.totale);
+    }
+    for g in &s.g.per_ente {
+        line("g", &g.ente, "disponibili_anno", g.dichiarati);
+        line("g", &g.ente, "somma_b_f", g.somma_b_f);
+        line("g", &g.ente, "di_cui_turn_over", g.di_cui_turn_over);
+    }
+    line("g", "Totale", "disponibili_anno", s.g.totale);
+    line("g", "Totale", "somma_b_f", s.g.somma_b_f);
+    o
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn html_table(o: &mut String, head: &[&str], rows: &[Vec<String>], total_last: bool) {
+    o.push_str("<table><thead><tr>");
+    for (i, h) in head.iter().enumerate() {
+        let _ = write!(
+            o,
+            "<th{}>{}</th>",
+            if i > 0 { " class=\"n\"" } else { "" },
+            esc(h)
+        );
+    }
+    o.push_str("</tr></thead><tbody>");
+    let last = rows.len().saturating_sub(1);
+    for (ri, r) in rows.iter().enumerate() {
+        let cls = if total_last && ri == last {
+            " class=\"tot\""
+        } else {
+            ""
+        };
+        let _ = write!(o, "<tr{cls}>");
+        for (i, c) in r.iter().enumerate() {
+            let _ = write!(
+                o,
+                "<td{}>{}</td>",
+                if i > 0 { " class=\"n\"" } else { "" },
+                esc(c)
+            );
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</tbody></table>\n");
+}
+
+fn html(r: &PianoAnnuale) -> String {
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!doctype html>\n<html lang=\"it\"><head><meta charset=\"utf-8\">\
+<title>Piano Annuale dell'offerta abitativa {anno} – {amb}</title>\
+<style>\
+body{{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1a1a1a;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.4}}\
+h1{{font-size:1.6rem;margin-bottom:.2rem}}h2{{font-size:1.15rem;margin-top:2rem;border-bottom:2px solid #0072B2;padding-bottom:.2rem}}\
+table{{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.92rem}}th,td{{border:1px solid #999;padding:.25rem .45rem;text-align:left}}\
+th{{background:#e8eef5}}.n{{text-align:right}}tr.tot td{{font-weight:bold;background:#f3f3f3}}\
+.demo{{background:#fff3cd;border:1px solid #c9a227;padding:.5rem .8rem;font-weight:bold}}\
+.avvisi li{{margin:.3rem 0}}.nota{{color:#444;font-style:italic}}\
+@media print{{body{{margin:0;max-width:none}}h2{{break-after:avoid}}table{{break-inside:avoid}}@page{{size:A4;margin:15mm}}}}\
+</style></head><body>\n",
+        anno = r.anno,
+        amb = esc(&r.ambito)
+    );
+    let _ = writeln!(o, "<h1>Piano Annuale dell'offerta abitativa {}</h1><p>Ambito territoriale: <strong>{}</strong></p>",
+        r.anno,
+        esc(&r.ambito)
+    );
+    if r.dimostrativo {
+        o.push_str("<p class=\"demo\">Dati dimostrativi: generati per illustrare il servizio, non descrivono alloggi reali.</p>\n");
+    }
+    o.push_str("<h2>Alloggi SAP per ente proprietario e stato</h2>\n");
+    let mut rows: Vec<Vec<String>> = r
+        .stato_per_ente
+        .iter()
+        .map(|x| stato_cells(x).to_vec())
+        .collect();
+    rows.push(stato_cells(&r.totale).to_vec());
+    html_table(&mut o, &STATO_HEAD, &rows, true);
+
+    o.push_str("<h2>a) Consistenza aggiornata del patrimonio abitativo pubblico e sociale</h2>\n");
+    let rows: Vec<Vec<String>> = r
+        .consistenza
+        .iter()
+        .chain(std::iter::once(&r.totale_consistenza))
+        .map(|c| {
+            vec![
+                c.ente.clone(),
+                c.alloggi_complessivi.to_string(),
+                c.sas.to_string(),
+                c.sap.to_string(),
+                c.altro_uso_residenziale.to_string(),
+            ]
+        })
+        .collect();
+    html_table(
+        &mut o,
+        &[
+            "Ente proprietario",
+            "Alloggi complessivi",
+            "SAS",
+            "SAP",
+            "Altro uso residenziale",
+        ],
+        &rows,
+        true,
+    );
+    let s = &r.sezioni;
+    for sec in [&s.b, &s.c, &s.d, &s.e, &s.f] {
+        let _ = writeln!(o, "<h2>{}</h2>", esc(&sec.titolo));
+        if sec.per_ente.is_empty() {
+            o.push_str("<p>Nessuna unità.</p>\n");
+        } else {
+            html_table(
+                &mut o,
+                &["Ente proprietario", "Unità"],
+                &section_rows(sec),
+                true,
+            );
+        }
+    }
+    let _ = writeln!(o, "<h2>{}</h2>", esc(&s.g.titolo));
+    let mut rows: Vec<Vec<String>> =
+        s.g.per_ente
+            .iter()
+            .map(|g| {
+                vec![
+                    g.ente.clone(),
+                    g.dichiarati.to_string(),
+                    g.somma_b_f.to_string(),
+                    g.di_cui_turn_over.to_string(),
+                ]
+            })
+            .collect();
+    rows.push(vec![
+        "Totale".into(),
+        s.g.totale.to_string(),
+        s.g.somma_b_f.to_string(),
+        s.e.totale.to_string(),
+    ]);
+    html_table(
+        &mut o,
+        &[
+            "Ente proprietario",
+            "Disponibili nell'anno",
+            "Da sezioni b–f",
+            "di cui turn over",
+        ],
+        &rows,
+        true,
+    );
+    for p in [&s.h, &s.i] {
+        let _ = writeln!(
+            o,
+            "<h2>{}</h2><p class=\"nota\">{}</p>",
+            esc(&p.titolo),
+            esc(&p.nota)
+        );
+    }
+    for sec in [&s.j, &s.k] {
+        let _ = writeln!(o, "<h2>{}</h2>", esc(&sec.titolo));
+        if sec.per_ente.is_empty() {
+            o.push_str("<p>Nessuna unità.</p>\n");
+        } else {
+            html_table(
+                &mut o,
+                &["Ente proprietario", "Unità"],
+                &section_rows(sec),
+                true,
+            );
+        }
+    }
+    if !r.avvisi.is_empty() {
+        o.push_str("<h2>Avvisi sulla qualità dei dati</h2><ul class=\"avvisi\">");
+        for a in &r.avvisi {
+            let _ = write!(o, "<li>{}</li>", esc(&a.messaggio));
+        }
+        o.push_str("</ul>\n");
+    }
+    o.push_str("</body></html>\n");
+    o
+}

@@ -1,0 +1,111 @@
+//! Hand-built models shared by the integration tests.
+#![allow(dead_code)]
+
+use abitare::model::*;
+use chrono::NaiveDate;
+use geo::{polygon, MultiPolygon, Point};
+
+pub fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
+}
+
+pub fn square(x: f64, y: f64, side: f64) -> MultiPolygon<f64> {
+    MultiPolygon(vec![polygon![
+        (x: x, y: y),
+        (x: x + side, y: y),
+        (x: x + side, y: y + side),
+        (x: x, y: y + side),
+        (x: x, y: y),
+    ]])
+}
+
+pub fn unit(
+    ente: &str,
+    codice: &str,
+    istat: &str,
+    servizio: Servizio,
+    stato: Stato,
+) -> AlloggioPubblico {
+    AlloggioPubblico {
+        ente_proprietario: ente.into(),
+        codice_unita: codice.into(),
+        comune_istat: Some(istat.into()),
+        belfiore: None,
+        comune_nome: None,
+        indirizzo: Some("Via Roma 1".into()),
+        sezione: None,
+        foglio: None,
+        particella: None,
+        subalterno: None,
+        categoria_catastale: Some("A/3".into()),
+        superficie_mq: Some(60.0),
+        servizio,
+        stato,
+        sfitto_dal: None,
+        flag: FlagPiano::default(),
+        lonlat: None,
+        riga: 2,
+        posizione: None,
+        localizzazione: Localizzazione::NonLocalizzato,
+    }
+}
+
+pub fn ambito() -> AmbitoInfo {
+    AmbitoInfo {
+        numero: Some(9),
+        nome: "Ambito di prova".into(),
+        capofila: Some("Alfa".into()),
+        anno: 2026,
+        data_riferimento: date("2025-10-27"),
+        dimostrativo: false,
+    }
+}
+
+/// Two comuni side by side near Clusone (Alfa west, Beta east), one foglio each with two parcels.
+pub fn two_comuni_model() -> Model {
+    let mut m = Model::empty(ambito());
+    m.comuni = vec![
+        Comune {
+            istat: "016001".into(),
+            belfiore: "A001".into(),
+            nome: "Alfa".into(),
+            sub_ambito: None,
+            popolazione: 2000,
+            geometry: square(9.90, 45.85, 0.05),
+        },
+        Comune {
+            istat: "016002".into(),
+            belfiore: "B002".into(),
+            nome: "Beta".into(),
+            sub_ambito: None,
+            popolazione: 500,
+            geometry: square(9.95, 45.85, 0.05),
+        },
+    ];
+    m.fogli = vec![Foglio {
+        riferimento: "A001_000100".into(),
+        belfiore: "A001".into(),
+        sezione: None,
+        foglio: "1".into(),
+        scala: Some(2000),
+        geometry: square(9.90, 45.85, 0.01),
+    }];
+    for (i, (b, x)) in [("A001", 9.901), ("A001", 9.903), ("B002", 9.951)]
+        .into_iter()
+        .enumerate()
+    {
+        m.particelle.push(Particella {
+            riferimento: format!("{b}_000100.{}", i + 10),
+            belfiore: b.into(),
+            sezione: None,
+            foglio: "1".into(),
+            particella: format!("{}", i + 10),
+            geometry: square(x, 45.851, 0.001),
+        });
+    }
+    m
+}
+
+pub fn point(x: f64, y: f64) -> Point<f64> {
+    Point::new(x, y)
+}

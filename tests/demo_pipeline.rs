@@ -1,0 +1,343 @@
+//! End to end on the generated demo: real-format files → readers → workspace → report,
+//! checked against the figures of the 2026 annual plan of Ambito 9 (seed 003).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use abitare::model::Localizzazione;
+use abitare::pipeline::{self, Loaded};
+use abitare::project::Project;
+use geo::Contains;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    project: PathBuf,
+}
+
+/// The demo, generated and built once for this test binary.
+fn demo() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("demo");
+        let generated = abitare::demo::generate(&root).expect("demo generation");
+        let project = Project::load(&generated.project).expect("demo project");
+        pipeline::build(&project).expect("demo build");
+        Fixture {
+            _dir: dir,
+            project: generated.project,
+            root,
+        }
+    })
+}
+
+fn loaded() -> Loaded {
+    pipeline::load_workspace(&demo().root.join("workspace")).expect("workspace")
+}
+
+/// `ente,n1,n2,…` rows of a reference CSV.
+fn reference(name: &str) -> Option<BTreeMap<String, Vec<u32>>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/domain/reference")
+        .join(name);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("NOTICE: {} absent, comparing with data/ instead", path.display());
+        let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(name);
+        return parse_reference(&std::fs::read_to_string(local).ok()?);
+    };
+    parse_reference(&text)
+}
+
+fn parse_reference(text: &str) -> Option<BTreeMap<String, Vec<u32>>> {
+    let mut out = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let mut cells = line.split(',');
+        let ente = cells.next()?.to_string();
+        let nums: Vec<u32> = cells.filter_map(|c| c.trim().parse().ok()).collect();
+        out.insert(ente, nums);
+    }
+    Some(out)
+}
+
+#[test]
+fn state_table_per_owner_reproduces_seed_003() {
+    let l = loaded();
+    let r = &l.report;
+    let expected = reference("ambito9_sap_stato_per_ente_2026.csv").expect("reference table");
+    // Every owner of the reference, every figure.
+    for (ente, nums) in &expected {
+        let row = if ente == "Totale" {
+            &r.totale
+        } else {
+            r.stato_per_ente
+                .iter()
+                .find(|x| &x.ente == ente)
+                .unwrap_or_else(|| panic!("owner {ente} missing"))
+        };
+        let got = vec![
+            row.di_proprieta,
+            row.libero,
+            row.sfitto_carenze_manutentive,
+            row.sfitto_ristrutturazione,
+            row.occupato,
+            row.disponibili_anno,
+        ];
+        assert_eq!(&got, nums, "{ente}");
+    }
+    // 24 comuni + ALER, sorted by units owned, then name.
+    assert_eq!(r.stato_per_ente.len(), 25);
+    assert_eq!(r.stato_per_ente[0].ente, "ALER Bergamo - Lecco - Sondrio");
+    assert_eq!(r.stato_per_ente[1].ente, "Comune di Clusone");
+    assert_eq!(r.stato_per_ente[10].ente, "Comune di Colere");
+    assert_eq!(r.stato_per_ente[24].ente, "Comune di Vilminore di Scalve");
+    let zero_rows = r.stato_per_ente.iter().filter(|x| x.di_proprieta == 0).count();
+    assert_eq!(zero_rows, 15);
+}
+
+#[test]
+fn consistenza_and_sections_reproduce_seed_003() {
+    let l = loaded();
+    let r = &l.report;
+    let expected = reference("ambito9_consistenza_2026.csv").expect("reference table");
+    for (ente, nums) in &expected {
+        let row = if ente == "Totale" {
+            &r.totale_consistenza
+        } else {
+            r.consistenza
+                .iter()
+                .find(|x| &x.ente == ente)
+                .unwrap_or_else(|| panic!("owner {ente} missing"))
+        };
+        assert_eq!(
+            vec![row.alloggi_complessivi, row.sas, row.sap, row.altro_uso_residenziale],
+            *nums,
+            "{ente}"
+        );
+    }
+    // a) 253 / 0 / 249 / 4
+    let t = &r.totale_consistenza;
+    assert_eq!((t.alloggi_complessivi, t.sas, t.sap, t.altro_uso_residenziale), (253, 0, 249, 4));
+
+    let s = &r.sezioni;
+    // e) turnover: 2 at Clusone.
+    assert_eq!(s.e.totale, 2);
+    assert_eq!(s.e.per_ente.len(), 1);
+    assert_eq!(s.e.per_ente[0].ente, "Comune di Clusone");
+    // g) declared 5 (Ardesio 1, Azzone 1, Clusone 3 of which 2 turnover), b–f add to 2.
+    assert_eq!((s.g.totale, s.g.somma_b_f), (5, 2));
+    let g: Vec<(&str, u32, u32)> = s
+        .g
+        .per_ente
+        .iter()
+        .map(|x| (x.ente.as_str(), x.dichiarati, x.di_cui_turn_over))
+        .collect();
+    assert_eq!(
+        g,
+        vec![
+            ("Comune di Ardesio", 1, 0),
+            ("Comune di Azzone", 1, 0),
+            ("Comune di Clusone", 3, 2)
+        ]
+    );
+    // k) assigned the previous year.
+    let k: Vec<(&str, u32)> = s.k.per_ente.iter().map(|x| (x.ente.as_str(), x.valore)).collect();
+    assert_eq!(
+        k,
+        vec![
+            ("ALER Bergamo - Lecco - Sondrio", 3),
+            ("Comune di Cerete", 1),
+            ("Comune di Oltressenda Alta", 1)
+        ]
+    );
+    assert_eq!(s.b.totale + s.c.totale + s.d.totale + s.f.totale, 0);
+    // The declared g) total that does not match b–f is flagged.
+    assert!(r.avvisi.iter().any(|a| a.codice == "totale_g_diverso_da_somma"));
+    assert!(r.dimostrativo);
+}
+
+#[test]
+fn every_unit_sits_on_a_parcel_inside_its_comune() {
+    let l = loaded();
+    assert_eq!(l.model.comuni.len(), 24);
+    assert_eq!(l.model.alloggi_pubblici.len(), 253);
+    for u in &l.model.alloggi_pubblici {
+        assert_eq!(
+            u.localizzazione,
+            Localizzazione::Particella,
+            "unit {} of {} not linked",
+            u.codice_unita,
+            u.ente_proprietario
+        );
+        let p = u.posizione.expect("placed");
+        let comune = l
+            .model
+            .comuni
+            .iter()
+            .find(|c| Some(&c.istat) == u.comune_istat.as_ref())
+            .expect("comune");
+        assert!(
+            comune.geometry.contains(&p),
+            "unit {} at {:?} outside {}",
+            u.codice_unita,
+            p,
+            comune.nome
+        );
+    }
+    // ALER's units stand in several comuni.
+    let aler_comuni: std::collections::BTreeSet<_> = l
+        .model
+        .alloggi_pubblici
+        .iter()
+        .filter(|u| u.ente_proprietario.starts_with("ALER"))
+        .filter_map(|u| u.comune_istat.clone())
+        .collect();
+    assert!(aler_comuni.len() >= 4, "{aler_comuni:?}");
+    // Vacancy per Ambito: 75 unused SAP (10 + 31 + 34), none among the 4 altro uso.
+    assert_eq!(l.vacancy.ambito.conteggi.inutilizzati, 75);
+    assert_eq!(l.vacancy.ambito.conteggi.alloggi, 253);
+    // The cadastre and PGT are loaded and indexed.
+    assert!(l.model.particelle.len() > 10_000, "{}", l.model.particelle.len());
+    assert!(!l.model.fogli.is_empty());
+    assert!(!l.model.pgt_zone.is_empty());
+    assert!(!l.model.vincoli.is_empty());
+    assert_eq!(l.index.particelle.len(), l.model.particelle.len());
+}
+
+#[test]
+fn bare_inventory_report_matches_the_workspace_report() {
+    let l = loaded();
+    let inv = demo().root.join("input/inventario_alloggi_pubblici.csv");
+    let (r, skipped) = pipeline::report_from_inventory(&inv, "Ambito 9", 2026, false).expect("report");
+    assert!(skipped.is_empty());
+    assert_eq!(r.totale, l.report.totale);
+    let nonzero: Vec<_> = l
+        .report
+        .stato_per_ente
+        .iter()
+        .filter(|x| x.di_proprieta > 0)
+        .cloned()
+        .collect();
+    assert_eq!(r.stato_per_ente, nonzero);
+    assert_eq!(r.sezioni, l.report.sezioni);
+}
+
+#[test]
+fn cli_prints_the_report_and_rejects_a_bad_inventory_without_touching_the_workspace() {
+    let f = demo();
+    let exe = env!("CARGO_BIN_EXE_abitare");
+    let out = Command::new(exe)
+        .args(["report", "piano-annuale", "--workspace"])
+        .arg(f.root.join("workspace"))
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ALER Bergamo - Lecco - Sondrio"), "{text}");
+    assert!(text.contains("Totale"));
+    assert!(text.contains("249"));
+    assert!(text.contains("DATI DIMOSTRATIVI"));
+
+    let out = Command::new(exe)
+        .args(["report", "piano-annuale", "--format", "json", "--workspace"])
+        .arg(f.root.join("workspace"))
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["totale"]["di_proprieta"], 249);
+    assert_eq!(v["anno"], 2026);
+
+    // A copy of the project whose inventory has one bad row.
+    let copy = f.root.parent().expect("parent").join("broken");
+    copy_dir(&f.root, &copy);
+    let inv = copy.join("input/inventario_alloggi_pubblici.csv");
+    let mut bytes = std::fs::read(&inv).expect("read");
+    let rows: Vec<Vec<u8>> = bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(|b| b.is_ascii_whitespace()))
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+        .collect();
+    let lines = rows.len();
+    // Copy the last row, give it a new unit code and a state that does not exist.
+    let header: Vec<String> = String::from_utf8_lossy(&rows[0])
+        .split(';')
+        .map(|h| h.trim().to_lowercase())
+        .collect();
+    let col = |name: &str| header.iter().position(|h| h.starts_with(name)).expect(name);
+    let mut cells: Vec<String> = String::from_utf8_lossy(&rows[lines - 1])
+        .split(';')
+        .map(str::to_string)
+        .collect();
+    cells[col("stato")] = "Forse occupato".into();
+    cells[col("codice")] = "BAD-1".into();
+    if !bytes.ends_with(b"\n") {
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(cells.join(";").as_bytes());
+    bytes.extend_from_slice(b"\r\n");
+    std::fs::write(&inv, bytes).expect("write");
+    let manifest_before = std::fs::read(copy.join("workspace/manifest.json")).expect("manifest");
+
+    let out = Command::new(exe)
+        .args(["build", "--project"])
+        .arg(copy.join("abitare.toml"))
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("inventario_alloggi_pubblici.csv"), "{err}");
+    assert!(err.contains(&format!("riga {}", lines + 1)), "{err}");
+    let manifest_after = std::fs::read(copy.join("workspace/manifest.json")).expect("manifest");
+    assert_eq!(manifest_before, manifest_after, "workspace changed by a failed build");
+    assert!(pipeline::load_workspace(&copy.join("workspace")).is_ok());
+    let leftovers: Vec<_> = std::fs::read_dir(&copy)
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".build-"))
+        .collect();
+    assert!(leftovers.is_empty());
+    let _ = &f.project;
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("list") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn missing_and_truncated_inputs_name_the_file() {
+    let f = demo();
+    let copy = f.root.parent().expect("parent").join("truncated");
+    copy_dir(&f.root, &copy);
+    // Truncate one cadastral file in the middle.
+    let gml = std::fs::read_dir(copy.join("input/catasto"))
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with("_ple.gml"))
+        .expect("a parcel file");
+    let bytes = std::fs::read(&gml).expect("read");
+    std::fs::write(&gml, &bytes[..bytes.len() / 2]).expect("write");
+    let project = Project::load(&copy.join("abitare.toml")).expect("project");
+    let e = pipeline::build(&project).expect_err("truncated GML");
+    let name = gml.file_name().expect("name").to_string_lossy().into_owned();
+    assert!(e.to_string().contains(&name), "{e}");
+
+    // A project naming a file that does not exist.
+    let text = std::fs::read_to_string(copy.join("abitare.toml"))
+        .expect("read")
+        .replace("inventario_alloggi_pubblici.csv", "manca.csv");
+    std::fs::write(copy.join("abitare.toml"), text).expect("write");
+    let e = Project::load(&copy.join("abitare.toml")).expect_err("missing file");
+    assert!(e.to_string().contains("manca.csv"), "{e}");
+}

@@ -1,0 +1,189 @@
+//! HTTP API through the axum `Router`, without a socket.
+
+mod common;
+
+use std::sync::Arc;
+
+use abitare::analysis::linkage::link_units;
+use abitare::model::{Servizio, Stato};
+use abitare::pipeline::Loaded;
+use abitare::server::app;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::*;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+fn state() -> Arc<Loaded> {
+    let mut m = two_comuni_model();
+    let mut a = unit(
+        "Comune di Alfa",
+        "1",
+        "016001",
+        Servizio::Sap,
+        Stato::Libero,
+    );
+    a.foglio = Some("1".into());
+    a.particella = Some("10".into());
+    a.sfitto_dal = Some(date("2024-10-27"));
+    let mut b = unit(
+        "Comune di Beta",
+        "1",
+        "016002",
+        Servizio::Sap,
+        Stato::Occupato,
+    );
+    b.foglio = Some("1".into());
+    b.particella = Some("12".into());
+    b.belfiore = Some("B002".into());
+    m.alloggi_pubblici = vec![a, b];
+    link_units(&mut m);
+    Arc::new(Loaded::from_model(m))
+}
+
+async fn get(uri: &str) -> (StatusCode, String, String) {
+    let resp = app(state())
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, ct, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).expect("json body")
+}
+
+#[tokio::test]
+async fn health_lists_layer_counts() {
+    let (st, _, body) = get("/health").await;
+    assert_eq!(st, StatusCode::OK);
+    let v = json(&body);
+    assert_eq!(v["stato"], "ok");
+    assert_eq!(v["layer"]["particelle"], 3);
+    assert_eq!(v["layer"]["alloggi_pubblici"], 2);
+}
+
+#[tokio::test]
+async fn layer_geojson_with_bbox_and_limit() {
+    let (st, ct, body) = get("/api/layers/alloggi_pubblici").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(ct, "application/geo+json");
+    let v = json(&body);
+    assert_eq!(v["type"], "FeatureCollection");
+    assert_eq!(v["numberMatched"], 2);
+    let f = &v["features"][0];
+    assert_eq!(f["geometry"]["type"], "Point");
+    assert_eq!(f["properties"]["stato"], "libero");
+    assert_eq!(f["properties"]["stato_label"], "Libero");
+    assert_eq!(f["properties"]["mesi_sfitto"], 12);
+    assert_eq!(f["properties"]["inutilizzato"], true);
+    assert_eq!(
+        f["properties"]["riferimento_catastale"],
+        "Foglio 1, particella 10"
+    );
+    let lon = f["geometry"]["coordinates"][0].as_f64().expect("lon");
+    assert!((9.901..9.902).contains(&lon), "{lon}");
+
+    // Only Beta's unit lies east of 9.95.
+    let (_, _, body) = get("/api/layers/alloggi_pubblici?bbox=9.95,45.8,10.0,45.9").await;
+    let v = json(&body);
+    assert_eq!(v["numberMatched"], 1);
+    assert_eq!(v["features"][0]["properties"]["comune"], "Beta");
+
+    let (_, _, body) = get("/api/layers/particelle?limit=2").await;
+    let v = json(&body);
+    assert_eq!(v["numberMatched"], 3);
+    assert_eq!(v["numberReturned"], 2);
+    assert_eq!(v["features"].as_array().expect("array").len(), 2);
+
+    let (_, _, body) = get("/api/layers/comuni").await;
+    let v = json(&body);
+    assert_eq!(v["features"][0]["id"], "016001");
+    assert_eq!(v["features"][0]["properties"]["inutilizzati"], 1);
+    assert_eq!(v["features"][0]["properties"]["tasso_inutilizzo"], 1.0);
+    assert_eq!(v["features"][1]["properties"]["inutilizzati"], 0);
+}
+
+#[tokio::test]
+async fn bad_requests_are_problems() {
+    for uri in [
+        "/api/layers/particelle?bbox=1,2,3",
+        "/api/layers/particelle?bbox=10,45,9,46",
+        "/api/layers/particelle?bbox=a,b,c,d",
+        "/api/layers/particelle?limit=0",
+        "/api/layers/particelle?limit=tanti",
+        "/api/report/piano-annuale?format=pdf",
+    ] {
+        let (st, ct, body) = get(uri).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(ct, "application/problem+json", "{uri}");
+        assert!(json(&body)["detail"].as_str().is_some(), "{uri}");
+    }
+    let (st, _, body) = get("/api/layers/nonesiste").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(body.contains("particelle"), "{body}");
+}
+
+#[tokio::test]
+async fn report_json_follows_the_contract() {
+    let (st, ct, body) = get("/api/report/piano-annuale").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(ct, "application/json");
+    let v = json(&body);
+    for key in [
+        "ambito",
+        "anno",
+        "stato_per_ente",
+        "totale",
+        "consistenza",
+        "sezioni",
+        "avvisi",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    let row = &v["stato_per_ente"][0];
+    for key in [
+        "ente",
+        "di_proprieta",
+        "libero",
+        "sfitto_carenze_manutentive",
+        "sfitto_ristrutturazione",
+        "occupato",
+        "disponibili_anno",
+    ] {
+        assert!(row.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["totale"]["di_proprieta"], 2);
+    assert_eq!(v["totale"]["libero"], 1);
+    for s in ["b", "c", "d", "e", "f", "g", "h", "i", "j", "k"] {
+        assert!(v["sezioni"].get(s).is_some(), "missing section {s}");
+    }
+    let (st, ct, body) = get("/api/report/piano-annuale?format=html").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(ct.starts_with("text/html"));
+    assert!(body.contains("Piano Annuale dell'offerta abitativa 2026"));
+    let (_, ct, body) = get("/api/report/piano-annuale?format=csv").await;
+    assert!(ct.starts_with("text/csv"));
+    assert!(body.starts_with("sezione,ente,voce,valore"));
+}
+
+#[tokio::test]
+async fn ambito_summary() {
+    let (_, _, body) = get("/api/ambito").await;
+    let v = json(&body);
+    assert_eq!(v["nome"], "Ambito di prova");
+    assert_eq!(v["totali"]["alloggi"], 2);
+    assert_eq!(v["totali"]["inutilizzati"], 1);
+    let bbox = v["bbox"].as_array().expect("bbox");
+    assert_eq!(bbox.len(), 4);
+    assert!((bbox[0].as_f64().expect("x") - 9.90).abs() < 1e-9);
+    assert!((bbox[2].as_f64().expect("x") - 10.0).abs() < 1e-9);
+}
