@@ -39,11 +39,32 @@ pub struct AmbitoSection {
     pub capofila: Option<String>,
     /// Year of the annual plan.
     pub anno: i32,
-    /// Date at which months-empty are measured (ISO). Defaults to 1 January of `anno`.
+    /// Date at which months-empty are measured (TOML date or ISO string). Defaults to
+    /// 1 January of `anno`.
+    #[serde(default, deserialize_with = "de_date")]
     pub data_riferimento: Option<NaiveDate>,
     /// Marks generated demonstration data (shown in the UI and reports).
     #[serde(default)]
     pub dimostrativo: bool,
+}
+
+/// Accepts a TOML local date (`2025-10-27`) or a string holding one.
+fn de_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Toml(toml::value::Datetime),
+        Text(String),
+    }
+    let text = match Raw::deserialize(d)? {
+        Raw::Toml(dt) => dt.to_string(),
+        Raw::Text(s) => s,
+    };
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| {
+            serde::de::Error::custom(format!("data non valida {text:?} (attesa AAAA-MM-GG)"))
+        })
 }
 
 /// One `[[comuni]]` entry.
@@ -204,6 +225,7 @@ mod tests {
 [ambito]
 nome = "Prova"
 anno = 2026
+data_riferimento = 2025-10-27
 
 [[comuni]]
 istat = "016077"
@@ -219,8 +241,23 @@ popolazione = 8600
         assert_eq!(p.workspace_dir(), PathBuf::from("/tmp/x/workspace"));
         assert_eq!(
             p.ambito_info().data_riferimento,
+            NaiveDate::from_ymd_opt(2025, 10, 27).expect("date")
+        );
+        let quoted = MINIMAL.replace("2025-10-27", "\"2025-10-27\"");
+        let p = Project::parse(&quoted, Path::new("p.toml")).expect("quoted date");
+        assert_eq!(
+            p.ambito.data_riferimento,
+            NaiveDate::from_ymd_opt(2025, 10, 27)
+        );
+        let none = MINIMAL.replace("data_riferimento = 2025-10-27\n", "");
+        let p = Project::parse(&none, Path::new("p.toml")).expect("no date");
+        assert_eq!(
+            p.ambito_info().data_riferimento,
             NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")
         );
+        let bad = MINIMAL.replace("2025-10-27", "\"27/10/2025\"");
+        let e = Project::parse(&bad, Path::new("p.toml")).expect_err("bad date");
+        assert!(e.to_string().contains("27/10/2025"), "{e}");
     }
 
     #[test]

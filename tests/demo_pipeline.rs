@@ -44,8 +44,13 @@ fn reference(name: &str) -> Option<BTreeMap<String, Vec<u32>>> {
         .join("../shared/domain/reference")
         .join(name);
     let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("NOTICE: {} absent, comparing with data/ instead", path.display());
-        let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(name);
+        eprintln!(
+            "NOTICE: {} absent, comparing with data/ instead",
+            path.display()
+        );
+        let local = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("data")
+            .join(name);
         return parse_reference(&std::fs::read_to_string(local).ok()?);
     };
     parse_reference(&text)
@@ -93,7 +98,11 @@ fn state_table_per_owner_reproduces_seed_003() {
     assert_eq!(r.stato_per_ente[1].ente, "Comune di Clusone");
     assert_eq!(r.stato_per_ente[10].ente, "Comune di Colere");
     assert_eq!(r.stato_per_ente[24].ente, "Comune di Vilminore di Scalve");
-    let zero_rows = r.stato_per_ente.iter().filter(|x| x.di_proprieta == 0).count();
+    let zero_rows = r
+        .stato_per_ente
+        .iter()
+        .filter(|x| x.di_proprieta == 0)
+        .count();
     assert_eq!(zero_rows, 15);
 }
 
@@ -112,14 +121,27 @@ fn consistenza_and_sections_reproduce_seed_003() {
                 .unwrap_or_else(|| panic!("owner {ente} missing"))
         };
         assert_eq!(
-            vec![row.alloggi_complessivi, row.sas, row.sap, row.altro_uso_residenziale],
+            vec![
+                row.alloggi_complessivi,
+                row.sas,
+                row.sap,
+                row.altro_uso_residenziale
+            ],
             *nums,
             "{ente}"
         );
     }
     // a) 253 / 0 / 249 / 4
     let t = &r.totale_consistenza;
-    assert_eq!((t.alloggi_complessivi, t.sas, t.sap, t.altro_uso_residenziale), (253, 0, 249, 4));
+    assert_eq!(
+        (
+            t.alloggi_complessivi,
+            t.sas,
+            t.sap,
+            t.altro_uso_residenziale
+        ),
+        (253, 0, 249, 4)
+    );
 
     let s = &r.sezioni;
     // e) turnover: 2 at Clusone.
@@ -128,12 +150,11 @@ fn consistenza_and_sections_reproduce_seed_003() {
     assert_eq!(s.e.per_ente[0].ente, "Comune di Clusone");
     // g) declared 5 (Ardesio 1, Azzone 1, Clusone 3 of which 2 turnover), b–f add to 2.
     assert_eq!((s.g.totale, s.g.somma_b_f), (5, 2));
-    let g: Vec<(&str, u32, u32)> = s
-        .g
-        .per_ente
-        .iter()
-        .map(|x| (x.ente.as_str(), x.dichiarati, x.di_cui_turn_over))
-        .collect();
+    let g: Vec<(&str, u32, u32)> =
+        s.g.per_ente
+            .iter()
+            .map(|x| (x.ente.as_str(), x.dichiarati, x.di_cui_turn_over))
+            .collect();
     assert_eq!(
         g,
         vec![
@@ -143,7 +164,11 @@ fn consistenza_and_sections_reproduce_seed_003() {
         ]
     );
     // k) assigned the previous year.
-    let k: Vec<(&str, u32)> = s.k.per_ente.iter().map(|x| (x.ente.as_str(), x.valore)).collect();
+    let k: Vec<(&str, u32)> =
+        s.k.per_ente
+            .iter()
+            .map(|x| (x.ente.as_str(), x.valore))
+            .collect();
     assert_eq!(
         k,
         vec![
@@ -154,7 +179,10 @@ fn consistenza_and_sections_reproduce_seed_003() {
     );
     assert_eq!(s.b.totale + s.c.totale + s.d.totale + s.f.totale, 0);
     // The declared g) total that does not match b–f is flagged.
-    assert!(r.avvisi.iter().any(|a| a.codice == "totale_g_diverso_da_somma"));
+    assert!(r
+        .avvisi
+        .iter()
+        .any(|a| a.codice == "totale_g_diverso_da_somma"));
     assert!(r.dimostrativo);
 }
 
@@ -199,7 +227,11 @@ fn every_unit_sits_on_a_parcel_inside_its_comune() {
     assert_eq!(l.vacancy.ambito.conteggi.inutilizzati, 75);
     assert_eq!(l.vacancy.ambito.conteggi.alloggi, 253);
     // The cadastre and PGT are loaded and indexed.
-    assert!(l.model.particelle.len() > 10_000, "{}", l.model.particelle.len());
+    assert!(
+        l.model.particelle.len() > 10_000,
+        "{}",
+        l.model.particelle.len()
+    );
     assert!(!l.model.fogli.is_empty());
     assert!(!l.model.pgt_zone.is_empty());
     assert!(!l.model.vincoli.is_empty());
@@ -210,7 +242,8 @@ fn every_unit_sits_on_a_parcel_inside_its_comune() {
 fn bare_inventory_report_matches_the_workspace_report() {
     let l = loaded();
     let inv = demo().root.join("input/inventario_alloggi_pubblici.csv");
-    let (r, skipped) = pipeline::report_from_inventory(&inv, "Ambito 9", 2026, false).expect("report");
+    let (r, skipped) =
+        pipeline::report_from_inventory(&inv, "Ambito 9", 2026, false).expect("report");
     assert!(skipped.is_empty());
     assert_eq!(r.totale, l.report.totale);
     let nonzero: Vec<_> = l
@@ -233,7 +266,11 @@ fn cli_prints_the_report_and_rejects_a_bad_inventory_without_touching_the_worksp
         .arg(f.root.join("workspace"))
         .output()
         .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("ALER Bergamo - Lecco - Sondrio"), "{text}");
     assert!(text.contains("Totale"));
@@ -290,7 +327,10 @@ fn cli_prints_the_report_and_rejects_a_bad_inventory_without_touching_the_worksp
     assert!(err.contains("inventario_alloggi_pubblici.csv"), "{err}");
     assert!(err.contains(&format!("riga {}", lines + 1)), "{err}");
     let manifest_after = std::fs::read(copy.join("workspace/manifest.json")).expect("manifest");
-    assert_eq!(manifest_before, manifest_after, "workspace changed by a failed build");
+    assert_eq!(
+        manifest_before, manifest_after,
+        "workspace changed by a failed build"
+    );
     assert!(pipeline::load_workspace(&copy.join("workspace")).is_ok());
     let leftovers: Vec<_> = std::fs::read_dir(&copy)
         .expect("list")
@@ -330,7 +370,11 @@ fn missing_and_truncated_inputs_name_the_file() {
     std::fs::write(&gml, &bytes[..bytes.len() / 2]).expect("write");
     let project = Project::load(&copy.join("abitare.toml")).expect("project");
     let e = pipeline::build(&project).expect_err("truncated GML");
-    let name = gml.file_name().expect("name").to_string_lossy().into_owned();
+    let name = gml
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
     assert!(e.to_string().contains(&name), "{e}");
 
     // A project naming a file that does not exist.

@@ -4,7 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
+use cadastre::Poly;
+use territory::{Rng, Territory};
+
 use thiserror::Error;
+
+mod cadastre;
+mod inventory;
+mod pgt;
+mod plan;
+mod territory;
 
 #[derive(Debug, Error)]
 pub enum DemoError {
@@ -16,6 +25,8 @@ pub enum DemoError {
     },
     #[error("{0}")]
     Other(String),
+    #[error(transparent)]
+    Crs(#[from] crate::crs::CrsError),
 }
 
 /// What [`generate`] wrote.
@@ -30,6 +41,227 @@ pub struct GeneratedDemo {
 /// Writes the demo Ambito's input files and project file into `out_dir` (created if needed).
 /// Deterministic: the same bytes on every run.
 pub fn generate(out_dir: &Path) -> Result<GeneratedDemo, DemoError> {
-    let _ = out_dir;
-    todo!("demo generator")
+    let facts = territory::comuni_facts()?;
+    let t = territory::grow(&facts)?;
+    let (sheets, _sheet_of) = territory::sheets(&t);
+    let to_ll = crate::crs::ToLonLat::new(32632)?;
+    let mut files: Vec<PathBuf> = Vec::new();
+    let write = |files: &mut Vec<PathBuf>, rel: PathBuf, bytes: &[u8]| -> Result<(), DemoError> {
+        write_file(&out_dir.join(&rel), bytes)?;
+        files.push(rel);
+        Ok(())
+    };
+
+    let mut sites: Vec<Vec<inventory::Site>> = Vec::new();
+    let mut features = Vec::new();
+    for (k, fact) in facts.iter().enumerate() {
+        let mut rng = Rng::new(0x0A81_7A4E_2026_0009 ^ fact.istat.parse::<u64>().unwrap_or(0));
+        let plan = plan::plan(&t, k, fact.popolazione, &mut rng);
+        let mut near = vec![false; t.owner.len()];
+        for &c in plan.agri.iter().chain(plan.at.iter().flatten()) {
+            near[c] = true;
+        }
+        let (parcels, lots) = cadastre::parcels(&t, &sheets, k, &plan, &near, &mut rng);
+        let stem = format!("{}_{}", fact.belfiore, fact.nome.to_uppercase());
+        let ple = cadastre::parcels_gml(fact, &sheets, &parcels, &to_ll)?;
+        write(
+            &mut files,
+            PathBuf::from(format!("input/catasto/{stem}_ple.gml")),
+            ple.as_bytes(),
+        )?;
+        let own: Vec<(u32, bool, Vec<Poly>)> = sheets
+            .iter()
+            .filter(|s| s.comune == k)
+            .map(|s| (s.numero, s.urban, cell_polys(&t, &s.cells)))
+            .collect();
+        let map = cadastre::sheets_gml(fact, &own, &to_ll)?;
+        write(
+            &mut files,
+            PathBuf::from(format!("input/catasto/{stem}_map.gml")),
+            map.as_bytes(),
+        )?;
+
+        // Existing services take a few core lots; the remaining lots can hold public housing.
+        let mut lot_idx: Vec<usize> = (0..lots.len()).collect();
+        rng.shuffle(&mut lot_idx);
+        // The church stands in the historic centre.
+        if let Some(pos) = lot_idx.iter().position(|&i| lots[i].naf) {
+            let i = lot_idx.remove(pos);
+            lot_idx.insert(0, i);
+        }
+        let service_lots: Vec<cadastre::Lot> =
+            lot_idx.iter().take(5).map(|&i| lots[i].clone()).collect();
+        let mut free: Vec<inventory::Site> = lot_idx
+            .iter()
+            .skip(5)
+            .map(|&i| {
+                let p = &parcels[lots[i].parcel];
+                (sheets[p.sheet].numero, p.label.clone())
+            })
+            .collect();
+        free.sort_by(|a, b| (a.0, a.1.len(), &a.1).cmp(&(b.0, b.1.len(), &b.1)));
+        sites.push(free);
+
+        let comune_polys = cell_polys(&t, &t.cells_by_distance[k]);
+        let pgt_rel = PathBuf::from(format!("input/pgt/{}_{}", fact.istat, fact.nome));
+        let pgt_files = pgt::write_pgt(
+            &out_dir.join(&pgt_rel),
+            &t,
+            k,
+            fact,
+            &plan,
+            &service_lots,
+            &comune_polys,
+            &mut rng,
+        )?;
+        for f in pgt_files {
+            if let Ok(rel) = f.strip_prefix(out_dir) {
+                files.push(rel.to_path_buf());
+            }
+        }
+        features.push(confine_feature(fact, &comune_polys, &to_ll)?);
+    }
+
+    let mut geojson = String::from(
+        "{\n\"type\": \"FeatureCollection\",\n\"name\": \"confini_comuni\",\n\"features\": [\n",
+    );
+    geojson.push_str(&features.join(",\n"));
+    geojson.push_str("\n]\n}\n");
+    write(
+        &mut files,
+        PathBuf::from("input/confini_comuni.geojson"),
+        geojson.as_bytes(),
+    )?;
+
+    let mut rng = Rng::new(0x1A7E_2026_0009_0001);
+    let inv = inventory::inventory(&facts, &mut sites, &mut rng)?;
+    write(
+        &mut files,
+        PathBuf::from("input/inventario_alloggi_pubblici.csv"),
+        &inv,
+    )?;
+
+    write(
+        &mut files,
+        PathBuf::from("abitare.toml"),
+        project_toml(&facts).as_bytes(),
+    )?;
+    files.sort();
+    Ok(GeneratedDemo {
+        project: out_dir.join("abitare.toml"),
+        files,
+    })
 }
+
+/// Writes a file, creating its directory.
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| DemoError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(path, bytes).map_err(|source| DemoError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The outline of a set of cells as polygons in UTM metres.
+pub(crate) fn cell_polys(t: &Territory, cells: &[usize]) -> Vec<Poly> {
+    territory::trace(t, cells)
+        .into_iter()
+        .map(|(ext, holes)| {
+            let ring = |r: &Vec<(i64, i64)>| r.iter().map(|&p| t.lattice_to_m(p)).collect();
+            (ring(&ext), holes.iter().map(ring).collect())
+        })
+        .collect()
+}
+
+fn confine_feature(
+    fact: &territory::ComuneFact,
+    polys: &[Poly],
+    to_ll: &crate::crs::ToLonLat,
+) -> Result<String, DemoError> {
+    let r7 = |v: f64| (v * 1e7).round() / 1e7;
+    let mut coords = Vec::new();
+    for (ext, holes) in polys {
+        let mut rings = Vec::new();
+        for r in std::iter::once(ext).chain(holes) {
+            let mut ring = Vec::new();
+            for k in 0..=r.len() {
+                let (x, y) = r[k % r.len()];
+                let (lon, lat) = to_ll.convert(x, y)?;
+                ring.push(serde_json::json!([r7(lon), r7(lat)]));
+            }
+            rings.push(serde_json::Value::Array(ring));
+        }
+        coords.push(serde_json::Value::Array(rings));
+    }
+    let props = format!(
+        "{{\"name\": {}, \"com_istat_code\": \"{}\", \"com_istat_code_num\": {}, \"com_catasto_code\": \"{}\", \"prov_name\": \"Bergamo\", \"prov_istat_code\": \"016\", \"prov_acr\": \"BG\", \"reg_name\": \"Lombardia\", \"reg_istat_code\": \"03\"}}",
+        serde_json::Value::String(fact.nome.clone()),
+        fact.istat,
+        fact.istat.trim_start_matches('0'),
+        fact.belfiore
+    );
+    Ok(format!(
+        "{{\"type\": \"Feature\", \"properties\": {props}, \"geometry\": {{\"type\": \"MultiPolygon\", \"coordinates\": {}}}}}",
+        serde_json::Value::Array(coords)
+    ))
+}
+
+fn toml_str(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+fn project_toml(facts: &[territory::ComuneFact]) -> String {
+    let mut s = String::from(
+        "# Progetto abitare - Ambito 9 \"Valle Seriana Superiore e Valle di Scalve\" (DIMOSTRATIVO)\n\
+         #\n\
+         # Dati generati: confini, catasto, PGT e inventario sono sintetici ma nei formati reali\n\
+         # (GML dell'Agenzia delle Entrate, shapefile dello schema regionale, CSV dell'inventario).\n\
+         # I percorsi relativi sono risolti rispetto alla cartella di questo file.\n\
+         \n\
+         # Cartella in cui `abitare build` scrive il workspace.\n\
+         workspace = \"workspace\"\n\
+         \n\
+         [ambito]\n\
+         numero = 9\n\
+         nome = \"Valle Seriana Superiore e Valle di Scalve\"\n\
+         capofila = \"Clusone\"\n\
+         # Anno del Piano annuale dell'offerta abitativa.\n\
+         anno = 2026\n\
+         # Data a cui si misurano i mesi di sfitto.\n\
+         data_riferimento = \"2025-10-27\"\n\
+         # Dati dimostrativi: segnalati nell'interfaccia e nei report.\n\
+         dimostrativo = true\n\
+         \n\
+         # File di input.\n\
+         [input]\n\
+         # Confini comunali (GeoJSON EPSG:4326, proprietà ISTAT/openpolis).\n\
+         confini = \"input/confini_comuni.geojson\"\n\
+         # Cartografia catastale GML (particelle *_ple.gml e fogli *_map.gml), cartelle o file.\n\
+         catasto = [\"input/catasto\"]\n\
+         # Shapefile del PGT nello schema regionale, una cartella per comune.\n\
+         pgt = [\"input/pgt\"]\n\
+         # Inventario delle unità abitative pubbliche (CSV con separatore ;).\n\
+         inventario = \"input/inventario_alloggi_pubblici.csv\"\n\
+         \n\
+         # I comuni dell'Ambito: codice ISTAT, codice catastale (Belfiore), sub-ambito, popolazione 2024.\n",
+    );
+    for f in facts {
+        s.push_str(&format!(
+            "\n[[comuni]]\nistat = {}\nbelfiore = {}\nnome = {}\nsub_ambito = {}\npopolazione = {}\n",
+            toml_str(&f.istat),
+            toml_str(&f.belfiore),
+            toml_str(&f.nome),
+            toml_str(&f.sub_ambito),
+            f.popolazione
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests;
