@@ -416,6 +416,10 @@ function aggiornaLegenda() {
     for (const f of stato.alloggi.features) conteggi[f.properties.stato] = (conteggi[f.properties.stato] || 0) + 1;
     const vociA = STATI.filter((s) => !(solo && s.id === 'occupato'))
       .map((s) => voceLegenda(cerchio(s.colore), esc(s.label), `(${numero(conteggi[s.id] || 0)})`));
+    const senzaPosizione = stato.alloggi.features.filter((f) => !f.geometry).length;
+    if (senzaPosizione > 0) {
+      vociA.push(`<li class="piccolo">${numero(senzaPosizione)} ${senzaPosizione === 1 ? 'alloggio' : 'alloggi'} senza posizione: contati nei totali, non disegnati.</li>`);
+    }
     parti.push(`<h3>Alloggi pubblici, per stato${solo ? ' (solo inutilizzati)' : ''}</h3>
       <p class="piccolo">Un punto per alloggio; più alloggi nello stesso edificio si sovrappongono (clicca per l'elenco).</p>
       <ul class="voci">${vociA.join('')}</ul>`);
@@ -485,13 +489,15 @@ function descriviAlloggio(p) {
     else righe.push('<div>Data di inizio dello sfitto non indicata</div>');
   }
   const dati = [];
-  dati.push(['Tipo', SERVIZI[p.servizio] || (p.servizio ? `Servizio ${p.servizio}` : 'Non indicato')]);
+  dati.push(['Tipo', SERVIZI[p.servizio] || p.servizio_label || (p.servizio ? `Servizio ${p.servizio}` : 'Non indicato')]);
   dati.push(['Proprietario', p.ente_proprietario || 'Non indicato']);
   if (p.indirizzo) dati.push(['Indirizzo', p.comune ? `${p.indirizzo}, ${p.comune}` : p.indirizzo]);
   dati.push(['Catasto', p.riferimento_catastale || 'Riferimento non indicato']);
   if (p.categoria_catastale) dati.push(['Categoria', p.categoria_catastale]);
   if (p.superficie_mq !== null && p.superficie_mq !== undefined) dati.push(['Superficie', `${fmtIntero.format(p.superficie_mq)} m²`]);
   if (p.codice_unita) dati.push(['Codice', p.codice_unita]);
+  if (p.localizzazione === 'particella') dati.push(['Posizione', 'al centro della particella catastale']);
+  else if (p.localizzazione === 'coordinate') dati.push(['Posizione', 'dalle coordinate dell\'inventario']);
   righe.push(`<dl class="scheda">${dati.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`);
   return `<li class="alloggio" style="border-left-color:${colore}">${righe.join('')}</li>`;
 }
@@ -533,6 +539,13 @@ function popupComune(p) {
         <li>${cerchio(STATO_PER_ID.sfitto_carenze_manutentive.colore)} sfitti per carenze manutentive: ${numero(p.sfitto_carenze_manutentive)}</li>
         <li>${cerchio(STATO_PER_ID.sfitto_ristrutturazione.colore)} sfitti per ristrutturazione: ${numero(p.sfitto_ristrutturazione)}</li>
       </ul>`;
+    const extra = [];
+    if (p.sfitti_oltre_24_mesi) extra.push(`<li>vuoti da più di 2 anni: <strong>${numero(p.sfitti_oltre_24_mesi)}</strong></li>`);
+    if (p.mesi_sfitto_medi !== null && p.mesi_sfitto_medi !== undefined) extra.push(`<li>in media vuoti da ${esc(mesi(Math.round(p.mesi_sfitto_medi)))}</li>`);
+    if (p.quota_inutilizzati_ambito !== null && p.quota_inutilizzati_ambito !== undefined && p.inutilizzati > 0) {
+      extra.push(`<li>${fmtPercento.format(p.quota_inutilizzati_ambito)} degli alloggi inutilizzati dell'Ambito</li>`);
+    }
+    if (extra.length) inut += `<ul class="motivi">${extra.join('')}</ul>`;
   } else {
     inut = '<p>Nessun alloggio pubblico registrato in questo comune.</p>';
   }
@@ -651,7 +664,9 @@ function aggiornaPgt() {
   if (!$('#chk-pgt').checked) return;
   carica('zone PGT', `api/layers/pgt_zone?bbox=${bboxVista(map)}&limit=${LIMITE_PGT}`, 'pgt', (d) => {
     stato.pgtClassiViste = new Set(d.features.map((f) => f.properties.classe));
-    stato.pgtTroncato = d.features.length >= LIMITE_PGT;
+    stato.pgtTroncato = typeof d.numberMatched === 'number' && typeof d.numberReturned === 'number'
+      ? d.numberMatched > d.numberReturned
+      : d.features.length >= LIMITE_PGT;
     aggiornaLegenda();
   });
 }
@@ -748,6 +763,10 @@ function mostraAmbito(a) {
   for (const dd of document.querySelectorAll('#totali dd')) {
     const v = t[dd.dataset.campo];
     dd.textContent = numero(v);
+  }
+  if (t.mesi_sfitto_medi !== null && t.mesi_sfitto_medi !== undefined) {
+    $('#riga-mesi-medi').hidden = false;
+    document.querySelector('#totali [data-campo="mesi_sfitto_medi"]').textContent = mesi(Math.round(t.mesi_sfitto_medi));
   }
   const pct = t.alloggi ? ` (${fmtPercento.format(t.inutilizzati / t.alloggi)})` : '';
   const ev = document.querySelector('#totali [data-campo="inutilizzati"]');
