@@ -468,6 +468,21 @@ function apriPopup(lngLat, html, classe) {
     .setLngLat(lngLat)
     .setHTML(`<div class="popup-corpo">${html}</div>`)
     .addTo(map);
+  // Se il popup esce dalla mappa, sposta la vista quanto basta per mostrarlo intero.
+  const popup = stato.popup;
+  requestAnimationFrame(() => {
+    if (!popup.isOpen()) return;
+    const r = popup.getElement().getBoundingClientRect();
+    const c = map.getContainer().getBoundingClientRect();
+    const m = 10;
+    let dx = 0;
+    let dy = 0;
+    if (r.bottom > c.bottom - m) dy = r.bottom - (c.bottom - m);
+    if (r.top - dy < c.top + m) dy = r.top - (c.top + m);
+    if (r.right > c.right - m) dx = r.right - (c.right - m);
+    if (r.left - dx < c.left + m) dx = r.left - (c.left + m);
+    if (dx || dy) map.panBy([dx, dy], { duration: 300 });
+  });
   stato.popup.on('close', () => {
     if (stato.popup && !stato.popup.isOpen()) stato.popup = null;
     selezionaComune(null);

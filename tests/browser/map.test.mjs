@@ -35,6 +35,17 @@ function check(cond, msg) {
   return cond;
 }
 
+// Attende che la mappa sia ferma e disegnata (dopo click, pan o cambio di livelli).
+async function settle(page) {
+  await page.waitForTimeout(50);
+  await page.evaluate(() => new Promise((res) => {
+    const map = window.abitareMap;
+    const done = () => (map.isMoving() ? map.once('moveend', () => map.once('idle', res)) : map.once('idle', res));
+    done();
+    map.triggerRepaint();
+  }));
+}
+
 async function main() {
   await mkdir(ARTIFACTS, { recursive: true });
   const profile = await mkdtemp(path.join(tmpdir(), 'abitare-chromium-'));
@@ -168,8 +179,10 @@ async function main() {
       check(text.length > 0, 'il click su un alloggio apre un popup');
       check(STATE_LABELS.some((l) => text.includes(l)), 'il popup indica lo stato in italiano');
       check(text.includes('Foglio'), 'il popup riporta il riferimento catastale ("Foglio")');
+      await settle(page);
       await page.screenshot({ path: path.join(ARTIFACTS, '02-popup-alloggi.png') });
       await page.keyboard.press('Escape');
+      await settle(page);
     }
 
     // Click su un comune senza alloggi sotto il cursore → popup del comune.
@@ -201,8 +214,10 @@ async function main() {
       } catch { /* verificato sotto */ }
       const text = (await popup.count()) ? await popup.first().innerText() : '';
       check(text.includes(comunePt.nome), `il click su un comune apre la sua scheda (${comunePt.nome})`);
+      await settle(page);
       await page.screenshot({ path: path.join(ARTIFACTS, '03-popup-comune.png') });
       await page.keyboard.press('Escape');
+      await settle(page);
     }
 
     // Cambio di colorazione e livelli facoltativi: la legenda segue.
@@ -216,12 +231,7 @@ async function main() {
     await page.check('#chk-pgt');
     const lr = await layerResponses;
     check(Array.isArray(lr) && lr.every((r) => r.ok()), `i livelli vincoli e PGT si caricano${Array.isArray(lr) ? ` (HTTP ${lr.map((r) => r.status()).join(', ')})` : `: ${lr.message}`}`);
-    await page.waitForTimeout(100);
-    await page.evaluate(() => new Promise((res) => {
-      const map = window.abitareMap;
-      map.once('idle', res);
-      map.triggerRepaint();
-    }));
+    await settle(page);
     const leg = await page.locator('#legenda').innerText();
     check(leg.includes('Vincoli') && leg.includes('Zone del PGT'), 'la legenda mostra i livelli accesi');
     await page.screenshot({ path: path.join(ARTIFACTS, '04-tasso-vincoli-pgt.png') });
