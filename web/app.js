@@ -280,7 +280,7 @@ function aggiungiLivelli() {
   map.addImage('retino-vincoli', retinoVincoli(), { pixelRatio: 1 });
 
   map.addSource('comuni', { type: 'geojson', data: stato.comuni, promoteId: 'istat' });
-  map.addSource('alloggi', { type: 'geojson', data: stato.alloggi });
+  map.addSource('alloggi', { type: 'geojson', data: stato.alloggi, promoteId: 'id' });
   const vuoto = { type: 'FeatureCollection', features: [] };
   map.addSource('pgt', { type: 'geojson', data: vuoto });
   map.addSource('vincoli', { type: 'geojson', data: vuoto });
