@@ -1,0 +1,265 @@
+// Test della mappa web in Chromium headless (playwright-core, nessun runner).
+//
+//   cd tests/browser && npm ci
+//   ABITARE_URL=http://127.0.0.1:8080 node map.test.mjs
+//
+// Variabili: ABITARE_URL (predefinito http://127.0.0.1:8080), CHROMIUM (predefinito /usr/bin/chromium),
+// ABITARE_TIMEOUT_MS (predefinito 30000). Screenshot in tests/browser/artifacts/.
+// Esce con codice diverso da zero al primo controllo fallito.
+import { chromium } from 'playwright-core';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BASE = (process.env.ABITARE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
+const EXECUTABLE = process.env.CHROMIUM || '/usr/bin/chromium';
+const TIMEOUT = Number(process.env.ABITARE_TIMEOUT_MS || 30000);
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ARTIFACTS = path.join(HERE, 'artifacts');
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+const STATE_LABELS = [
+  'Occupato', 'Libero', 'Sfitto per carenze manutentive', 'Sfitto per ristrutturazione',
+];
+
+const failures = [];
+const results = [];
+function check(cond, msg) {
+  if (cond) {
+    results.push(`ok   ${msg}`);
+    console.log(`ok   ${msg}`);
+  } else {
+    failures.push(msg);
+    console.error(`FAIL ${msg}`);
+  }
+  return cond;
+}
+
+// Attende che la mappa sia ferma e disegnata (dopo click, pan o cambio di livelli).
+async function settle(page) {
+  await page.waitForTimeout(50);
+  await page.evaluate(() => new Promise((res) => {
+    const map = window.abitareMap;
+    const done = () => (map.isMoving() ? map.once('moveend', () => map.once('idle', res)) : map.once('idle', res));
+    done();
+    map.triggerRepaint();
+  }));
+}
+
+async function main() {
+  await mkdir(ARTIFACTS, { recursive: true });
+  const profile = await mkdtemp(path.join(tmpdir(), 'abitare-chromium-'));
+  const requests = [];
+  const external = [];
+  const consoleErrors = [];
+  const pageErrors = [];
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: EXECUTABLE,
+      headless: true,
+      viewport: { width: 1366, height: 768 },
+      locale: 'it-IT',
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--enable-unsafe-swiftshader',
+      ],
+    });
+    const page = context.pages()[0] || (await context.newPage());
+
+    // Ogni richiesta deve restare sulla macchina: niente CDN, tile, font o sprite esterni.
+    context.on('request', (req) => {
+      const url = req.url();
+      requests.push(url);
+      let host = null;
+      try {
+        const u = new URL(url);
+        if (u.protocol === 'data:' || u.protocol === 'blob:') return;
+        host = u.hostname;
+      } catch {
+        host = '?';
+      }
+      if (!LOCAL_HOSTS.has(host)) external.push(url);
+    });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+
+    // Cattura il primo errore della mappa anche se avviene prima di "ready".
+    await page.addInitScript(() => {
+      window.__abitareErrors = [];
+      const hook = setInterval(() => {
+        const m = window.abitareMap;
+        if (m && !m.__hooked) {
+          m.__hooked = true;
+          m.on('error', (e) => window.__abitareErrors.push(String((e && e.error && e.error.message) || e)));
+          clearInterval(hook);
+        }
+      }, 5);
+    });
+
+    const t0 = Date.now();
+    const resp = await page.goto(`${BASE}/`, { waitUntil: 'commit', timeout: TIMEOUT });
+    check(resp && resp.ok(), `GET / risponde ${resp ? resp.status() : 'nessuna risposta'}`);
+
+    // Attende ready = "1" oppure un errore (della mappa, del caricamento dati, o della pagina).
+    let outcome;
+    try {
+      const handle = await page.waitForFunction(() => {
+        const b = document.body;
+        if (!b) return false;
+        if (b.dataset.ready === '1') return { ready: true };
+        const errs = (window.__abitareErrors || []).concat(b.dataset.mapError ? [b.dataset.mapError] : []);
+        if (errs.length) return { error: `errore della mappa: ${errs[0]}` };
+        if (b.dataset.loadError) return { error: `errore nel caricare i dati: ${b.dataset.loadError}` };
+        return false;
+      }, null, { timeout: TIMEOUT, polling: 20 });
+      outcome = await handle.jsonValue();
+    } catch (e) {
+      outcome = { error: `la mappa non è pronta dopo ${TIMEOUT} ms (${e.message.split('\n')[0]})` };
+    }
+    const readyMs = Date.now() - t0;
+    await page.screenshot({ path: path.join(ARTIFACTS, '01-caricata.png') });
+    if (!check(outcome && outcome.ready, outcome && outcome.error ? outcome.error : 'mappa pronta (body[data-ready="1"])')) {
+      if (pageErrors.length) console.error('Errori della pagina:\n  ' + pageErrors.join('\n  '));
+      if (consoleErrors.length) console.error('Errori in console:\n  ' + consoleErrors.join('\n  '));
+      throw new Error('mappa non pronta');
+    }
+    const inPage = await page.evaluate(() => Number(document.body.dataset.readyMs || NaN));
+    console.log(`tempo dalla navigazione alla mappa pronta: ${readyMs} ms (misurato nella pagina: ${inPage} ms)`);
+
+    // Conteggi con queryRenderedFeatures, senza duplicati tra tile.
+    const counts = await page.evaluate(() => {
+      const map = window.abitareMap;
+      const uniq = (layer, key) => {
+        const seen = new Set();
+        for (const f of map.queryRenderedFeatures({ layers: [layer] })) {
+          seen.add(f.id ?? (key ? f.properties[key] : JSON.stringify(f.properties)));
+        }
+        return seen.size;
+      };
+      return { comuni: uniq('comuni-fill', 'istat'), alloggi: uniq('alloggi', 'id') };
+    });
+    check(counts.comuni === 24, `il livello dei comuni mostra 24 comuni (trovati ${counts.comuni})`);
+    check(counts.alloggi > 0, `il livello degli alloggi mostra alloggi (trovati ${counts.alloggi})`);
+
+    const badge = page.locator('#badge-dimostrativi');
+    check(await badge.isVisible(), 'il badge "Dati dimostrativi" è visibile');
+    check((await badge.textContent()).includes('Dati dimostrativi'), 'il badge dice "Dati dimostrativi"');
+    check(await page.locator('#legenda li').count() > 0, 'la legenda ha delle voci');
+    check(await page.locator('a[href*="piano-annuale"]').count() > 0, 'c\'è il collegamento al Piano annuale');
+
+    // Click su un alloggio visibile (al centro della vista se possibile) → popup.
+    const target = await page.evaluate(() => {
+      const map = window.abitareMap;
+      const canvas = map.getCanvas().getBoundingClientRect();
+      const w = map.getCanvas().clientWidth;
+      const h = map.getCanvas().clientHeight;
+      const feats = map.queryRenderedFeatures({ layers: ['alloggi'] });
+      let best = null;
+      for (const f of feats) {
+        const p = map.project(f.geometry.coordinates);
+        if (p.x < 20 || p.y < 20 || p.x > w - 60 || p.y > h - 40) continue;
+        // solo punti non coperti da legenda, controlli o altri pannelli
+        if (document.elementFromPoint(p.x + canvas.left, p.y + canvas.top) !== map.getCanvas()) continue;
+        const d = (p.x - w / 2) ** 2 + (p.y - h / 2) ** 2;
+        if (!best || d < best.d) best = { d, x: p.x + canvas.left, y: p.y + canvas.top, id: f.properties.id };
+      }
+      return best;
+    });
+    if (check(target, 'c\'è un alloggio cliccabile nella vista')) {
+      await page.mouse.click(target.x, target.y);
+      const popup = page.locator('.maplibregl-popup-content');
+      try {
+        await popup.waitFor({ state: 'visible', timeout: 5000 });
+      } catch { /* verificato sotto */ }
+      const text = (await popup.count()) ? await popup.first().innerText() : '';
+      check(text.length > 0, 'il click su un alloggio apre un popup');
+      check(STATE_LABELS.some((l) => text.includes(l)), 'il popup indica lo stato in italiano');
+      check(text.includes('Foglio'), 'il popup riporta il riferimento catastale ("Foglio")');
+      await settle(page);
+      await page.screenshot({ path: path.join(ARTIFACTS, '02-popup-alloggi.png') });
+      await page.keyboard.press('Escape');
+      await settle(page);
+    }
+
+    // Click su un comune senza alloggi sotto il cursore → popup del comune.
+    const comunePt = await page.evaluate(() => {
+      const map = window.abitareMap;
+      const canvas = map.getCanvas().getBoundingClientRect();
+      const w = map.getCanvas().clientWidth;
+      const h = map.getCanvas().clientHeight;
+      for (let y = h * 0.3; y < h * 0.8; y += 17) {
+        for (let x = w * 0.3; x < w * 0.8; x += 17) {
+          const box = [[x - 10, y - 10], [x + 10, y + 10]];
+          if (map.queryRenderedFeatures(box, { layers: ['alloggi'] }).length) continue;
+          if (document.elementFromPoint(x + canvas.left, y + canvas.top) !== map.getCanvas()) continue;
+          // lo stesso comune anche a qualche pixel di distanza (lontano dai bordi)
+          const nomi = [[0, 0], [-5, -5], [5, -5], [-5, 5], [5, 5]].map(([dx, dy]) => {
+            const c = map.queryRenderedFeatures([x + dx, y + dy], { layers: ['comuni-fill'] });
+            return c.length === 1 ? c[0].properties.nome : null;
+          });
+          if (nomi[0] && nomi.every((n) => n === nomi[0])) return { x: Math.round(x + canvas.left), y: Math.round(y + canvas.top), nome: nomi[0] };
+        }
+      }
+      return null;
+    });
+    if (check(comunePt, 'c\'è un punto di un comune senza alloggi sotto')) {
+      await page.mouse.click(comunePt.x, comunePt.y);
+      const popup = page.locator('.maplibregl-popup-content');
+      try {
+        await popup.waitFor({ state: 'visible', timeout: 5000 });
+      } catch { /* verificato sotto */ }
+      const text = (await popup.count()) ? await popup.first().innerText() : '';
+      check(text.includes(comunePt.nome), `il click su un comune apre la sua scheda (${comunePt.nome})`);
+      await settle(page);
+      await page.screenshot({ path: path.join(ARTIFACTS, '03-popup-comune.png') });
+      await page.keyboard.press('Escape');
+      await settle(page);
+    }
+
+    // Cambio di colorazione e livelli facoltativi: la legenda segue.
+    await page.selectOption('#sel-colore', 'tasso_inutilizzo');
+    check((await page.locator('#legenda').innerText()).toLowerCase().includes('quota'), 'la legenda segue la colorazione scelta');
+    const layerResponses = Promise.all([
+      page.waitForResponse((r) => r.url().includes('/api/layers/vincoli'), { timeout: TIMEOUT }),
+      page.waitForResponse((r) => r.url().includes('/api/layers/pgt_zone'), { timeout: TIMEOUT }),
+    ]).catch((e) => e);
+    await page.check('#chk-vincoli');
+    await page.check('#chk-pgt');
+    const lr = await layerResponses;
+    check(Array.isArray(lr) && lr.every((r) => r.ok()), `i livelli vincoli e PGT si caricano${Array.isArray(lr) ? ` (HTTP ${lr.map((r) => r.status()).join(', ')})` : `: ${lr.message}`}`);
+    await settle(page);
+    const leg = await page.locator('#legenda').innerText();
+    check(leg.includes('Vincoli') && leg.includes('Zone del PGT'), 'la legenda mostra i livelli accesi');
+    await page.screenshot({ path: path.join(ARTIFACTS, '04-tasso-vincoli-pgt.png') });
+
+    check(pageErrors.length === 0, `nessun errore JavaScript nella pagina${pageErrors.length ? `: ${pageErrors[0]}` : ''}`);
+    check(external.length === 0, `nessuna richiesta esterna (${requests.length} richieste, tutte locali)${external.length ? `; esterne: ${external.slice(0, 5).join(', ')}` : ''}`);
+
+    await writeFile(path.join(ARTIFACTS, 'richieste.txt'), requests.join('\n') + '\n');
+    console.log(`tempo alla mappa pronta: ${readyMs} ms`);
+  } finally {
+    if (context) await context.close().catch(() => {});
+    await rm(profile, { recursive: true, force: true }).catch(() => {});
+  }
+  // Controllo finale anche per richieste arrivate dopo i controlli.
+  if (external.length && !failures.some((f) => f.startsWith('nessuna richiesta esterna'))) {
+    failures.push(`richieste esterne: ${external.join(', ')}`);
+  }
+}
+
+main()
+  .catch((e) => {
+    if (!failures.length || e.message !== 'mappa non pronta') failures.push(`errore inatteso: ${e.stack || e}`);
+  })
+  .finally(() => {
+    if (failures.length) {
+      console.error(`\n${failures.length} controllo/i fallito/i:\n  - ${failures.join('\n  - ')}`);
+      process.exitCode = 1;
+    } else {
+      console.log(`\ntutti i ${results.length} controlli superati`);
+    }
+  });
