@@ -89,6 +89,7 @@ pub struct ModelIndex {
     pub comuni: LayerIndex,
     pub fogli: LayerIndex,
     pub particelle: LayerIndex,
+    pub fabbricati: LayerIndex,
     pub alloggi_pubblici: LayerIndex,
     pub pgt_zone: LayerIndex,
     pub vincoli: LayerIndex,
@@ -100,6 +101,7 @@ impl ModelIndex {
             comuni: LayerIndex::from_polygons(model.comuni.iter().map(|c| &c.geometry)),
             fogli: LayerIndex::from_polygons(model.fogli.iter().map(|f| &f.geometry)),
             particelle: LayerIndex::from_polygons(model.particelle.iter().map(|p| &p.geometry)),
+            fabbricati: LayerIndex::from_polygons(model.fabbricati.iter().map(|f| &f.geometry)),
             alloggi_pubblici: LayerIndex::from_points(
                 model.alloggi_pubblici.iter().map(|a| a.posizione.as_ref()),
             ),
@@ -114,6 +116,7 @@ impl ModelIndex {
             "comuni" => Some(&self.comuni),
             "fogli" => Some(&self.fogli),
             "particelle" => Some(&self.particelle),
+            "fabbricati" => Some(&self.fabbricati),
             "alloggi_pubblici" => Some(&self.alloggi_pubblici),
             "pgt_zone" => Some(&self.pgt_zone),
             "vincoli" => Some(&self.vincoli),

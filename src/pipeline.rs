@@ -302,6 +302,8 @@ pub fn ingest(
         ));
     }
 
+    // CXF sheets (parcels and buildings).
+
     // PGT.
     for entry in &project.input.pgt {
         let dir = project.resolve(entry);
@@ -310,6 +312,10 @@ pub fn ingest(
         model.vincoli.extend(read.vincoli);
         avvisi.extend(read.avvisi);
     }
+
+    // GDAL/OGR sources.
+
+    // Geometry validity.
 
     // Inventory.
     if let Some(inv) = &project.input.inventario {

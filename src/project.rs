@@ -92,6 +92,36 @@ pub struct InputSection {
     pub pgt: Vec<PathBuf>,
     /// The public-housing inventory (canonical CSV, FORMATS.md §4).
     pub inventario: Option<PathBuf>,
+    /// CXF sheets (files or folders) with the CRS their coordinates are in.
+    #[serde(default)]
+    pub cxf: Vec<CxfInput>,
+    /// Mapping of PGT source layers/fields/values to abitare zone classes (TOML); the
+    /// regional schema is the default.
+    pub pgt_mappatura: Option<PathBuf>,
+    /// Any GDAL/OGR source (needs the `gdal` feature).
+    #[serde(default)]
+    pub gdal: Vec<GdalInput>,
+}
+
+/// A CXF input: `{ percorso = "cxf/", crs = "EPSG:3003" }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CxfInput {
+    pub percorso: PathBuf,
+    /// CRS of the coordinates (CXF files do not declare it).
+    pub crs: String,
+}
+
+/// A GDAL/OGR input: `{ sorgente = "tavola.dxf", layer = "ZONE", crs = "EPSG:3003" }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GdalInput {
+    /// A file path or a GDAL connection string (`PG:dbname=…`).
+    pub sorgente: String,
+    /// Layer name; all layers when omitted.
+    pub layer: Option<String>,
+    /// CRS to assume when the source declares none.
+    pub crs: Option<String>,
 }
 
 /// The whole project file.
@@ -189,6 +219,12 @@ impl Project {
         }
         if let Some(c) = &self.input.inventario {
             named.push(("input.inventario".into(), c.clone()));
+        }
+        for c in &self.input.cxf {
+            named.push(("input.cxf".into(), c.percorso.clone()));
+        }
+        if let Some(c) = &self.input.pgt_mappatura {
+            named.push(("input.pgt_mappatura".into(), c.clone()));
         }
         for (field, file) in named {
             let resolved = self.resolve(&file);

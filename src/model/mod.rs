@@ -76,6 +76,31 @@ impl Particella {
     }
 }
 
+/// A building (fabbricato) on a parcel, from a CXF sheet (code ending in `+`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fabbricato {
+    /// Sheet reference plus particella (`H501D076700.123`).
+    pub riferimento: String,
+    pub belfiore: String,
+    pub sezione: Option<String>,
+    /// Normalised foglio key (see [`Foglio::foglio`]).
+    pub foglio: String,
+    /// The particella the building stands on.
+    pub particella: String,
+    pub geometry: MultiPolygon<f64>,
+}
+
+impl Fabbricato {
+    pub fn key(&self) -> cadref::ParcelKey {
+        cadref::ParcelKey::new(
+            &self.belfiore,
+            self.sezione.as_deref(),
+            &self.foglio,
+            &self.particella,
+        )
+    }
+}
+
 /// Housing service of a public unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -359,6 +384,8 @@ pub struct Model {
     pub comuni: Vec<Comune>,
     pub fogli: Vec<Foglio>,
     pub particelle: Vec<Particella>,
+    #[serde(default)]
+    pub fabbricati: Vec<Fabbricato>,
     pub alloggi_pubblici: Vec<AlloggioPubblico>,
     pub pgt_zone: Vec<ZonaPgt>,
     pub vincoli: Vec<Vincolo>,
@@ -371,6 +398,7 @@ impl Model {
             comuni: Vec::new(),
             fogli: Vec::new(),
             particelle: Vec::new(),
+            fabbricati: Vec::new(),
             alloggi_pubblici: Vec::new(),
             pgt_zone: Vec::new(),
             vincoli: Vec::new(),

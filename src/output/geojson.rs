@@ -10,10 +10,11 @@ use crate::analysis::vacancy::Vacancy;
 use crate::model::Model;
 
 /// Layers that exist in the model today (others of FORMATS.md §6 come with later inputs).
-pub const SERVED_LAYERS: [&str; 6] = [
+pub const SERVED_LAYERS: [&str; 7] = [
     "comuni",
     "fogli",
     "particelle",
+    "fabbricati",
     "alloggi_pubblici",
     "pgt_zone",
     "vincoli",
@@ -56,6 +57,7 @@ pub fn layer_len(model: &Model, layer: &str) -> Option<usize> {
         "comuni" => model.comuni.len(),
         "fogli" => model.fogli.len(),
         "particelle" => model.particelle.len(),
+        "fabbricati" => model.fabbricati.len(),
         "alloggi_pubblici" => model.alloggi_pubblici.len(),
         "pgt_zone" => model.pgt_zone.len(),
         "vincoli" => model.vincoli.len(),
@@ -145,6 +147,21 @@ pub fn layer_features(
                         "foglio": p.foglio,
                         "particella": p.particella,
                         "area_m2": (p.geometry.geodesic_area_unsigned() * 10.0).round() / 10.0,
+                    }),
+                )
+            }
+            "fabbricati" => {
+                let f = &model.fabbricati[i];
+                feature(
+                    f.riferimento.clone(),
+                    Some(polygon_geometry(&f.geometry)),
+                    json!({
+                        "riferimento": f.riferimento,
+                        "belfiore": f.belfiore,
+                        "sezione": f.sezione,
+                        "foglio": f.foglio,
+                        "particella": f.particella,
+                        "area_m2": (f.geometry.geodesic_area_unsigned() * 10.0).round() / 10.0,
                     }),
                 )
             }
