@@ -187,3 +187,34 @@ async fn ambito_summary() {
     assert!((bbox[0].as_f64().expect("x") - 9.90).abs() < 1e-9);
     assert!((bbox[2].as_f64().expect("x") - 10.0).abs() < 1e-9);
 }
+
+#[tokio::test]
+async fn web_map_and_vendored_maplibre_are_served_from_the_binary() {
+    let (st, ct, body) = get("/").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(ct.starts_with("text/html"));
+    assert!(
+        body.contains("vendor/maplibre-gl.css"),
+        "page does not load MapLibre"
+    );
+    assert!(body.contains("app.js"));
+    assert!(
+        !body.contains("unpkg.com") && !body.contains("cdn."),
+        "page uses a CDN"
+    );
+    let (_, _, app_js) = get("/app.js").await;
+    assert!(app_js.contains("./vendor/maplibre-gl.mjs"));
+    let (st, ct, body) = get("/vendor/maplibre-gl.mjs").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(ct.starts_with("text/javascript"));
+    assert!(body.len() > 100_000);
+    for path in [
+        "/../Cargo.toml",
+        "/vendor/../../Cargo.toml",
+        "/src/main.rs",
+        "/web/index.html",
+    ] {
+        let (st, _, _) = get(path).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{path}");
+    }
+}
