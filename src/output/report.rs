@@ -46,6 +46,16 @@ pub fn json(r: &PianoAnnuale) -> String {
     serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"errore\": \"{e}\"}}"))
 }
 
+/// The report as a sequence of blocks, shared by the text and HTML renderers.
+enum Block {
+    Heading(String),
+    Table {
+        head: Vec<&'static str>,
+        rows: Vec<Vec<String>>,
+    },
+    Note(String),
+}
+
 const STATO_HEAD: [&str; 7] = [
     "Ente proprietario",
     "Di proprietà",
@@ -56,8 +66,8 @@ const STATO_HEAD: [&str; 7] = [
     "Disponibili nell'anno",
 ];
 
-fn stato_cells(r: &RigaStato) -> [String; 7] {
-    [
+fn stato_cells(r: &RigaStato) -> Vec<String> {
+    vec![
         r.ente.clone(),
         r.di_proprieta.to_string(),
         r.libero.to_string(),
@@ -68,62 +78,41 @@ fn stato_cells(r: &RigaStato) -> [String; 7] {
     ]
 }
 
-fn table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
-    let n = head.len();
-    let mut w: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (i, c) in r.iter().enumerate().take(n) {
-            w[i] = w[i].max(c.chars().count());
-        }
+fn section_blocks(out: &mut Vec<Block>, s: &Sezione) {
+    out.push(Block::Heading(s.titolo.clone()));
+    if s.per_ente.is_empty() {
+        out.push(Block::Note("Nessuna unità.".into()));
+        return;
     }
-    let line = |out: &mut String, cells: &[String]| {
-        for (i, c) in cells.iter().enumerate().take(n) {
-            let pad = w[i] - c.chars().count();
-            if i == 0 {
-                let _ = write!(out, "{c}{}", " ".repeat(pad));
-            } else {
-                let _ = write!(out, "  {}{c}", " ".repeat(pad));
-            }
-        }
-        out.push('\n');
-    };
-    line(out, &head.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-    let total: usize = w.iter().sum::<usize>() + 2 * (n - 1);
-    out.push_str(&"-".repeat(total));
-    out.push('\n');
-    for r in rows {
-        line(out, r);
-    }
-}
-
-fn section_rows(s: &Sezione) -> Vec<Vec<String>> {
     let mut rows: Vec<Vec<String>> = s
         .per_ente
         .iter()
         .map(|v| vec![v.ente.clone(), v.valore.to_string()])
         .collect();
     rows.push(vec!["Totale".into(), s.totale.to_string()]);
-    rows
+    out.push(Block::Table {
+        head: vec!["Ente proprietario", "Unità"],
+        rows,
+    });
 }
 
-fn text(r: &PianoAnnuale) -> String {
-    let mut o = String::new();
-    let _ = writeln!(o, "Piano Annuale dell'offerta abitativa {}", r.anno);
-    let _ = writeln!(o, "Ambito: {}", r.ambito);
-    if r.dimostrativo {
-        o.push_str("DATI DIMOSTRATIVI: generati per dimostrazione, non sono dati reali.\n");
-    }
-    o.push_str("\nAlloggi SAP per ente proprietario e stato\n\n");
-    let mut rows: Vec<Vec<String>> = r
-        .stato_per_ente
-        .iter()
-        .map(|x| stato_cells(x).to_vec())
-        .collect();
-    rows.push(stato_cells(&r.totale).to_vec());
-    table(&mut o, &STATO_HEAD, &rows);
+/// Every table of the plan, in the order of the document. Each table ends with its total row.
+fn blocks(r: &PianoAnnuale) -> Vec<Block> {
+    let mut out = Vec::new();
+    out.push(Block::Heading(
+        "Alloggi SAP per ente proprietario e stato".into(),
+    ));
+    let mut rows: Vec<Vec<String>> = r.stato_per_ente.iter().map(stato_cells).collect();
+    rows.push(stato_cells(&r.totale));
+    out.push(Block::Table {
+        head: STATO_HEAD.to_vec(),
+        rows,
+    });
 
-    o.push_str("\na) Consistenza del patrimonio abitativo pubblico e sociale\n\n");
-    let mut rows: Vec<Vec<String>> = r
+    out.push(Block::Heading(
+        "a) Consistenza aggiornata del patrimonio abitativo pubblico e sociale".into(),
+    ));
+    let rows = r
         .consistenza
         .iter()
         .chain(std::iter::once(&r.totale_consistenza))
@@ -137,27 +126,22 @@ fn text(r: &PianoAnnuale) -> String {
             ]
         })
         .collect();
-    if rows.is_empty() {
-        rows.push(vec!["-".into(); 5]);
-    }
-    table(
-        &mut o,
-        &[
+    out.push(Block::Table {
+        head: vec![
             "Ente proprietario",
             "Alloggi complessivi",
             "SAS",
             "SAP",
             "Altro uso residenziale",
         ],
-        &rows,
-    );
+        rows,
+    });
 
     let s = &r.sezioni;
     for sec in [&s.b, &s.c, &s.d, &s.e, &s.f] {
-        let _ = writeln!(o, "\n{}\n", sec.titolo);
-        table(&mut o, &["Ente proprietario", "Unità"], &section_rows(sec));
+        section_blocks(&mut out, sec);
     }
-    let _ = writeln!(o, "\n{}\n", s.g.titolo);
+    out.push(Block::Heading(s.g.titolo.clone()));
     let mut rows: Vec<Vec<String>> =
         s.g.per_ente
             .iter()
@@ -176,22 +160,70 @@ fn text(r: &PianoAnnuale) -> String {
         s.g.somma_b_f.to_string(),
         s.e.totale.to_string(),
     ]);
-    table(
-        &mut o,
-        &[
+    out.push(Block::Table {
+        head: vec![
             "Ente proprietario",
             "Disponibili nell'anno",
-            "Da sezioni b-f",
+            "Da sezioni b–f",
             "di cui turn over",
         ],
-        &rows,
-    );
+        rows,
+    });
     for p in [&s.h, &s.i] {
-        let _ = writeln!(o, "\n{}\n  {}", p.titolo, p.nota);
+        out.push(Block::Heading(p.titolo.clone()));
+        out.push(Block::Note(p.nota.clone()));
     }
     for sec in [&s.j, &s.k] {
-        let _ = writeln!(o, "\n{}\n", sec.titolo);
-        table(&mut o, &["Ente proprietario", "Unità"], &section_rows(sec));
+        section_blocks(&mut out, sec);
+    }
+    out
+}
+
+fn text_table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
+    let n = head.len();
+    let mut w: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate().take(n) {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |out: &mut String, cells: &[String]| {
+        for (i, c) in cells.iter().enumerate().take(n) {
+            let pad = " ".repeat(w[i] - c.chars().count());
+            if i == 0 {
+                let _ = write!(out, "{c}{pad}");
+            } else {
+                let _ = write!(out, "  {pad}{c}");
+            }
+        }
+        out.push('\n');
+    };
+    line(out, &head.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let total: usize = w.iter().sum::<usize>() + 2 * (n - 1);
+    out.push_str(&"-".repeat(total));
+    out.push('\n');
+    for r in rows {
+        line(out, r);
+    }
+}
+
+fn text(r: &PianoAnnuale) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "Piano Annuale dell'offerta abitativa {}", r.anno);
+    let _ = writeln!(o, "Ambito: {}", r.ambito);
+    if r.dimostrativo {
+        o.push_str("DATI DIMOSTRATIVI: generati per dimostrazione, non sono dati reali.\n");
+    }
+    for b in blocks(r) {
+        match b {
+            Block::Heading(h) => {
+                let _ = write!(o, "\n{h}\n\n");
+            }
+            Block::Table { head, rows } => text_table(&mut o, &head, &rows),
+            Block::Note(n) => {
+                let _ = writeln!(o, "  {n}");
+            }
+        }
     }
     if !r.avvisi.is_empty() {
         o.push_str("\nAvvisi sulla qualità dei dati\n");
@@ -281,32 +313,20 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn html_table(o: &mut String, head: &[&str], rows: &[Vec<String>], total_last: bool) {
+fn html_table(o: &mut String, head: &[&str], rows: &[Vec<String>]) {
     o.push_str("<table><thead><tr>");
     for (i, h) in head.iter().enumerate() {
-        let _ = write!(
-            o,
-            "<th{}>{}</th>",
-            if i > 0 { " class=\"n\"" } else { "" },
-            esc(h)
-        );
+        let cls = if i > 0 { " class=\"n\"" } else { "" };
+        let _ = write!(o, "<th{cls}>{}</th>", esc(h));
     }
     o.push_str("</tr></thead><tbody>");
     let last = rows.len().saturating_sub(1);
     for (ri, r) in rows.iter().enumerate() {
-        let cls = if total_last && ri == last {
-            " class=\"tot\""
-        } else {
-            ""
-        };
+        let cls = if ri == last { " class=\"tot\"" } else { "" };
         let _ = write!(o, "<tr{cls}>");
         for (i, c) in r.iter().enumerate() {
-            let _ = write!(
-                o,
-                "<td{}>{}</td>",
-                if i > 0 { " class=\"n\"" } else { "" },
-                esc(c)
-            );
+            let cls = if i > 0 { " class=\"n\"" } else { "" };
+            let _ = write!(o, "<td{cls}>{}</td>", esc(c));
         }
         o.push_str("</tr>");
     }
@@ -338,105 +358,15 @@ th{{background:#e8eef5}}.n{{text-align:right}}tr.tot td{{font-weight:bold;backgr
     if r.dimostrativo {
         o.push_str("<p class=\"demo\">Dati dimostrativi: generati per illustrare il servizio, non descrivono alloggi reali.</p>\n");
     }
-    o.push_str("<h2>Alloggi SAP per ente proprietario e stato</h2>\n");
-    let mut rows: Vec<Vec<String>> = r
-        .stato_per_ente
-        .iter()
-        .map(|x| stato_cells(x).to_vec())
-        .collect();
-    rows.push(stato_cells(&r.totale).to_vec());
-    html_table(&mut o, &STATO_HEAD, &rows, true);
-
-    o.push_str("<h2>a) Consistenza aggiornata del patrimonio abitativo pubblico e sociale</h2>\n");
-    let rows: Vec<Vec<String>> = r
-        .consistenza
-        .iter()
-        .chain(std::iter::once(&r.totale_consistenza))
-        .map(|c| {
-            vec![
-                c.ente.clone(),
-                c.alloggi_complessivi.to_string(),
-                c.sas.to_string(),
-                c.sap.to_string(),
-                c.altro_uso_residenziale.to_string(),
-            ]
-        })
-        .collect();
-    html_table(
-        &mut o,
-        &[
-            "Ente proprietario",
-            "Alloggi complessivi",
-            "SAS",
-            "SAP",
-            "Altro uso residenziale",
-        ],
-        &rows,
-        true,
-    );
-    let s = &r.sezioni;
-    for sec in [&s.b, &s.c, &s.d, &s.e, &s.f] {
-        let _ = writeln!(o, "<h2>{}</h2>", esc(&sec.titolo));
-        if sec.per_ente.is_empty() {
-            o.push_str("<p>Nessuna unità.</p>\n");
-        } else {
-            html_table(
-                &mut o,
-                &["Ente proprietario", "Unità"],
-                &section_rows(sec),
-                true,
-            );
-        }
-    }
-    let _ = writeln!(o, "<h2>{}</h2>", esc(&s.g.titolo));
-    let mut rows: Vec<Vec<String>> =
-        s.g.per_ente
-            .iter()
-            .map(|g| {
-                vec![
-                    g.ente.clone(),
-                    g.dichiarati.to_string(),
-                    g.somma_b_f.to_string(),
-                    g.di_cui_turn_over.to_string(),
-                ]
-            })
-            .collect();
-    rows.push(vec![
-        "Totale".into(),
-        s.g.totale.to_string(),
-        s.g.somma_b_f.to_string(),
-        s.e.totale.to_string(),
-    ]);
-    html_table(
-        &mut o,
-        &[
-            "Ente proprietario",
-            "Disponibili nell'anno",
-            "Da sezioni b–f",
-            "di cui turn over",
-        ],
-        &rows,
-        true,
-    );
-    for p in [&s.h, &s.i] {
-        let _ = writeln!(
-            o,
-            "<h2>{}</h2><p class=\"nota\">{}</p>",
-            esc(&p.titolo),
-            esc(&p.nota)
-        );
-    }
-    for sec in [&s.j, &s.k] {
-        let _ = writeln!(o, "<h2>{}</h2>", esc(&sec.titolo));
-        if sec.per_ente.is_empty() {
-            o.push_str("<p>Nessuna unità.</p>\n");
-        } else {
-            html_table(
-                &mut o,
-                &["Ente proprietario", "Unità"],
-                &section_rows(sec),
-                true,
-            );
+    for b in blocks(r) {
+        match b {
+            Block::Heading(h) => {
+                let _ = writeln!(o, "<h2>{}</h2>", esc(&h));
+            }
+            Block::Table { head, rows } => html_table(&mut o, &head, &rows),
+            Block::Note(n) => {
+                let _ = writeln!(o, "<p class=\"nota\">{}</p>", esc(&n));
+            }
         }
     }
     if !r.avvisi.is_empty() {
