@@ -325,6 +325,8 @@ pub fn ingest(
         record_input(&path, &mut inputs)?;
     }
 
+    // Private stock.
+
     let linkage = link_units(&mut model);
     avvisi.extend(linkage.fuori_ambito.iter().cloned());
     for u in &linkage.non_collegate {

@@ -101,6 +101,10 @@ pub struct InputSection {
     /// Any GDAL/OGR source (needs the `gdal` feature).
     #[serde(default)]
     pub gdal: Vec<GdalInput>,
+    /// Private units offered to the housing desk (CSV/XLSX, FORMATS.md §5).
+    pub alloggi_privati: Option<PathBuf>,
+    /// Area estimates of non-occupied private dwellings (polygons with counts, e.g. census tracts).
+    pub stime_non_occupate: Option<PathBuf>,
 }
 
 /// A CXF input: `{ percorso = "cxf/", crs = "EPSG:3003" }`.
@@ -222,6 +226,12 @@ impl Project {
         }
         for c in &self.input.cxf {
             named.push(("input.cxf".into(), c.percorso.clone()));
+        }
+        if let Some(c) = &self.input.alloggi_privati {
+            named.push(("input.alloggi_privati".into(), c.clone()));
+        }
+        if let Some(c) = &self.input.stime_non_occupate {
+            named.push(("input.stime_non_occupate".into(), c.clone()));
         }
         if let Some(c) = &self.input.pgt_mappatura {
             named.push(("input.pgt_mappatura".into(), c.clone()));
