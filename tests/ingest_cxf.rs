@@ -1,9 +1,13 @@
 //! The CXF reader on the real Rome sheet and on hand-written sheets near Clusone, its error
 //! messages, and a project whose unit lands on the building of its parcel.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use abitare::analysis::linkage::link_units;
 use abitare::ingest::cxf::{parse_cxf, read_cxf, Classe, CxfError};
+use abitare::model::{Fabbricato, Localizzazione, Servizio, Stato};
 use abitare::pipeline::ingest;
 use abitare::project::Project;
 use geo::{BoundingRect, Contains, Point};
@@ -364,4 +368,44 @@ fn pipeline_error_names_the_cxf_file_and_line() {
     let e = ingest(&project).expect_err("bad sheet").to_string();
     assert!(e.contains("C800_001400.CXF: riga 19"), "{e}");
     assert!(e.contains("y del vertice 3 di 5"), "{e}");
+}
+
+#[test]
+fn linkage_prefers_the_largest_building_of_the_parcel() {
+    let mut m = common::two_comuni_model();
+    // Parcel 10 of Alfa (9.901..9.902, 45.851..45.852): a shed and a larger house on it.
+    let building = |x: f64, side: f64| Fabbricato {
+        riferimento: "A001_000100.10".into(),
+        belfiore: "A001".into(),
+        sezione: None,
+        foglio: "1".into(),
+        particella: "010".into(),
+        geometry: common::square(x, 45.8512, side),
+    };
+    m.fabbricati = vec![building(9.9011, 0.0001), building(9.9014, 0.0004)];
+    let mut on_10 = common::unit(
+        "Comune di Alfa",
+        "1",
+        "016001",
+        Servizio::Sap,
+        Stato::Libero,
+    );
+    on_10.foglio = Some("1".into());
+    on_10.particella = Some("10".into());
+    let mut on_11 = on_10.clone();
+    on_11.codice_unita = "2".into();
+    on_11.particella = Some("11".into());
+    m.alloggi_pubblici = vec![on_10, on_11];
+
+    let r = link_units(&mut m);
+    assert_eq!(r.collegate_a_particella, 2);
+    assert_eq!(r.collegate_a_fabbricato, 1);
+    let u = &m.alloggi_pubblici;
+    assert_eq!(u[0].localizzazione, Localizzazione::Particella);
+    assert!(m.fabbricati[1]
+        .geometry
+        .contains(&u[0].posizione.expect("placed")));
+    assert!(m.particelle[1]
+        .geometry
+        .contains(&u[1].posizione.expect("placed")));
 }
