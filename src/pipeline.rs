@@ -303,6 +303,66 @@ pub fn ingest(
     }
 
     // CXF sheets (parcels and buildings).
+    {
+        use crate::ingest::cxf::{cxf_files, read_cxf, CxfError};
+        // A CXF error names its file and line; the file is the path of the error.
+        let cxf_error = |path: &Path, e: CxfError| match e {
+            CxfError::Io { path, source } => PipelineError::Io { path, source },
+            other => PipelineError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, other.detail()),
+            },
+        };
+        let mut outside_cxf: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, entry) in project.input.cxf.iter().enumerate() {
+            let epsg = crs::parse_declared(&entry.crs).map_err(|e| {
+                PipelineError::Project(ProjectError::Invalid {
+                    path: project.path.clone(),
+                    message: format!(
+                        "[[input.cxf]] n. {} (percorso = {:?}): crs = {:?} non valido: {e}. \
+                         I file CXF non dichiarano il sistema di riferimento: indicare quello \
+                         delle coordinate, ad esempio crs = \"EPSG:3003\"",
+                        i + 1,
+                        entry.percorso.display().to_string(),
+                        entry.crs
+                    ),
+                })
+            })?;
+            let root = project.resolve(&entry.percorso);
+            for path in cxf_files(&root).map_err(|e| cxf_error(&root, e))? {
+                let sheet = read_cxf(&path, Some(epsg)).map_err(|e| cxf_error(&path, e))?;
+                let belfiore = sheet.foglio_ref.belfiore.clone();
+                if !belfiori.is_empty() && !belfiori.contains(&belfiore) {
+                    *outside_cxf.entry(belfiore).or_default() += sheet.fogli.len()
+                        + sheet.particelle.len()
+                        + sheet.strade_acque.len()
+                        + sheet.fabbricati.len();
+                    record_input(&path, &mut inputs)?;
+                    continue;
+                }
+                for f in &sheet.fogli {
+                    check_in_lombardy(&f.geometry, &path, &f.riferimento)?;
+                }
+                for p in sheet.particelle.iter().chain(&sheet.strade_acque) {
+                    check_in_lombardy(&p.geometry, &path, &p.riferimento)?;
+                }
+                for b in &sheet.fabbricati {
+                    check_in_lombardy(&b.geometry, &path, &format!("{}+", b.riferimento))?;
+                }
+                model.fogli.extend(sheet.fogli);
+                model.particelle.extend(sheet.particelle);
+                model.particelle.extend(sheet.strade_acque);
+                model.fabbricati.extend(sheet.fabbricati);
+                avvisi.extend(sheet.avvisi);
+                record_input(&path, &mut inputs)?;
+            }
+        }
+        for (b, n) in outside_cxf {
+            avvisi.push(format!(
+                "CXF: {n} elementi del comune {b} ignorati (non fa parte dell'Ambito)."
+            ));
+        }
+    }
 
     // PGT.
     for entry in &project.input.pgt {

@@ -3,10 +3,13 @@
 //! A unit is placed at the interior point of the parcel its cadastral reference names
 //! (comune + sezione + foglio + particella); failing that, at its `lon`/`lat` when given;
 //! otherwise it is counted but not drawn, and listed.
+//!
+//! Buildings refine where units stand: when the unit's parcel has buildings on it (CXF
+//! `fabbricati`), the unit goes to the interior point of the largest of them instead.
 
 use std::collections::HashMap;
 
-use geo::InteriorPoint;
+use geo::{Area, InteriorPoint, Point};
 use serde::Serialize;
 
 use crate::model::cadref::ParcelKey;
@@ -28,6 +31,8 @@ pub struct UnitaNonCollegata {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct LinkageReport {
     pub collegate_a_particella: usize,
+    /// Of `collegate_a_particella`, the units placed on a building of their parcel.
+    pub collegate_a_fabbricato: usize,
     pub localizzate_da_coordinate: usize,
     pub non_localizzate: usize,
     pub non_collegate: Vec<UnitaNonCollegata>,
@@ -73,6 +78,21 @@ pub fn link_units(model: &mut Model) -> LinkageReport {
         .iter()
         .enumerate()
         .map(|(i, p)| (p.key(), i))
+        .collect();
+
+    // Where a unit on a parcel stands: the interior point of the parcel's largest building.
+    let mut largest: HashMap<ParcelKey, (f64, usize)> = HashMap::new();
+    for (i, b) in model.fabbricati.iter().enumerate() {
+        // Planar area in degrees: enough to compare buildings of one parcel.
+        let area = b.geometry.unsigned_area();
+        let entry = largest.entry(b.key()).or_insert((area, i));
+        if area > entry.0 {
+            *entry = (area, i);
+        }
+    }
+    let on_building: HashMap<ParcelKey, Point<f64>> = largest
+        .into_iter()
+        .filter_map(|(k, (_, i))| Some((k, model.fabbricati[i].geometry.interior_point()?)))
         .collect();
 
     for unit in &mut model.alloggi_pubblici {
@@ -127,11 +147,16 @@ pub fn link_units(model: &mut Model) -> LinkageReport {
                 unit.particella.as_deref().unwrap_or("?"),
             )),
         };
-        let position = parcel.and_then(|i| model.particelle[i].geometry.interior_point());
+        let building = parcel.and_then(|i| on_building.get(&model.particelle[i].key()).copied());
+        let position =
+            building.or_else(|| parcel.and_then(|i| model.particelle[i].geometry.interior_point()));
         if let Some(p) = position {
             unit.posizione = Some(p);
             unit.localizzazione = Localizzazione::Particella;
             report.collegate_a_particella += 1;
+            if building.is_some() {
+                report.collegate_a_fabbricato += 1;
+            }
         } else if let Some(p) = unit.lonlat {
             unit.posizione = Some(p);
             unit.localizzazione = Localizzazione::Coordinate;

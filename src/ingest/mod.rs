@@ -2,6 +2,7 @@
 //! and reports what it read and skipped; none knows about the others, the pipeline or the server.
 
 pub mod boundaries;
+pub mod cxf;
 pub mod gml;
 pub mod inventory;
 pub mod pgt;
