@@ -39,6 +39,8 @@ pub enum PipelineError {
     #[error(transparent)]
     Boundaries(#[from] BoundaryError),
     #[error(transparent)]
+    Cxf(#[from] crate::ingest::cxf::CxfError),
+    #[error(transparent)]
     Workspace(#[from] WorkspaceError),
     #[error("{path}: {source}")]
     Io {
@@ -304,15 +306,7 @@ pub fn ingest(
 
     // CXF sheets (parcels and buildings).
     {
-        use crate::ingest::cxf::{cxf_files, read_cxf, CxfError};
-        // A CXF error names its file and line; the file is the path of the error.
-        let cxf_error = |path: &Path, e: CxfError| match e {
-            CxfError::Io { path, source } => PipelineError::Io { path, source },
-            other => PipelineError::Io {
-                path: path.to_path_buf(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidData, other.detail()),
-            },
-        };
+        use crate::ingest::cxf::{cxf_files, read_cxf};
         let mut outside_cxf: BTreeMap<String, usize> = BTreeMap::new();
         for (i, entry) in project.input.cxf.iter().enumerate() {
             let epsg = crs::parse_declared(&entry.crs).map_err(|e| {
@@ -329,8 +323,8 @@ pub fn ingest(
                 })
             })?;
             let root = project.resolve(&entry.percorso);
-            for path in cxf_files(&root).map_err(|e| cxf_error(&root, e))? {
-                let sheet = read_cxf(&path, Some(epsg)).map_err(|e| cxf_error(&path, e))?;
+            for path in cxf_files(&root)? {
+                let sheet = read_cxf(&path, Some(epsg))?;
                 let belfiore = sheet.foglio_ref.belfiore.clone();
                 if !belfiori.is_empty() && !belfiori.contains(&belfiore) {
                     *outside_cxf.entry(belfiore).or_default() += sheet.fogli.len()

@@ -366,7 +366,7 @@ fn pipeline_error_names_the_cxf_file_and_line() {
     .expect("copy");
     let project = Project::load(&dir.path().join("abitare.toml")).expect("project");
     let e = ingest(&project).expect_err("bad sheet").to_string();
-    assert!(e.contains("C800_001400.CXF: riga 19"), "{e}");
+    assert!(e.contains("C800_001400.CXF, riga 19"), "{e}");
     assert!(e.contains("y del vertice 3 di 5"), "{e}");
 }
 
