@@ -398,3 +398,45 @@ fn failed_build_leaves_the_workspace_intact() {
     );
     assert_eq!(fs::read(&manifest).expect("manifest after"), before);
 }
+
+#[test]
+fn sheets_joined_to_parcels() {
+    let d = demo();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Comune 0: parcels only. Comune 1: its first sheet cut from the _map. Comune 2: sheets only.
+    let (s0, p0, _) = &d.comuni[0];
+    fs::write(dir.path().join(format!("{s0}_ple.gml")), p0).expect("write");
+    let (s1, p1, m1) = &d.comuni[1];
+    let map = String::from_utf8_lossy(m1).into_owned();
+    let start = map.find("<wfs:member>").expect("member");
+    let end = map.find("</wfs:member>").expect("member end") + "</wfs:member>".len();
+    let cut = format!("{}{}", &map[..start], &map[end..]);
+    fs::write(dir.path().join(format!("{s1}_ple.gml")), p1).expect("write");
+    fs::write(dir.path().join(format!("{s1}_map.gml")), cut).expect("write");
+    let (s2, _, m2) = &d.comuni[2];
+    fs::write(dir.path().join(format!("{s2}_map.gml")), m2).expect("write");
+
+    let mut project = Project::load(&d.root.join("abitare.toml")).expect("project");
+    project.input.catasto = vec![dir.path().to_path_buf()];
+    project.input.pgt.clear();
+    let (_, _, _, avvisi) = pipeline::ingest(&project).expect("ingest");
+    let of = |b: &str| -> Vec<&String> {
+        avvisi
+            .iter()
+            .filter(|a| a.starts_with(&format!("Catasto, comune {b}:")))
+            .collect()
+    };
+    let a0 = of(&s0[..4]);
+    assert_eq!(a0.len(), 1, "{avvisi:?}");
+    assert!(a0[0].contains("manca il file _map"), "{a0:?}");
+    let a1 = of(&s1[..4]);
+    assert_eq!(a1.len(), 1, "{avvisi:?}");
+    assert!(
+        a1[0].contains("particelle senza foglio nel file _map"),
+        "{a1:?}"
+    );
+    let a2 = of(&s2[..4]);
+    assert_eq!(a2.len(), 1, "{avvisi:?}");
+    assert!(a2[0].contains("manca il file _ple"), "{a2:?}");
+    assert!(of(&d.comuni[3].0[..4]).is_empty());
+}
