@@ -138,8 +138,9 @@ fn build(project: &Path) -> Result<PathBuf> {
         eprintln!("  {layer:<18} {n:>8}");
     }
     eprintln!(
-        "  unità collegate a una particella: {}, da coordinate: {}, non localizzate: {}",
+        "  unità collegate a una particella: {} (di cui su un fabbricato: {}), da coordinate: {}, non localizzate: {}",
         outcome.linkage.collegate_a_particella,
+        outcome.linkage.collegate_a_fabbricato,
         outcome.linkage.localizzate_da_coordinate,
         outcome.linkage.non_localizzate
     );

@@ -17,7 +17,7 @@ use crate::analysis::vacancy::{vacancy, Vacancy};
 use crate::crs;
 use crate::index::ModelIndex;
 use crate::ingest::boundaries::{read_boundaries, BoundaryError};
-use crate::ingest::gml::{read_gml_file, CadastralFeature, GmlError};
+use crate::ingest::gml::{CadastralFeature, GmlError};
 use crate::ingest::inventory::{read_inventory, InventoryError, InventoryOptions};
 use crate::ingest::pgt::{read_pgt_dir, PgtError};
 use crate::model::workspace::{self, InputRecord, Manifest, Staging, WorkspaceError};
@@ -173,30 +173,88 @@ fn record_input(path: &Path, records: &mut Vec<InputRecord>) -> Result<(), Pipel
     Ok(())
 }
 
-/// Every `.gml` file under `path` (or `path` itself), sorted.
-fn gml_files(path: &Path) -> Result<Vec<PathBuf>, PipelineError> {
-    if path.is_file() {
-        return Ok(vec![path.to_path_buf()]);
+/// An archive error as a pipeline error, keeping its message (which names the file or the
+/// nested entry, `provincia.zip!C800_CLUSONE.zip!C800_CLUSONE_ple.gml`).
+fn archive_error(e: crate::ingest::archive::ArchiveError) -> PipelineError {
+    use crate::ingest::archive;
+    match e {
+        archive::ArchiveError::Gml(g) => PipelineError::Gml(g),
+        archive::ArchiveError::Io { path, source } => PipelineError::Io { path, source },
+        archive::ArchiveError::NoFiles { path } => PipelineError::NoCadastralFiles { path },
+        archive::ArchiveError::Invalid { name, message }
+        | archive::ArchiveError::Limit { name, message } => PipelineError::Gml(GmlError::Invalid {
+            source_name: name,
+            message,
+        }),
+    }
+}
+
+/// Warnings on `_map` sheets joined to their parcels, one per comune and kind: parcels whose
+/// (sezione, foglio) has no sheet, sheets with no parcel, or a whole `_map`/`_ple` missing.
+fn sheet_join_avvisi(model: &Model) -> Vec<String> {
+    type SheetKey<'a> = (Option<&'a str>, &'a str);
+    #[derive(Default)]
+    struct PerComune<'a> {
+        parcels: BTreeMap<SheetKey<'a>, usize>,
+        sheets: BTreeSet<SheetKey<'a>>,
+    }
+    let mut by_comune: BTreeMap<&str, PerComune<'_>> = BTreeMap::new();
+    for p in &model.particelle {
+        *by_comune
+            .entry(&p.belfiore)
+            .or_default()
+            .parcels
+            .entry((p.sezione.as_deref(), &p.foglio))
+            .or_default() += 1;
+    }
+    for f in &model.fogli {
+        by_comune
+            .entry(&f.belfiore)
+            .or_default()
+            .sheets
+            .insert((f.sezione.as_deref(), &f.foglio));
     }
     let mut out = Vec::new();
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).map_err(io(&dir))? {
-            let p = entry.map_err(io(&dir))?.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gml")) {
-                out.push(p);
-            }
+    for (b, c) in by_comune {
+        let parcels: usize = c.parcels.values().sum();
+        if c.sheets.is_empty() {
+            out.push(format!(
+                "Catasto, comune {b}: nessun foglio caricato (manca il file _map): \
+                 le {parcels} particelle restano senza foglio."
+            ));
+            continue;
+        }
+        if c.parcels.is_empty() {
+            out.push(format!(
+                "Catasto, comune {b}: nessuna particella caricata (manca il file _ple): \
+                 i {} fogli restano vuoti.",
+                c.sheets.len()
+            ));
+            continue;
+        }
+        let orphans: usize = c
+            .parcels
+            .iter()
+            .filter(|(k, _)| !c.sheets.contains(*k))
+            .map(|(_, n)| n)
+            .sum();
+        if orphans > 0 {
+            out.push(format!(
+                "Catasto, comune {b}: {orphans} particelle senza foglio nel file _map."
+            ));
+        }
+        let empty = c
+            .sheets
+            .iter()
+            .filter(|k| !c.parcels.contains_key(*k))
+            .count();
+        if empty > 0 {
+            out.push(format!(
+                "Catasto, comune {b}: {empty} fogli del file _map senza particelle."
+            ));
         }
     }
-    out.sort();
-    if out.is_empty() {
-        return Err(PipelineError::NoCadastralFiles {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(out)
+    out
 }
 
 /// Checks that a geometry lies in Lombardy; the error names the file and feature.
@@ -254,54 +312,65 @@ pub fn ingest(
         })
         .collect();
 
-    // Cadastre: keep the Ambito's comuni only (a province archive holds many more).
+    // Cadastre: keep the Ambito's comuni only (a province archive holds many more). Inputs
+    // are GML files, folders, ZIPs of GML or province ZIPs of per-comune ZIPs.
+    use crate::ingest::archive;
     let belfiori: BTreeSet<String> = model.comuni.iter().map(|c| c.belfiore.clone()).collect();
+    let keep = |belfiore: &str| belfiori.is_empty() || belfiori.contains(belfiore);
     let mut outside: BTreeMap<String, usize> = BTreeMap::new();
+    let mut comuni_skipped: BTreeSet<String> = BTreeSet::new();
     for entry in &project.input.catasto {
-        for path in gml_files(&project.resolve(entry))? {
-            let mut first_error: Option<PipelineError> = None;
-            let mut keep = |belfiore: &str| -> bool {
-                if belfiori.is_empty() || belfiori.contains(belfiore) {
-                    true
-                } else {
-                    *outside.entry(belfiore.to_string()).or_default() += 1;
-                    false
-                }
-            };
-            let summary = read_gml_file(&path, &mut |f| {
-                if first_error.is_some() {
-                    return;
-                }
-                match f {
-                    CadastralFeature::Particella(p) => {
-                        if keep(&p.belfiore) {
-                            if let Err(e) = check_in_lombardy(&p.geometry, &path, &p.riferimento) {
-                                first_error = Some(e);
-                            }
-                            model.particelle.push(p);
-                        }
-                    }
-                    CadastralFeature::Foglio(f) => {
-                        if keep(&f.belfiore) {
-                            if let Err(e) = check_in_lombardy(&f.geometry, &path, &f.riferimento) {
-                                first_error = Some(e);
-                            }
-                            model.fogli.push(f);
-                        }
-                    }
-                }
-            })?;
-            if let Some(e) = first_error {
-                return Err(e);
+        let path = project.resolve(entry);
+        let mut first_error: Option<PipelineError> = None;
+        let summary = archive::read_cadastre(&path, &keep, &mut |source, f| {
+            if first_error.is_some() {
+                return;
             }
-            avvisi.extend(summary.avvisi);
-            record_input(&path, &mut inputs)?;
+            let (geometry, riferimento) = match &f {
+                CadastralFeature::Particella(p) => (&p.geometry, &p.riferimento),
+                CadastralFeature::Foglio(s) => (&s.geometry, &s.riferimento),
+            };
+            if let Err(e) = check_in_lombardy(geometry, Path::new(source), riferimento) {
+                first_error = Some(e);
+                return;
+            }
+            match f {
+                CadastralFeature::Particella(p) => model.particelle.push(p),
+                CadastralFeature::Foglio(s) => model.fogli.push(s),
+            }
+        })
+        .map_err(archive_error)?;
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        for gml in summary.gml {
+            avvisi.extend(gml.avvisi);
+        }
+        for (b, n) in summary.features_skipped {
+            *outside.entry(b).or_default() += n;
+        }
+        comuni_skipped.extend(summary.comuni_skipped);
+        for note in summary.ignored {
+            avvisi.push(format!("Catasto: {note}."));
+        }
+        for file in &summary.files {
+            record_input(file, &mut inputs)?;
         }
     }
     for (b, n) in outside {
         avvisi.push(format!(
             "Catasto: {n} elementi del comune {b} ignorati (non fa parte dell'Ambito)."
         ));
+    }
+    if !comuni_skipped.is_empty() {
+        avvisi.push(format!(
+            "Catasto: file di {} comuni non letti (non fanno parte dell'Ambito): {}.",
+            comuni_skipped.len(),
+            comuni_skipped.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if !project.input.catasto.is_empty() {
+        avvisi.extend(sheet_join_avvisi(&model));
     }
 
     // CXF sheets (parcels and buildings).

@@ -84,7 +84,8 @@ pub struct ComuneEntry {
 pub struct InputSection {
     /// Comune boundaries: GeoJSON with ISTAT/openpolis properties (`com_istat_code`, `name`).
     pub confini: Option<PathBuf>,
-    /// Cadastral GML files (`*_ple.gml`, `*_map.gml`) or folders holding them.
+    /// Cadastral GML as downloaded: `*_ple.gml` / `*_map.gml` files, a WFS answer, a ZIP of
+    /// them, the Agenzia's province ZIP of per-comune ZIPs, or folders holding any of these.
     #[serde(default)]
     pub catasto: Vec<PathBuf>,
     /// Folders of PGT shapefiles in the regional schema (one folder per comune is usual).

@@ -1,6 +1,7 @@
 //! Readers, one per input format. Each turns a file into model types (lon/lat geometry)
 //! and reports what it read and skipped; none knows about the others, the pipeline or the server.
 
+pub mod archive;
 pub mod boundaries;
 pub mod cxf;
 pub mod gml;
