@@ -274,6 +274,7 @@ pub(super) fn read(
     if let Some((n, field, value)) = &decoder.first_bad {
         let others = match decoder.bad_count {
             1 => String::new(),
+            2 => " (e un altro valore)".to_string(),
             k => format!(" (e altri {} valori)", k - 1),
         };
         out.avvisi.push(format!(
