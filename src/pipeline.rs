@@ -19,7 +19,7 @@ use crate::index::ModelIndex;
 use crate::ingest::boundaries::{read_boundaries, BoundaryError};
 use crate::ingest::gml::{CadastralFeature, GmlError};
 use crate::ingest::inventory::{read_inventory, InventoryError, InventoryOptions};
-use crate::ingest::pgt::{read_pgt_dir, PgtError};
+use crate::ingest::pgt::{read_pgt, Mappatura, PgtError};
 use crate::model::workspace::{self, InputRecord, Manifest, Staging, WorkspaceError};
 use crate::model::{Comune, Localizzazione, Model};
 use crate::output::geojson::{collection, layer_features, SERVED_LAYERS};
@@ -428,12 +428,22 @@ pub fn ingest(
     }
 
     // PGT.
-    for entry in &project.input.pgt {
-        let dir = project.resolve(entry);
-        let read = read_pgt_dir(&dir)?;
-        model.pgt_zone.extend(read.zone);
-        model.vincoli.extend(read.vincoli);
-        avvisi.extend(read.avvisi);
+    if !project.input.pgt.is_empty() {
+        let mappatura = match &project.input.pgt_mappatura {
+            Some(file) => {
+                let path = project.resolve(file);
+                let mappatura = Mappatura::from_file(&path).map_err(PgtError::from)?;
+                record_input(&path, &mut inputs)?;
+                mappatura
+            }
+            None => Mappatura::regionale().map_err(PgtError::from)?,
+        };
+        for entry in &project.input.pgt {
+            let read = read_pgt(&project.resolve(entry), &mappatura)?;
+            model.pgt_zone.extend(read.zone);
+            model.vincoli.extend(read.vincoli);
+            avvisi.extend(read.avvisi);
+        }
     }
 
     // GDAL/OGR sources.

@@ -88,7 +88,8 @@ pub struct InputSection {
     /// them, the Agenzia's province ZIP of per-comune ZIPs, or folders holding any of these.
     #[serde(default)]
     pub catasto: Vec<PathBuf>,
-    /// Folders of PGT shapefiles in the regional schema (one folder per comune is usual).
+    /// PGT layers: Shapefile, GeoPackage or GeoJSON files, or folders of them (one subfolder
+    /// per comune is usual), read through the mapping of `pgt_mappatura`.
     #[serde(default)]
     pub pgt: Vec<PathBuf>,
     /// The public-housing inventory (canonical CSV, FORMATS.md §4).
