@@ -1135,7 +1135,7 @@ async fn items(
                     }
                 }
             }
-            b.push_str("<table><tr><th>id</th>");
+            b.push_str("<table><tr><th>identificativo</th>");
             for c in &cols {
                 let _ = write!(b, "<th>{}</th>", esc(c));
             }
