@@ -18,6 +18,8 @@ use crate::output::geojson::{collection, layer_features, layer_len, SERVED_LAYER
 use crate::output::report::{self, Formato};
 use crate::pipeline::Loaded;
 
+mod ogc;
+
 mod assets {
     include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 }
@@ -70,12 +72,13 @@ impl IntoResponse for ApiError {
 /// The application router; tests call it without a socket.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .route("/", get(index))
+        .route("/", get(ogc::root))
         .route("/health", get(health))
         .route("/api/ambito", get(ambito))
         .route("/api/layers", get(layers))
         .route("/api/layers/{layer}", get(layer))
         .route("/api/report/piano-annuale", get(piano_annuale))
+        .merge(ogc::routes())
         .fallback(get(static_asset))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
