@@ -314,6 +314,41 @@ pub fn ingest(
     }
 
     // GDAL/OGR sources.
+    #[cfg(not(feature = "gdal"))]
+    if !project.input.gdal.is_empty() {
+        return Err(PipelineError::Pgt(PgtError::Invalid {
+            path: project.path.clone(),
+            message: "input.gdal richiede abitare compilato con --features gdal \
+                      (cargo build --no-default-features --features gdal)"
+                .into(),
+        }));
+    }
+    #[cfg(feature = "gdal")]
+    for entry in &project.input.gdal {
+        use crate::ingest::gdal_source::read_gdal_source;
+        // Paths are relative to the project file; connection strings (`PG:…`) and GDAL
+        // virtual paths (`/vsizip/…`) are passed as they are.
+        let local = project.resolve(std::path::Path::new(&entry.sorgente));
+        let is_file = !entry.sorgente.starts_with("PG:") && local.exists();
+        let sorgente = if is_file {
+            local.display().to_string()
+        } else {
+            entry.sorgente.clone()
+        };
+        let read = read_gdal_source(&sorgente, entry.layer.as_deref(), entry.crs.as_deref())
+            .map_err(|e| {
+                PipelineError::Pgt(PgtError::Invalid {
+                    path: PathBuf::from(&e.sorgente),
+                    message: format!("input.gdal: {}", e.kind),
+                })
+            })?;
+        model.pgt_zone.extend(read.zone);
+        model.vincoli.extend(read.vincoli);
+        avvisi.extend(read.avvisi);
+        if is_file && local.is_file() {
+            record_input(&local, &mut inputs)?;
+        }
+    }
 
     // Geometry validity.
     {

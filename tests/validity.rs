@@ -340,3 +340,21 @@ fn demo_builds_with_no_geometry_problems() {
     assert!(geometry.is_empty(), "{geometry:#?}");
     assert!(!model.particelle.is_empty());
 }
+
+/// (Here rather than in `tests/gdal_source.rs`, which only exists with the feature.)
+#[cfg(not(feature = "gdal"))]
+#[test]
+fn input_gdal_without_the_feature_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("abitare.toml");
+    let text = "[ambito]\nnome = \"Prova\"\nanno = 2026\n\n[[input.gdal]]\nsorgente = \"tavola.dxf\"\ncrs = \"EPSG:3003\"\n";
+    std::fs::write(&path, text).expect("write");
+    let project = Project::load(&path).expect("project");
+    let e = pipeline::ingest(&project).expect_err("needs the feature");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("input.gdal richiede abitare compilato con --features gdal")
+            && msg.contains("abitare.toml"),
+        "{msg}"
+    );
+}

@@ -2,6 +2,8 @@
 //! and reports what it read and skipped; none knows about the others, the pipeline or the server.
 
 pub mod boundaries;
+#[cfg(feature = "gdal")]
+pub mod gdal_source;
 pub mod gml;
 pub mod inventory;
 pub mod pgt;
