@@ -25,9 +25,9 @@ pub enum CrsError {
 /// The EPSG codes abitare accepts, with a short name.
 pub const SUPPORTED: [(u16, &str); 12] = [
     (6706, "RDN2008 geografico"),
-    (6707, "RDN2008 / UTM 32N"),
-    (6708, "RDN2008 / UTM 33N"),
-    (7791, "RDN2008 / UTM 32N (N-E)"),
+    (6707, "RDN2008 / UTM 32N (N-E)"),
+    (6708, "RDN2008 / UTM 33N (N-E)"),
+    (7791, "RDN2008 / UTM 32N"),
     (32632, "WGS 84 / UTM 32N"),
     (32633, "WGS 84 / UTM 33N"),
     (25832, "ETRS89 / UTM 32N"),
@@ -66,6 +66,12 @@ pub fn is_geographic(epsg: u16) -> bool {
     matches!(epsg, 6706 | 4326 | 4258)
 }
 
+/// Whether the EPSG definition puts northing (latitude) first: geographic CRSs and the
+/// "(N-E)" RDN2008 grids EPSG:6707 and 6708 (their easting-first twins are 7791 and 7792).
+pub fn is_northing_first(epsg: u16) -> bool {
+    is_geographic(epsg) || matches!(epsg, 6707 | 6708)
+}
+
 /// Reads a GML `srsName` (`urn:ogc:def:crs:EPSG::6706`, `http://www.opengis.net/def/crs/EPSG/0/6706`,
 /// `EPSG:4326`). URN and URI forms follow the EPSG axis order (lat/lon for geographic CRSs);
 /// the legacy `EPSG:nnnn` form is lon/lat, as GML 2 and most software write it.
@@ -88,7 +94,7 @@ pub fn parse_srs_name(srs: &str) -> Result<Declared, CrsError> {
     };
     let epsg: u16 = code.parse().map_err(|_| CrsError::Unknown(s.to_string()))?;
     check_supported(epsg, s)?;
-    let axis = if authority_order && (is_geographic(epsg) || epsg == 7791) {
+    let axis = if authority_order && is_northing_first(epsg) {
         AxisOrder::NorthEast
     } else {
         AxisOrder::EastNorth
@@ -141,9 +147,14 @@ pub fn epsg_from_prj(wkt: &str) -> Result<u16, CrsError> {
         ("wgs_84_utm_zone_32n", 32632),
         ("wgs_1984_utm_zone_33n", 32633),
         ("wgs_84_utm_zone_33n", 32633),
-        ("rdn2008_utm_zone_32n", 6707),
-        ("rdn2008_utm_zone_32n_n_e", 7791),
+        // GDAL/ESRI names: `RDN2008_TM32` is EPSG:6707, `RDN2008_UTM_zone_32N` is 7791 (the
+        // same projection, easting first); a `.prj` is always read easting first.
+        ("rdn2008_tm32", 6707),
+        ("rdn2008_tm33", 6708),
+        ("rdn2008_utm_zone_32n", 7791),
+        ("rdn2008_utm_zone_32n_n_e", 6707),
         ("rdn2008_utm_zone_33n", 6708),
+        ("rdn2008_utm_zone_33n_n_e", 6708),
         ("etrs_1989_utm_zone_32n", 25832),
         ("etrs89_utm_zone_32n", 25832),
         ("etrf2000_utm_zone_32n", 6707),
@@ -155,6 +166,8 @@ pub fn epsg_from_prj(wkt: &str) -> Result<u16, CrsError> {
         ("wgs_84", 4326),
         ("rdn2008", 6706),
         ("gcs_rdn2008", 6706),
+        ("gcs_etrs_1989", 4258),
+        ("etrs89", 4258),
         ("wgs_1984_web_mercator_auxiliary_sphere", 3857),
     ];
     by_name
@@ -182,7 +195,7 @@ impl std::fmt::Debug for ToLonLat {
 }
 
 fn proj_for(epsg: u16) -> Result<Proj, CrsError> {
-    // EPSG:7791 is EPSG:6707 with northing-first axes; readers swap, so the maths is 6707's.
+    // EPSG:7791 is EPSG:6707 with easting-first axes; readers settle the order, so the maths is 6707's.
     let code = if epsg == 7791 { 6707 } else { epsg };
     Proj::from_epsg_code(code).map_err(|e| CrsError::Transform {
         epsg,

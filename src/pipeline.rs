@@ -447,8 +447,104 @@ pub fn ingest(
     }
 
     // GDAL/OGR sources.
+    #[cfg(not(feature = "gdal"))]
+    if !project.input.gdal.is_empty() {
+        return Err(PipelineError::Pgt(PgtError::Invalid {
+            path: project.path.clone(),
+            message: "input.gdal richiede abitare compilato con --features gdal \
+                      (cargo build --no-default-features --features gdal)"
+                .into(),
+        }));
+    }
+    #[cfg(feature = "gdal")]
+    for entry in &project.input.gdal {
+        use crate::ingest::gdal_source::read_gdal_source;
+        // Paths are relative to the project file; connection strings (`PG:…`) and GDAL
+        // virtual paths (`/vsizip/…`) are passed as they are.
+        let local = project.resolve(std::path::Path::new(&entry.sorgente));
+        let is_file = !entry.sorgente.starts_with("PG:") && local.exists();
+        let sorgente = if is_file {
+            local.display().to_string()
+        } else {
+            entry.sorgente.clone()
+        };
+        let read = read_gdal_source(&sorgente, entry.layer.as_deref(), entry.crs.as_deref())
+            .map_err(|e| {
+                PipelineError::Pgt(PgtError::Invalid {
+                    path: PathBuf::from(&e.sorgente),
+                    message: format!("input.gdal: {}", e.kind),
+                })
+            })?;
+        model.pgt_zone.extend(read.zone);
+        model.vincoli.extend(read.vincoli);
+        avvisi.extend(read.avvisi);
+        if is_file && local.is_file() {
+            record_input(&local, &mut inputs)?;
+        }
+    }
 
     // Geometry validity.
+    {
+        use crate::model::validity::{check_and_repair, riepilogo, Problema};
+        /// Problems listed one by one before the summary by kind.
+        const LISTED: usize = 50;
+        let mut found: Vec<(String, Problema)> = Vec::new();
+        let mut dropped: Vec<String> = Vec::new();
+        let mut check = |label: String, g: &mut MultiPolygon<f64>| -> bool {
+            let was_empty = g.0.is_empty();
+            for p in check_and_repair(g) {
+                found.push((label.clone(), p));
+            }
+            let keep = was_empty || !g.0.is_empty();
+            if !keep {
+                dropped.push(label);
+            }
+            keep
+        };
+        for c in &mut model.comuni {
+            // A comune stays even without geometry.
+            check(format!("comune {} ({})", c.nome, c.istat), &mut c.geometry);
+        }
+        model
+            .fogli
+            .retain_mut(|f| check(format!("foglio {}", f.riferimento), &mut f.geometry));
+        model
+            .particelle
+            .retain_mut(|p| check(format!("particella {}", p.riferimento), &mut p.geometry));
+        model
+            .fabbricati
+            .retain_mut(|f| check(format!("fabbricato {}", f.riferimento), &mut f.geometry));
+        let mut n = 0;
+        model.pgt_zone.retain_mut(|z| {
+            n += 1;
+            let name = z.legenda.as_deref().unwrap_or(z.classe.code());
+            check(
+                format!("zona PGT {} n. {n} ({name})", z.fonte),
+                &mut z.geometry,
+            )
+        });
+        let mut n = 0;
+        model.vincoli.retain_mut(|v| {
+            n += 1;
+            check(
+                format!("vincolo {} n. {n} ({})", v.fonte, v.nome),
+                &mut v.geometry,
+            )
+        });
+        avvisi.extend(riepilogo(&found, LISTED));
+        if !dropped.is_empty() {
+            avvisi.push(format!(
+                "Geometrie: {} elementi eliminati perché senza poligoni validi: {}",
+                dropped.len(),
+                dropped
+                    .iter()
+                    .take(LISTED)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
 
     // Inventory.
     if let Some(inv) = &project.input.inventario {

@@ -4,6 +4,8 @@
 pub mod archive;
 pub mod boundaries;
 pub mod cxf;
+#[cfg(feature = "gdal")]
+pub mod gdal_source;
 pub mod gml;
 pub mod inventory;
 pub mod pgt;

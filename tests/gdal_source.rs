@@ -1,0 +1,289 @@
+//! GDAL/OGR sources: fixtures written by `ogr2ogr` from a small GeoJSON (GeoPackage in
+//! EPSG:32632, MapInfo TAB in EPSG:3003, KML, DXF without a CRS), read back and mapped.
+//!
+//! `ABITARE_TEST_PG` (a GDAL connection string such as `PG:dbname=abitare_test`, to a database
+//! with PostGIS where the test may create and drop a table) enables the PostGIS test; without
+//! it that test prints a notice and passes.
+#![cfg(feature = "gdal")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use abitare::ingest::gdal_source::{read_gdal_source, redact, tipo_layer, TipoLayer};
+use abitare::ingest::pgt::PgtRead;
+use abitare::model::ClasseZona;
+use geo::{Centroid, GeodesicArea};
+
+/// Two squares near Clusone (lon/lat): an ambito di trasformazione (100 m × 100 m) and a
+/// constraint (50 m × 50 m). `Layer` names the CAD layer when written to DXF.
+const GEOJSON: &str = r#"{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"Layer":"AMBITI_TRASFORMAZIONE","NOME_AMB":"AT-E.2","FUN_PREV1":"100","NOME_COM":"Clusone","COD_VINC":null,"NOME_VINC_PRINC":null},
+ "geometry":{"type":"Polygon","coordinates":[[[9.9380,45.8730],[9.93929,45.8730],[9.93929,45.8739],[9.9380,45.8739],[9.9380,45.8730]]]}},
+{"type":"Feature","properties":{"Layer":"VINCOLI","NOME_AMB":null,"FUN_PREV1":null,"NOME_COM":"Clusone","COD_VINC":"FR","NOME_VINC_PRINC":"Fascia di rispetto cimiteriale"},
+ "geometry":{"type":"Polygon","coordinates":[[[9.9400,45.8750],[9.940645,45.8750],[9.940645,45.87545],[9.9400,45.87545],[9.9400,45.8750]]]}}
+]}"#;
+
+fn have_ogr2ogr() -> bool {
+    Command::new("ogr2ogr").arg("--version").output().is_ok()
+}
+
+fn ogr2ogr(args: &[&str]) {
+    let out = Command::new("ogr2ogr")
+        .args(args)
+        .output()
+        .expect("ogr2ogr runs");
+    assert!(
+        out.status.success(),
+        "ogr2ogr {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    geojson: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().to_path_buf();
+    let geojson = root.join("pgt.geojson");
+    std::fs::write(&geojson, GEOJSON).expect("write geojson");
+    Fixture {
+        _dir: dir,
+        root,
+        geojson,
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// Writes the two features as two layers (by the `Layer` attribute) of `out`.
+fn write_layers(f: &Fixture, out: &Path, driver: &str, extra: &[&str]) {
+    for (i, layer) in ["AMBITI_TRASFORMAZIONE", "VINCOLI"].into_iter().enumerate() {
+        let filter = format!("Layer = '{layer}'");
+        let mut args = vec!["-f", driver];
+        if i > 0 {
+            args.push("-update");
+        }
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["-where", &filter, "-nln", layer, s(out), s(&f.geojson)]);
+        ogr2ogr(&args);
+    }
+}
+
+fn check(read: &PgtRead, what: &str) {
+    assert_eq!(read.zone.len(), 1, "{what}: {:?}", read.avvisi);
+    assert_eq!(read.vincoli.len(), 1, "{what}: {:?}", read.avvisi);
+    let z = &read.zone[0];
+    assert_eq!(z.classe, ClasseZona::AmbitoTrasformazione, "{what}");
+    assert_eq!(z.legenda.as_deref(), Some("AT-E.2"), "{what}");
+    assert_eq!(z.codice_destinazione.as_deref(), Some("100"), "{what}");
+    assert_eq!(z.comune_nome.as_deref(), Some("Clusone"), "{what}");
+    let area = z.geometry.geodesic_area_unsigned();
+    assert!((area - 10_000.0).abs() < 150.0, "{what}: area {area}");
+    let c = z.geometry.centroid().expect("centroid");
+    assert!(
+        (c.x() - 9.938645).abs() < 1e-4 && (c.y() - 45.87345).abs() < 1e-4,
+        "{what}: {c:?}"
+    );
+    let v = &read.vincoli[0];
+    assert_eq!(v.codice.as_deref(), Some("FR"), "{what}");
+    assert_eq!(v.nome, "Fascia di rispetto cimiteriale", "{what}");
+    let area = v.geometry.geodesic_area_unsigned();
+    assert!((area - 2_500.0).abs() < 60.0, "{what}: area {area}");
+}
+
+#[test]
+fn layer_names_follow_the_regional_schema() {
+    assert_eq!(
+        tipo_layer("ambiti_trasformazione"),
+        Some(TipoLayer::Zona(ClasseZona::AmbitoTrasformazione))
+    );
+    assert_eq!(tipo_layer("Fasce di rispetto"), Some(TipoLayer::Vincoli));
+    assert_eq!(tipo_layer("SERVIZI"), Some(TipoLayer::Servizi));
+    assert_eq!(tipo_layer("pippo"), None);
+    assert_eq!(
+        redact("PG:host=db dbname=pgt user=u password=segreta"),
+        "PG:host=db dbname=pgt user=u password=***"
+    );
+}
+
+#[test]
+fn geopackage_in_utm() {
+    if !have_ogr2ogr() {
+        eprintln!("ogr2ogr non trovato nel PATH: test GeoPackage saltato");
+        return;
+    }
+    let f = fixture();
+    let out = f.root.join("pgt.gpkg");
+    write_layers(&f, &out, "GPKG", &["-t_srs", "EPSG:32632"]);
+    let read = read_gdal_source(s(&out), None, None).expect("gpkg");
+    check(&read, "GPKG");
+    // One named layer only.
+    let read = read_gdal_source(s(&out), Some("vincoli"), None).expect("gpkg layer");
+    assert_eq!((read.zone.len(), read.vincoli.len()), (0, 1));
+    let e = read_gdal_source(s(&out), Some("ZONE"), None).expect_err("missing layer");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("pgt.gpkg") && msg.contains("ZONE") && msg.contains("VINCOLI"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn mapinfo_tab_in_gauss_boaga() {
+    if !have_ogr2ogr() {
+        eprintln!("ogr2ogr non trovato nel PATH: test MapInfo saltato");
+        return;
+    }
+    let f = fixture();
+    let dir = f.root.join("tab");
+    std::fs::create_dir(&dir).expect("mkdir");
+    for layer in ["AMBITI_TRASFORMAZIONE", "VINCOLI"] {
+        let filter = format!("Layer = '{layer}'");
+        let out = dir.join(format!("{layer}.tab"));
+        ogr2ogr(&[
+            "-f",
+            "MapInfo File",
+            "-t_srs",
+            "EPSG:3003",
+            "-where",
+            &filter,
+            s(&out),
+            s(&f.geojson),
+        ]);
+    }
+    // A folder of TAB files is one GDAL dataset; MapInfo CRSs carry no EPSG code, so the
+    // declared CRS is the fallback when GDAL cannot identify it.
+    let read = read_gdal_source(s(&dir), None, Some("EPSG:3003")).expect("tab");
+    check(&read, "MapInfo TAB");
+}
+
+#[test]
+fn kml() {
+    if !have_ogr2ogr() {
+        eprintln!("ogr2ogr non trovato nel PATH: test KML saltato");
+        return;
+    }
+    let f = fixture();
+    let out = f.root.join("pgt.kml");
+    ogr2ogr(&[
+        "-f",
+        "KML",
+        "-nln",
+        "AMBITI_TRASFORMAZIONE",
+        s(&out),
+        s(&f.geojson),
+    ]);
+    let read = read_gdal_source(s(&out), None, None).expect("kml");
+    // Both features in one KML folder named after the zone layer.
+    assert_eq!(read.zone.len(), 2, "{:?}", read.avvisi);
+    assert!(read
+        .zone
+        .iter()
+        .any(|z| z.legenda.as_deref() == Some("AT-E.2")));
+}
+
+#[test]
+fn dxf_cad_layers_without_crs() {
+    if !have_ogr2ogr() {
+        eprintln!("ogr2ogr non trovato nel PATH: test DXF saltato");
+        return;
+    }
+    let f = fixture();
+    let out = f.root.join("pgt.dxf");
+    ogr2ogr(&["-f", "DXF", "-t_srs", "EPSG:32632", s(&out), s(&f.geojson)]);
+    // DXF keeps no CRS and no attributes but the CAD layer.
+    let e = read_gdal_source(s(&out), None, None).expect_err("no crs");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("pgt.dxf") && msg.contains("entities") && msg.contains("crs"),
+        "{msg}"
+    );
+    let read = read_gdal_source(s(&out), None, Some("EPSG:32632")).expect("dxf");
+    assert_eq!(read.zone.len(), 1, "{:?}", read.avvisi);
+    assert_eq!(read.vincoli.len(), 1, "{:?}", read.avvisi);
+    let area = read.zone[0].geometry.geodesic_area_unsigned();
+    assert!((area - 10_000.0).abs() < 150.0, "area {area}");
+    assert_eq!(read.vincoli[0].nome, "VINCOLI");
+}
+
+#[test]
+fn wrong_declared_crs_names_source_layer_feature_and_field() {
+    if !have_ogr2ogr() {
+        eprintln!("ogr2ogr non trovato nel PATH: test saltato");
+        return;
+    }
+    let f = fixture();
+    let out = f.root.join("pgt.dxf");
+    ogr2ogr(&["-f", "DXF", "-t_srs", "EPSG:32632", s(&out), s(&f.geojson)]);
+    let e = read_gdal_source(s(&out), None, Some("EPSG:4326")).expect_err("metres as degrees");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("pgt.dxf")
+            && msg.contains("layer entities")
+            && msg.contains("elemento")
+            && msg.contains("campo geometria")
+            && msg.contains("metri"),
+        "{msg}"
+    );
+    let e = read_gdal_source(s(&f.root.join("manca.gpkg")), None, None).expect_err("missing");
+    assert!(e.to_string().contains("manca.gpkg"), "{e}");
+}
+
+#[test]
+fn postgis_when_configured() {
+    let Ok(conn) = std::env::var("ABITARE_TEST_PG") else {
+        eprintln!("ABITARE_TEST_PG non impostata: test PostGIS saltato");
+        return;
+    };
+    let f = fixture();
+    for layer in ["AMBITI_TRASFORMAZIONE", "VINCOLI"] {
+        let filter = format!("Layer = '{layer}'");
+        let name = format!("abitare_test_{}", layer.to_ascii_lowercase());
+        ogr2ogr(&[
+            "-f",
+            "PostgreSQL",
+            "-overwrite",
+            "-t_srs",
+            "EPSG:32632",
+            "-where",
+            &filter,
+            "-nln",
+            &name,
+            &conn,
+            s(&f.geojson),
+        ]);
+    }
+    // The table of constraints: its name contains VINCOL, so it maps to vincoli.
+    let read = read_gdal_source(&conn, Some("abitare_test_vincoli"), None).expect("postgis");
+    assert_eq!(read.vincoli.len(), 1, "{:?}", read.avvisi);
+}
+
+#[test]
+fn pipeline_reads_input_gdal() {
+    if !have_ogr2ogr() {
+        eprintln!("ogr2ogr non trovato nel PATH: test saltato");
+        return;
+    }
+    let f = fixture();
+    write_layers(
+        &f,
+        &f.root.join("pgt.gpkg"),
+        "GPKG",
+        &["-t_srs", "EPSG:6707"],
+    );
+    let path = f.root.join("abitare.toml");
+    let text =
+        "[ambito]\nnome = \"Prova\"\nanno = 2026\n\n[[input.gdal]]\nsorgente = \"pgt.gpkg\"\n";
+    std::fs::write(&path, text).expect("write");
+    let project = abitare::project::Project::load(&path).expect("project");
+    let (model, _, inputs, avvisi) = abitare::pipeline::ingest(&project).expect("ingest");
+    assert_eq!(model.pgt_zone.len(), 1, "{avvisi:?}");
+    assert_eq!(model.vincoli.len(), 1, "{avvisi:?}");
+    assert!(inputs.iter().any(|i| i.path.ends_with("pgt.gpkg")));
+}
