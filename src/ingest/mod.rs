@@ -5,3 +5,4 @@ pub mod boundaries;
 pub mod gml;
 pub mod inventory;
 pub mod pgt;
+pub mod private;
