@@ -218,7 +218,10 @@ fn public_inventory_reads_xlsx_too() {
     assert_eq!(read.units[1].stato, Stato::Occupato);
 }
 
-fn estimates_geojson(features: &[(&str, Option<&str>, u32, u32, f64, f64, f64)]) -> String {
+/// (codice, comune_istat, totali, non occupate, x, y, side) of square areas.
+type Area<'a> = (&'a str, Option<&'a str>, u32, u32, f64, f64, f64);
+
+fn estimates_geojson(features: &[Area<'_>]) -> String {
     let f: Vec<String> = features
         .iter()
         .map(|(codice, comune, tot, non, x, y, side)| {
