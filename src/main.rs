@@ -226,7 +226,7 @@ async fn main() -> Result<()> {
             let Some(formato) = Formato::parse(&format) else {
                 bail!("formato non valido: {format:?} (testo, json, csv, html)");
             };
-            let piano = if let Some(inv) = inventory {
+            let text = if let Some(inv) = inventory {
                 let anno = anno.unwrap_or_else(|| {
                     use chrono::Datelike;
                     chrono::Local::now().year() + 1
@@ -237,7 +237,7 @@ async fn main() -> Result<()> {
                 for s in &skipped {
                     eprintln!("riga scartata: {s}");
                 }
-                piano
+                report::render(&piano, formato)
             } else {
                 let ws = match workspace {
                     Some(w) => w,
@@ -253,9 +253,8 @@ async fn main() -> Result<()> {
                         );
                     }
                 }
-                loaded.report
+                report::render_con_privato(&loaded.report, &loaded.privato, formato)
             };
-            let text = report::render(&piano, formato);
             match out {
                 Some(path) => write_atomic(&path, &text)?,
                 None => print!("{text}"),
