@@ -18,6 +18,7 @@ use crate::output::geojson::{collection, layer_features, layer_len, SERVED_LAYER
 use crate::output::report::{self, Formato};
 use crate::pipeline::Loaded;
 
+mod export;
 mod assets {
     include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 }
@@ -76,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/layers", get(layers))
         .route("/api/layers/{layer}", get(layer))
         .route("/api/report/piano-annuale", get(piano_annuale))
+        .merge(export::routes())
         .fallback(get(static_asset))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
