@@ -59,6 +59,26 @@ enum Command {
         #[command(flatten)]
         serve: ServeOpts,
     },
+    /// Export the public layers as GeoJSON, GeoPackage, GeoParquet, CSV or XLSX.
+    Export {
+        /// geojson, gpkg, geoparquet, csv or xlsx.
+        #[arg(long)]
+        format: String,
+        /// Layers to export (repeatable; default or `tutto`: every public layer).
+        #[arg(long = "layer", value_name = "NAME", num_args = 1..)]
+        layers: Vec<String>,
+        /// Output file; a folder for GeoJSON, GeoParquet and CSV with several layers.
+        #[arg(long)]
+        out: PathBuf,
+        /// CSV geometry: wkt (a WKT column) or lonlat (point or centroid).
+        #[arg(long, default_value = "wkt")]
+        geometry: String,
+        /// Workspace directory (default: the one of --project).
+        #[arg(long, conflicts_with = "project")]
+        workspace: Option<PathBuf>,
+        #[arg(long, default_value = "abitare.toml")]
+        project: PathBuf,
+    },
     /// Reports.
     Report {
         #[command(subcommand)]
@@ -209,6 +229,34 @@ async fn main() -> Result<()> {
                 None => workspace_of(&project)?,
             };
             serve(load(&ws)?, &opts).await?;
+        }
+        Command::Export {
+            format,
+            layers,
+            out,
+            geometry,
+            workspace,
+            project,
+        } => {
+            use abitare::output::export;
+            let request = export::Request {
+                format: export::Format::parse(&format)?,
+                layers,
+                out,
+                options: export::Options {
+                    csv_geometry: export::CsvGeometry::parse(&geometry)?,
+                },
+            };
+            let ws = match workspace {
+                Some(w) => w,
+                None => workspace_of(&project)?,
+            };
+            let loaded = load(&ws)?;
+            let files = export::export(&loaded, &request)
+                .with_context(|| format!("esportazione in {}", request.out.display()))?;
+            for f in &files {
+                eprintln!("Scritto {}", f.display());
+            }
         }
         Command::Report {
             report:

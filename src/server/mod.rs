@@ -22,6 +22,7 @@ use crate::pipeline::Loaded;
 
 mod ogc;
 
+mod export;
 mod assets {
     include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 }
@@ -87,6 +88,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/layers/{layer}", get(layer))
         .route("/api/report/piano-annuale", get(piano_annuale))
         .merge(ogc::routes())
+        .merge(export::routes())
         .fallback(get(static_asset))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)

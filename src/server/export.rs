@@ -1,0 +1,90 @@
+//! Downloads of the public layers: `/api/export/{layer}.{geojson|gpkg|parquet|csv|xlsx}`, and
+//! `/api/export/tutto.{gpkg|xlsx}` with every public layer in one file. CSV takes
+//! `?geometry=wkt|lonlat`. Files are encoded off the async runtime.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use super::{ApiError, AppState};
+use crate::output::export::{self, CsvGeometry, Format, Options};
+
+/// The export routes, merged into the application router.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/export/{file}", get(download))
+}
+
+#[derive(Debug, Deserialize)]
+struct ExportQuery {
+    geometry: Option<String>,
+}
+
+fn extensions() -> String {
+    Format::ALL
+        .iter()
+        .map(|f| f.extension())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn download(
+    State(s): State<AppState>,
+    Path(file): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let Some((layer, ext)) = file.rsplit_once('.') else {
+        return Err(ApiError::bad_request(format!(
+            "nome di file non valido: {file:?} (atteso layer.formato, formati: {})",
+            extensions()
+        )));
+    };
+    let Some(format) = Format::ALL.into_iter().find(|f| f.extension() == ext) else {
+        return Err(ApiError::bad_request(format!(
+            "formato di esportazione sconosciuto: {ext:?} (formati: {})",
+            extensions()
+        )));
+    };
+    let layers: Vec<String> = if layer == "tutto" {
+        if !format.multi_layer() {
+            return Err(ApiError::bad_request(format!(
+                "tutti i layer in un file solo in gpkg o xlsx, non in {ext}"
+            )));
+        }
+        Vec::new()
+    } else {
+        export::public_layer(layer).map_err(|e| ApiError::not_found(e.to_string()))?;
+        vec![layer.to_string()]
+    };
+    let csv_geometry = match q.geometry.as_deref() {
+        None => CsvGeometry::default(),
+        Some(g) => CsvGeometry::parse(g).map_err(|e| ApiError::bad_request(e.to_string()))?,
+    };
+    let options = Options { csv_geometry };
+    let state = s.clone();
+    let body = tokio::task::spawn_blocking(move || {
+        let tables = export::tables(&state, &layers)?;
+        export::encode(&state, &tables, format, options)
+    })
+    .await
+    .map_err(|e| internal(e.to_string()))?
+    .map_err(|e| internal(e.to_string()))?;
+    let disposition = format!("attachment; filename=\"{layer}.{ext}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn internal(detail: String) -> ApiError {
+    ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        detail: format!("errore interno: {detail}"),
+    }
+}
