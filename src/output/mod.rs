@@ -2,4 +2,8 @@
 //! model layers; they compute nothing of their own.
 
 pub mod geojson;
+pub mod mvt;
+pub mod pmtiles;
 pub mod report;
+pub mod style;
+pub mod tilejson;

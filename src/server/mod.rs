@@ -19,6 +19,7 @@ use crate::output::report::{self, Formato};
 use crate::pipeline::Loaded;
 
 mod ogc;
+mod tiles;
 
 mod assets {
     include!(concat!(env!("OUT_DIR"), "/assets.rs"));
@@ -79,6 +80,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/layers/{layer}", get(layer))
         .route("/api/report/piano-annuale", get(piano_annuale))
         .merge(ogc::routes())
+        .merge(tiles::routes())
         .fallback(get(static_asset))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
