@@ -93,6 +93,8 @@ pub struct ModelIndex {
     pub alloggi_pubblici: LayerIndex,
     pub pgt_zone: LayerIndex,
     pub vincoli: LayerIndex,
+    /// Area estimates of non-occupied private dwellings (aggregates, public).
+    pub stock_privato: LayerIndex,
 }
 
 impl ModelIndex {
@@ -107,6 +109,9 @@ impl ModelIndex {
             ),
             pgt_zone: LayerIndex::from_polygons(model.pgt_zone.iter().map(|z| &z.geometry)),
             vincoli: LayerIndex::from_polygons(model.vincoli.iter().map(|v| &v.geometry)),
+            stock_privato: LayerIndex::from_polygons(
+                model.stime_non_occupate.iter().map(|t| &t.geometry),
+            ),
         }
     }
 
@@ -120,6 +125,8 @@ impl ModelIndex {
             "alloggi_pubblici" => Some(&self.alloggi_pubblici),
             "pgt_zone" => Some(&self.pgt_zone),
             "vincoli" => Some(&self.vincoli),
+            "stock_privato" => Some(&self.stock_privato),
+            // The individual private units are not indexed for serving: officers only.
             _ => None,
         }
     }

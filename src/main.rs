@@ -240,8 +240,11 @@ async fn main() -> Result<()> {
             };
             let loaded = load(&ws)?;
             let t0 = std::time::Instant::now();
-            let source =
-                abitare::output::mvt::TileSource::from_model(&loaded.model, &loaded.vacancy);
+            let source = abitare::output::mvt::TileSource::from_model(
+                &loaded.model,
+                &loaded.vacancy,
+                &loaded.privato,
+            );
             let prepared = t0.elapsed().as_secs_f64();
             let descrizione = if loaded.model.ambito.dimostrativo {
                 format!("{} (dati dimostrativi)", loaded.model.ambito.nome)
@@ -283,7 +286,7 @@ async fn main() -> Result<()> {
             let Some(formato) = Formato::parse(&format) else {
                 bail!("formato non valido: {format:?} (testo, json, csv, html)");
             };
-            let piano = if let Some(inv) = inventory {
+            let text = if let Some(inv) = inventory {
                 let anno = anno.unwrap_or_else(|| {
                     use chrono::Datelike;
                     chrono::Local::now().year() + 1
@@ -294,7 +297,7 @@ async fn main() -> Result<()> {
                 for s in &skipped {
                     eprintln!("riga scartata: {s}");
                 }
-                piano
+                report::render(&piano, formato)
             } else {
                 let ws = match workspace {
                     Some(w) => w,
@@ -310,9 +313,8 @@ async fn main() -> Result<()> {
                         );
                     }
                 }
-                loaded.report
+                report::render_con_privato(&loaded.report, &loaded.privato, formato)
             };
-            let text = report::render(&piano, formato);
             match out {
                 Some(path) => write_atomic(&path, &text)?,
                 None => print!("{text}"),

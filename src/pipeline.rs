@@ -13,6 +13,7 @@ use thiserror::Error;
 
 use crate::analysis::linkage::{link_units, LinkageReport};
 use crate::analysis::piano_annuale::{piano_annuale, Avviso, Contesto, PianoAnnuale};
+use crate::analysis::private::{assign_tracts, link_private_units, stock_privato, StockPrivato};
 use crate::analysis::vacancy::{vacancy, Vacancy};
 use crate::crs;
 use crate::index::ModelIndex;
@@ -20,9 +21,10 @@ use crate::ingest::boundaries::{read_boundaries, BoundaryError};
 use crate::ingest::gml::{CadastralFeature, GmlError};
 use crate::ingest::inventory::{read_inventory, InventoryError, InventoryOptions};
 use crate::ingest::pgt::{read_pgt, Mappatura, PgtError};
+use crate::ingest::private::{read_estimates, read_private_units, EstimatesError};
 use crate::model::workspace::{self, InputRecord, Manifest, Staging, WorkspaceError};
 use crate::model::{Comune, Localizzazione, Model};
-use crate::output::geojson::{collection, layer_features, SERVED_LAYERS};
+use crate::output::geojson::{collection, layer_features, PublicLayer};
 use crate::output::report::{self, Formato};
 use crate::project::{Project, ProjectError};
 
@@ -40,6 +42,8 @@ pub enum PipelineError {
     Boundaries(#[from] BoundaryError),
     #[error(transparent)]
     Cxf(#[from] crate::ingest::cxf::CxfError),
+    #[error(transparent)]
+    Estimates(#[from] EstimatesError),
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
     #[error("{path}: {source}")]
@@ -65,6 +69,8 @@ pub struct Loaded {
     pub index: ModelIndex,
     pub vacancy: Vacancy,
     pub report: PianoAnnuale,
+    /// Private-stock figures (aggregates; individual private units stay in `model`).
+    pub privato: StockPrivato,
 }
 
 impl Loaded {
@@ -73,11 +79,13 @@ impl Loaded {
         let index = ModelIndex::build(&model);
         let vacancy = vacancy(&model);
         let report = piano_annuale(&model.alloggi_pubblici, &report_context(&model));
+        let privato = stock_privato(&model);
         Loaded {
             model,
             index,
             vacancy,
             report,
+            privato,
         }
     }
 }
@@ -554,7 +562,53 @@ pub fn ingest(
         record_input(&path, &mut inputs)?;
     }
 
-    // Private stock.
+    // Private stock. Owners' names are dropped by the reader; the individual units stay in
+    // `model.json` only (never in `layers/`, never served).
+    if let Some(file) = &project.input.alloggi_privati {
+        let path = project.resolve(file);
+        let read = read_private_units(&path, &InventoryOptions::default())?;
+        model.alloggi_privati = read.units;
+        record_input(&path, &mut inputs)?;
+        let linked = link_private_units(&mut model);
+        avvisi.extend(
+            linked
+                .fuori_ambito
+                .iter()
+                .map(|m| format!("Alloggi privati, {m}")),
+        );
+        // A unit given only by coordinates is placed as intended: no warning for it.
+        let by_coordinates_only = |riga: usize| {
+            model.alloggi_privati.iter().any(|p| {
+                p.riga == riga
+                    && p.foglio.is_none()
+                    && p.particella.is_none()
+                    && p.localizzazione == Localizzazione::Coordinate
+            })
+        };
+        for u in linked
+            .non_collegate
+            .iter()
+            .filter(|u| !by_coordinates_only(u.riga))
+        {
+            avvisi.push(format!(
+                "Alloggi privati, riga {}: offerta {}: {}",
+                u.riga, u.codice_unita, u.motivo
+            ));
+        }
+    }
+    if let Some(file) = &project.input.stime_non_occupate {
+        let path = project.resolve(file);
+        model.stime_non_occupate = read_estimates(&path)?;
+        for t in &model.stime_non_occupate {
+            let name = t
+                .codice
+                .clone()
+                .unwrap_or_else(|| format!("n. {}", t.elemento));
+            check_in_lombardy(&t.geometry, &path, &name)?;
+        }
+        record_input(&path, &mut inputs)?;
+        avvisi.extend(assign_tracts(&mut model));
+    }
 
     let linkage = link_units(&mut model);
     avvisi.extend(linkage.fuori_ambito.iter().cloned());
@@ -578,11 +632,13 @@ pub fn build(project: &Project) -> Result<BuildOutcome, PipelineError> {
     let staging = Staging::new(&target)?;
     staging.write_model(&loaded.model)?;
     let mut conteggi = BTreeMap::new();
-    for layer in SERVED_LAYERS {
-        let feats = layer_features(&loaded.model, &loaded.vacancy, layer, None).unwrap_or_default();
-        conteggi.insert(layer.to_string(), feats.len());
-        let fc = collection(feats, conteggi[layer]);
-        staging.write_file(&format!("layers/{layer}.geojson"), |w| {
+    // Public layers only: `PublicLayer` cannot name the individual private units.
+    for layer in PublicLayer::all() {
+        let feats = layer_features(&loaded.model, &loaded.vacancy, &loaded.privato, layer, None);
+        let name = layer.name();
+        conteggi.insert(name.to_string(), feats.len());
+        let fc = collection(feats, conteggi[name]);
+        staging.write_file(&format!("layers/{name}.geojson"), |w| {
             serde_json::to_writer(w, &fc).map_err(std::io::Error::other)
         })?;
     }
@@ -591,7 +647,7 @@ pub fn build(project: &Project) -> Result<BuildOutcome, PipelineError> {
         ("csv", Formato::Csv),
         ("html", Formato::Html),
     ] {
-        let text = report::render(&loaded.report, f);
+        let text = report::render_con_privato(&loaded.report, &loaded.privato, f);
         staging.write_file(&format!("report/piano_annuale.{ext}"), |w| {
             w.write_all(text.as_bytes())
         })?;

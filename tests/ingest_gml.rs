@@ -283,3 +283,17 @@ fn lat_lon_data_declared_lon_lat_gets_an_avviso() {
     assert!(summary.avvisi[0].contains("invertito.gml"));
     assert!(summary.avvisi[0].contains("scambiando gli assi"));
 }
+
+#[test]
+fn empty_feature_collection_is_an_error() {
+    let xml = r#"<?xml version='1.0' encoding="UTF-8" ?>
+<wfs:FeatureCollection xmlns:CP="http://mapserver.gis.umn.edu/mapserver" xmlns:gml="http://www.opengis.net/gml/3.2" xmlns:wfs="http://www.opengis.net/wfs/2.0" numberMatched="0" numberReturned="0">
+</wfs:FeatureCollection>"#;
+    let err = abitare::ingest::gml::read_gml(xml.as_bytes(), "C800_CLUSONE_ple.gml", &mut |_| {})
+        .expect_err("empty layer");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("C800_CLUSONE_ple.gml") && msg.contains("vuoto"),
+        "{msg}"
+    );
+}

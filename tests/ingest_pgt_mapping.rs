@@ -305,7 +305,7 @@ fn a_replacing_mapping_drops_the_regional_layers() {
 }
 
 #[test]
-fn dbf_text_not_in_the_declared_encoding_is_reported() {
+fn dbf_text_not_in_the_declared_encoding_stops_the_read() {
     let tmp = tempfile::tempdir().expect("temp dir");
     // The .cpg says UTF-8, the bytes are Windows-1252.
     write_shapefile(
@@ -320,23 +320,19 @@ fn dbf_text_not_in_the_declared_encoding_is_reported() {
             vec!["Clusone", "Più piani"],
         ],
     );
-    let read = read_pgt_dir(tmp.path()).expect("PGT read");
-    assert_eq!(read.zone.len(), 3);
-    // No mojibake: the value is read back as Windows-1252…
-    assert_eq!(read.zone[1].legenda.as_deref(), Some("Attività produttive"));
-    // …and the mismatch is named with file, record and field.
-    let avviso = read
-        .avvisi
-        .iter()
-        .find(|a| a.contains("UTF-8"))
-        .expect("encoding avviso");
+    // The build stops, naming file, record, field and where the encoding was declared.
+    let err = read_pgt_dir(tmp.path())
+        .expect_err("text not valid in the declared encoding")
+        .to_string();
     assert!(
-        avviso.contains("TESSUTO_URBANO_CONSOLIDATO.dbf")
-            && avviso.contains("record n. 2")
-            && avviso.contains("campo LEGENDA")
-            && avviso.contains("TESSUTO_URBANO_CONSOLIDATO.cpg")
-            && avviso.contains("e un altro valore"),
-        "{avviso}"
+        err.contains("TESSUTO_URBANO_CONSOLIDATO.dbf")
+            && err.contains("record n. 2")
+            && err.contains("campo LEGENDA")
+            && err.contains("UTF-8")
+            && err.contains("TESSUTO_URBANO_CONSOLIDATO.cpg")
+            && err.contains("e un altro valore")
+            && err.contains("Attività produttive"),
+        "{err}"
     );
 
     // Declared right in the mapping, the same file reads cleanly.

@@ -370,11 +370,19 @@ async fn small_features_follow_the_zoom_policy() {
     assert!(!names.iter().any(|n| n == "particelle" || n == "fabbricati"));
     assert!(names.iter().any(|n| n == "fogli"));
     assert!(names.iter().any(|n| n == "alloggi_pubblici"));
-    // z9: only comuni and units.
+    // z9: no cadastre at all.
     let (st, _, body) = send(&router, &format!("/tiles/9/{}/{}.mvt", x >> 5, y >> 5), &[]).await;
     assert_eq!(st, StatusCode::OK);
     let names: Vec<String> = decode(&body).into_iter().map(|l| l.name).collect();
-    assert_eq!(names, vec!["comuni", "alloggi_pubblici"]);
+    assert!(!names
+        .iter()
+        .any(|n| n == "particelle" || n == "fabbricati" || n == "fogli"));
+    for expected in ["comuni", "alloggi_pubblici", "pgt_zone", "vincoli"] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} not in {names:?}"
+        );
+    }
     // A layer below its min zoom answers an empty tile.
     let (st, _, body) = send(
         &router,
@@ -407,9 +415,17 @@ async fn bad_tiles_are_problems_not_crashes() {
         let v: serde_json::Value = serde_json::from_slice(&body).expect("problem json");
         assert_eq!(v["status"], 400);
     }
+    // Individual private units are never tiled.
+    for uri in [
+        "/tiles/alloggi_privati/14/0/0.mvt",
+        "/tiles/alloggi_privati.json",
+    ] {
+        let (st, h, _) = send(&router, uri, &[]).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{uri}");
+        assert_eq!(h["content-type"], "application/problem+json", "{uri}");
+    }
     for uri in [
         "/tiles/nessuno/14/0/0.mvt",
-        "/tiles/alloggi_privati/14/0/0.mvt",
         "/tiles/nessuno.json",
         "/tiles/qualcosa",
     ] {
@@ -543,7 +559,7 @@ async fn tilejson_and_style() {
 #[tokio::test]
 async fn pmtiles_archive_reads_back() {
     let f = demo();
-    let source = TileSource::from_model(&f.loaded.model, &f.loaded.vacancy);
+    let source = TileSource::from_model(&f.loaded.model, &f.loaded.vacancy, &f.loaded.privato);
     let out = f.root.join("ambito.pmtiles");
     let stats = abitare::output::pmtiles::write_pmtiles(&source, &out, 8, 14, "abitare", "prova")
         .expect("pmtiles");
@@ -566,7 +582,10 @@ async fn pmtiles_archive_reads_back() {
     );
     let meta: serde_json::Value =
         serde_json::from_str(&reader.get_metadata().await.expect("metadata")).expect("json");
-    assert_eq!(meta["vector_layers"].as_array().map(Vec::len), Some(7));
+    assert_eq!(
+        meta["vector_layers"].as_array().map(Vec::len),
+        Some(abitare::output::geojson::SERVED_LAYERS.len())
+    );
     let (x, y, _) = clusone_tile(&f.loaded);
     let tile = reader
         .get_tile_decompressed(pmtiles::TileCoord::new(14, x, y).expect("coord"))
@@ -582,6 +601,37 @@ async fn pmtiles_archive_reads_back() {
         .await
         .expect("read")
         .is_none());
+
+    // Privacy: no tile of the pyramid holds an individual private unit.
+    let private: Vec<&str> = f
+        .loaded
+        .model
+        .alloggi_privati
+        .iter()
+        .map(|u| u.codice.as_str())
+        .collect();
+    assert!(!private.is_empty(), "the demo has private units");
+    let bounds = source.bounds().expect("bounds");
+    let (x0, y0, x1, y1) = abitare::output::mvt::tile_range(bounds, 14);
+    let mut seen = 0;
+    for x in x0..=x1 {
+        for y in y0..=y1 {
+            for l in decode(&source.encode(None, 14, x, y)) {
+                seen += 1;
+                assert!(
+                    abitare::output::geojson::SERVED_LAYERS.contains(&l.name.as_str()),
+                    "{}",
+                    l.name
+                );
+                for v in &l.values {
+                    if let Val::S(s) = v {
+                        assert!(!private.contains(&s.as_str()), "private unit {s} in a tile");
+                    }
+                }
+            }
+        }
+    }
+    assert!(seen > 0);
 
     // Bad zooms are refused before anything is written.
     let bad = f.root.join("bad.pmtiles");

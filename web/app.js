@@ -1,4 +1,5 @@
-// Mappa web di abitare: alloggi pubblici dell'Ambito, comuni, PGT, vincoli, catasto.
+// Mappa web di abitare: alloggi pubblici dell'Ambito, comuni, PGT, vincoli, catasto, stime
+// aggregate del patrimonio privato (mai singoli alloggi privati).
 // Nessuna richiesta esterna: niente basemap, niente glifi, niente sprite. I testi sono HTML.
 import * as maplibregl from './vendor/maplibre-gl.mjs';
 
@@ -25,6 +26,11 @@ const SERVIZI = {
 // ColorBrewer YlOrRd a 5 classi (sequenziale, leggibile da daltonici e in scala di grigi).
 const YLORRD = ['#ffffb2', '#fecc5c', '#fd8d3c', '#f03b20', '#bd0026'];
 const GRIGIO_NESSUNO = '#e3e3e3';
+
+// Abitazioni private non occupate: ColorBrewer Purples a 5 classi (sequenziale, sicura per
+// daltonici, distinta dalla scala dei comuni), classi fisse sulla quota di non occupate.
+const PURPLES = ['#f2f0f7', '#cbc9e2', '#9e9ac8', '#756bb1', '#54278f'];
+const SOGLIE_PRIVATO = [0, 0.2, 0.35, 0.5, 0.65];
 
 const METRICHE = {
   inutilizzati: {
@@ -168,6 +174,7 @@ function etichettaClasse(tipo, da, a, ultima, max) {
 // Stato dell'applicazione
 
 const stato = {
+  privato: null,
   ambito: null,
   comuni: null,
   alloggi: null,
@@ -286,6 +293,7 @@ function aggiungiLivelli() {
   map.addSource('vincoli', { type: 'geojson', data: vuoto });
   map.addSource('fogli', { type: 'geojson', data: vuoto });
   map.addSource('particelle', { type: 'geojson', data: vuoto });
+  map.addSource('privato', { type: 'geojson', data: vuoto });
 
   map.addLayer({
     id: 'comuni-fill',
@@ -295,6 +303,25 @@ function aggiungiLivelli() {
       'fill-color': espressioneColoreComuni(),
       'fill-opacity': ['interpolate', ['linear'], ['zoom'], 10, 0.85, 14, 0.45, 16, 0.2],
     },
+  });
+  const stepPrivato = ['step', ['to-number', ['get', 'quota_non_occupate'], 0], PURPLES[0]];
+  for (let i = 1; i < SOGLIE_PRIVATO.length; i++) stepPrivato.push(SOGLIE_PRIVATO[i], PURPLES[i]);
+  map.addLayer({
+    id: 'privato-fill',
+    type: 'fill',
+    source: 'privato',
+    layout: { visibility: 'none' },
+    paint: {
+      'fill-color': ['case', ['==', ['get', 'quota_non_occupate'], null], GRIGIO_NESSUNO, stepPrivato],
+      'fill-opacity': 0.85,
+    },
+  });
+  map.addLayer({
+    id: 'privato-line',
+    type: 'line',
+    source: 'privato',
+    layout: { visibility: 'none' },
+    paint: { 'line-color': '#3f007d', 'line-width': 0.6, 'line-opacity': 0.7 },
   });
   map.addLayer({
     id: 'pgt-fill',
@@ -423,6 +450,26 @@ function aggiornaLegenda() {
     parti.push(`<h3>Alloggi pubblici, per stato${solo ? ' (solo inutilizzati)' : ''}</h3>
       <p class="piccolo">Un punto per alloggio; più alloggi nello stesso edificio si sovrappongono (clicca per l'elenco).</p>
       <ul class="voci">${vociA.join('')}</ul>`);
+  }
+
+  // Patrimonio privato (stime per area)
+  if ($('#chk-privato').checked) {
+    const conteggi = new Array(PURPLES.length).fill(0);
+    for (const f of (stato.privato || vuota).features) {
+      const q = f.properties.quota_non_occupate;
+      if (q === null || q === undefined) continue;
+      let i = 0;
+      while (i + 1 < SOGLIE_PRIVATO.length && q >= SOGLIE_PRIVATO[i + 1]) i++;
+      conteggi[i]++;
+    }
+    const vociV = PURPLES.map((c, i) => {
+      const da = fmtPercento.format(SOGLIE_PRIVATO[i]);
+      const et = i === PURPLES.length - 1 ? `${da} e oltre` : `da ${da} a meno di ${fmtPercento.format(SOGLIE_PRIVATO[i + 1])}`;
+      return voceLegenda(quadrato(c), esc(et), `(${conteggi[i]} ${conteggi[i] === 1 ? 'area' : 'aree'})`);
+    });
+    parti.push(`<h3>Abitazioni private non occupate (stima)</h3>
+      <p class="piccolo">Quota di abitazioni non occupate per area (es. sezione di censimento). Dati aggregati.</p>
+      <ul class="voci">${vociV.join('')}</ul>`);
   }
 
   // PGT
@@ -568,8 +615,32 @@ function popupComune(p) {
       <dt>Alloggi ogni 1.000 ab.</dt><dd>${esc(formattaMetrica('decimale', p.alloggi_per_1000_ab))}</dd>
       <dt>Inutilizzati ogni 1.000 ab.</dt><dd>${esc(formattaMetrica('decimale', p.inutilizzati_per_1000_ab))}</dd>
     </dl>`;
+  let priv = '';
+  if ((p.abitazioni_stimate ?? 0) > 0 || (p.privati_offerti ?? 0) > 0) {
+    const r = [];
+    if ((p.abitazioni_stimate ?? 0) > 0) {
+      const q = p.quota_non_occupate !== null && p.quota_non_occupate !== undefined ? ` (${fmtPercento.format(p.quota_non_occupate)})` : '';
+      r.push(['Abitazioni non occupate (stima)', `${numero(p.abitazioni_non_occupate_stimate)} su ${numero(p.abitazioni_stimate)}${q}`]);
+    }
+    r.push(['Offerte allo sportello', numero(p.privati_offerti ?? 0)]);
+    r.push(['locate a canone concordato', numero(p.privati_locati_concordato ?? 0)]);
+    r.push(['ritirate', numero(p.privati_ritirati ?? 0)]);
+    priv = `<h4>Patrimonio privato</h4><dl class="scheda">${r.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
+  }
   const sub = p.sub_ambito ? `<p class="piccolo">Sub-ambito ${esc(p.sub_ambito)} · ISTAT ${esc(p.istat)}</p>` : `<p class="piccolo">ISTAT ${esc(p.istat)}</p>`;
-  return `<h3>${esc(p.nome)}</h3>${sub}${corpo}${inut}${per1000}`;
+  return `<h3>${esc(p.nome)}</h3>${sub}${corpo}${inut}${per1000}${priv}`;
+}
+
+function popupPrivato(p) {
+  const q = p.quota_non_occupate !== null && p.quota_non_occupate !== undefined ? fmtPercento.format(p.quota_non_occupate) : '–';
+  return `<h3>Abitazioni private non occupate (stima)</h3>
+    <p class="luogo">${esc(p.comune || 'Comune non attribuito')}${p.codice ? ` · area ${esc(p.codice)}` : ''}</p>
+    <dl class="scheda">
+      <dt>Abitazioni</dt><dd>${esc(numero(p.abitazioni_totali))}</dd>
+      <dt>Non occupate</dt><dd>${esc(numero(p.abitazioni_non_occupate))}</dd>
+      <dt>Quota non occupate</dt><dd>${esc(q)}</dd>
+    </dl>
+    <p class="piccolo">Stima per area: nessun dato su singoli alloggi o proprietari.</p>`;
 }
 
 function selezionaComune(istat) {
@@ -627,6 +698,14 @@ function gestisciClick(e) {
     selezionaComune(null);
     apriPopup(coord, popupAlloggi(coord), 'popup-alloggi');
     return;
+  }
+  if ($('#chk-privato').checked) {
+    const aree = map.queryRenderedFeatures(e.point, { layers: ['privato-fill'] });
+    if (aree.length) {
+      selezionaComune(null);
+      apriPopup(e.lngLat, popupPrivato(aree[0].properties), 'popup-privato');
+      return;
+    }
   }
   const altri = [];
   if ($('#chk-vincoli').checked) altri.push(...map.queryRenderedFeatures(e.point, { layers: ['vincoli-fill'] }).map((f) => ['vincolo', f]));
@@ -686,6 +765,16 @@ function aggiornaPgt() {
   });
 }
 
+let privatoCaricato = false;
+function aggiornaPrivato() {
+  if (!$('#chk-privato').checked || privatoCaricato) return;
+  carica('abitazioni private non occupate', 'api/layers/stock_privato', 'privato', (d) => {
+    privatoCaricato = true;
+    stato.privato = d;
+    aggiornaLegenda();
+  });
+}
+
 let vincoliCaricati = false;
 function aggiornaVincoli() {
   if (!$('#chk-vincoli').checked || vincoliCaricati) return;
@@ -724,6 +813,11 @@ function collegaComandi() {
     if (e.target.checked) aggiornaPgt();
     aggiornaLegenda();
   });
+  $('#chk-privato').addEventListener('change', (e) => {
+    visibilita(['privato-fill', 'privato-line'], e.target.checked);
+    aggiornaPrivato();
+    aggiornaLegenda();
+  });
   $('#chk-vincoli').addEventListener('change', (e) => {
     visibilita(['vincoli-fill', 'vincoli-line'], e.target.checked);
     aggiornaVincoli();
@@ -750,7 +844,7 @@ function collegaComandi() {
     aggiornaCatasto();
     if ($('#chk-catasto').checked) aggiornaLegenda();
   });
-  for (const l of ['alloggi', 'comuni-fill']) {
+  for (const l of ['alloggi', 'comuni-fill', 'privato-fill']) {
     map.on('mouseenter', l, () => { map.getCanvas().style.cursor = 'pointer'; });
     map.on('mouseleave', l, () => { map.getCanvas().style.cursor = ''; });
   }
@@ -782,6 +876,18 @@ function mostraAmbito(a) {
   if (t.mesi_sfitto_medi !== null && t.mesi_sfitto_medi !== undefined) {
     $('#riga-mesi-medi').hidden = false;
     document.querySelector('#totali [data-campo="mesi_sfitto_medi"]').textContent = mesi(Math.round(t.mesi_sfitto_medi));
+  }
+  const pr = a.privato;
+  if (pr && pr.dati_presenti) {
+    $('#riquadro-privato').hidden = false;
+    for (const dd of document.querySelectorAll('#totali-privato dd')) dd.textContent = numero(pr[dd.dataset.campo]);
+    const nonOcc = document.querySelector('#totali-privato [data-campo="abitazioni_non_occupate_stimate"]');
+    if (pr.quota_non_occupate !== null && pr.quota_non_occupate !== undefined) {
+      nonOcc.textContent = `${numero(pr.abitazioni_non_occupate_stimate)} (${fmtPercento.format(pr.quota_non_occupate)})`;
+    }
+    if (Array.isArray(pr.finestra_rimessi)) {
+      $('#dt-rimessi').textContent = `Rimesse in uso ${pr.finestra_rimessi[0]}–${pr.finestra_rimessi[1]}`;
+    }
   }
   const pct = t.alloggi ? ` (${fmtPercento.format(t.inutilizzati / t.alloggi)})` : '';
   const ev = document.querySelector('#totali [data-campo="inutilizzati"]');

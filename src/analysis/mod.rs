@@ -3,4 +3,5 @@
 
 pub mod linkage;
 pub mod piano_annuale;
+pub mod private;
 pub mod vacancy;

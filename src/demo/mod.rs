@@ -13,6 +13,7 @@ mod cadastre;
 mod inventory;
 mod pgt;
 mod plan;
+mod private;
 mod territory;
 
 #[derive(Debug, Error)]
@@ -141,6 +142,21 @@ pub fn generate(out_dir: &Path) -> Result<GeneratedDemo, DemoError> {
         &inv,
     )?;
 
+    // Private stock: offers to the housing desk on parcels left free, area estimates.
+    let mut rng = Rng::new(0x9A1F_2026_0009_0002);
+    let offerte = private::offered_units(&facts, &sites, &mut rng)?;
+    write(
+        &mut files,
+        PathBuf::from("input/alloggi_privati_offerti.csv"),
+        &offerte,
+    )?;
+    let stime = private::estimates(&facts, &t, &sheets, &to_ll, &mut rng)?;
+    write(
+        &mut files,
+        PathBuf::from("input/stime_abitazioni_non_occupate.geojson"),
+        stime.as_bytes(),
+    )?;
+
     write(
         &mut files,
         PathBuf::from("abitare.toml"),
@@ -247,6 +263,11 @@ fn project_toml(facts: &[territory::ComuneFact]) -> String {
          pgt = [\"input/pgt\"]\n\
          # Inventario delle unità abitative pubbliche (CSV con separatore ;).\n\
          inventario = \"input/inventario_alloggi_pubblici.csv\"\n\
+         # Alloggi offerti da proprietari privati allo sportello (CSV o XLSX; il nome del\n\
+         # proprietario, se presente, viene scartato in lettura).\n\
+         alloggi_privati = \"input/alloggi_privati_offerti.csv\"\n\
+         # Stime delle abitazioni non occupate per area (GeoJSON EPSG:4326).\n\
+         stime_non_occupate = \"input/stime_abitazioni_non_occupate.geojson\"\n\
          \n\
          # I comuni dell'Ambito: codice ISTAT, codice catastale (Belfiore), sub-ambito, popolazione 2024.\n",
     );

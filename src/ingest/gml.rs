@@ -1042,6 +1042,16 @@ impl Parser {
                 self.root_name
             )));
         }
+        // A cadastral file with no parcel and no sheet is a failed export or download, not a
+        // comune without a map: stop rather than build an Ambito with a hole in it.
+        if self.summary.particelle == 0 && self.summary.fogli == 0 && self.summary.avvisi.is_empty()
+        {
+            return Err(self.fatal(
+                "nessuna particella (CP:CadastralParcel) né foglio (CP:CadastralZoning): \
+                 layer vuoto, probabilmente un download o un'esportazione incompleta"
+                    .to_string(),
+            ));
+        }
         Ok(self.summary)
     }
 }
@@ -1104,9 +1114,9 @@ mod tests {
     fn wrong_namespace_is_not_a_feature() {
         let xml = r#"<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0" xmlns:CP="urn:other">
  <wfs:member><CP:CadastralParcel/></wfs:member></wfs:FeatureCollection>"#;
-        let (summary, features) = read(xml).expect("valid");
-        assert_eq!(summary.particelle, 0);
-        assert!(features.is_empty());
+        // Nothing in the cadastral namespace: no feature, so the file counts as empty.
+        let msg = read(xml).expect_err("no cadastral feature").to_string();
+        assert!(msg.contains("vuoto"), "{msg}");
     }
 
     #[test]
@@ -1142,10 +1152,10 @@ mod tests {
         let msg = read(bad).expect_err("ill-formed").to_string();
         assert!(msg.contains("XML non valido"), "{msg}");
         let empty = r#"<?xml version="1.0"?><wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0"/>"#;
-        let (summary, features) = read(empty).expect("valid");
-        assert_eq!(
-            (summary.particelle, summary.fogli, features.len()),
-            (0, 0, 0)
+        let msg = read(empty).expect_err("empty layer").to_string();
+        assert!(
+            msg.starts_with("test.gml: ") && msg.contains("vuoto"),
+            "{msg}"
         );
     }
 }

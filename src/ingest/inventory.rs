@@ -69,7 +69,8 @@ pub enum InventoryError {
     Invalid { path: PathBuf, message: String },
 }
 
-/// Reads an inventory file (CSV, `,` or `;`, UTF-8 with or without BOM, or Windows-1252).
+/// Reads an inventory file: CSV (`,` or `;`, UTF-8 with or without BOM, or Windows-1252) or a
+/// spreadsheet (XLSX, first sheet).
 pub fn read_inventory(
     path: &Path,
     opts: &InventoryOptions,
@@ -87,6 +88,114 @@ pub fn read_inventory_bytes(
     path: &Path,
     opts: &InventoryOptions,
 ) -> Result<InventoryRead, InventoryError> {
+    let table = read_table(bytes, path)?;
+    let columns = Columns::<Field>::from_header(&table.header)
+        .and_then(|c| {
+            c.require(&[
+                Field::EnteProprietario,
+                Field::CodiceUnita,
+                Field::Servizio,
+                Field::Stato,
+            ])?;
+            c.require_one_of(&[Field::ComuneIstat, Field::Belfiore, Field::ComuneNome])?;
+            Ok(c)
+        })
+        .map_err(|message| table.invalid(message))?;
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    let (units, skipped) = table.parse_rows(&columns, opts, |row| {
+        let unit = parse_public(row)?;
+        let key = (unit.ente_proprietario.clone(), unit.codice_unita.clone());
+        match seen.get(&key) {
+            Some(first) => Err(row.error(
+                Field::CodiceUnita,
+                format!(
+                    "codice unità duplicato: già usato alla riga {first} per l'ente \"{}\"",
+                    unit.ente_proprietario
+                ),
+            )),
+            None => {
+                seen.insert(key, row.line);
+                Ok(unit)
+            }
+        }
+    })?;
+    Ok(InventoryRead {
+        units,
+        skipped,
+        encoding: table.encoding,
+        delimiter: table.delimiter,
+    })
+}
+
+/// A table read from a CSV file or from the first sheet of a spreadsheet: the header and the
+/// non-blank data rows with their line (CSV) or row (spreadsheet) numbers, 1-based.
+#[derive(Debug)]
+pub(crate) struct Table {
+    pub path: PathBuf,
+    pub header: Vec<String>,
+    pub rows: Vec<TableRow>,
+    /// `UTF-8`, `windows-1252` or `XLSX`.
+    pub encoding: &'static str,
+    /// The CSV delimiter; `0` for a spreadsheet.
+    pub delimiter: u8,
+}
+
+#[derive(Debug)]
+pub(crate) struct TableRow {
+    pub line: usize,
+    pub cells: Vec<String>,
+}
+
+impl Table {
+    pub fn invalid(&self, message: String) -> InventoryError {
+        InventoryError::Invalid {
+            path: self.path.clone(),
+            message,
+        }
+    }
+
+    /// Parses every row with `parse`; a failing row rejects the table unless `opts` says to
+    /// skip it (then it is listed). A table with no data row is an error.
+    pub fn parse_rows<F: TableField, T>(
+        &self,
+        columns: &Columns<F>,
+        opts: &InventoryOptions,
+        mut parse: impl FnMut(&Row<'_, F>) -> Result<T, RowError>,
+    ) -> Result<(Vec<T>, Vec<RowError>), InventoryError> {
+        if self.rows.is_empty() {
+            return Err(self.invalid(
+                "il file contiene solo l'intestazione: nessuna riga di dati".to_string(),
+            ));
+        }
+        let mut out = Vec::new();
+        let mut skipped = Vec::new();
+        for r in &self.rows {
+            let row = Row {
+                cells: &r.cells,
+                columns,
+                path: &self.path,
+                line: r.line,
+            };
+            match parse(&row) {
+                Ok(v) => out.push(v),
+                Err(e) if opts.skip_bad_rows => skipped.push(e),
+                Err(e) => return Err(InventoryError::Row(e)),
+            }
+        }
+        Ok((out, skipped))
+    }
+}
+
+/// Reads a table: a spreadsheet (XLSX, XLS, ODS: first sheet) when the bytes are one, else CSV.
+pub(crate) fn read_table(bytes: &[u8], path: &Path) -> Result<Table, InventoryError> {
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"\xD0\xCF\x11\xE0") {
+        read_spreadsheet(bytes, path)
+    } else {
+        read_csv_table(bytes, path)
+    }
+}
+
+fn read_csv_table(bytes: &[u8], path: &Path) -> Result<Table, InventoryError> {
     let invalid = |message: String| InventoryError::Invalid {
         path: path.to_path_buf(),
         message,
@@ -94,8 +203,7 @@ pub fn read_inventory_bytes(
     let (text, encoding) = decode(bytes);
     let Some(header_line) = text.lines().find(|l| !l.trim().is_empty()) else {
         return Err(invalid(
-            "il file è vuoto: attesa una riga di intestazione con le colonne dell'inventario"
-                .to_string(),
+            "il file è vuoto: attesa una riga di intestazione con i nomi delle colonne".to_string(),
         ));
     };
     let delimiter = detect_delimiter(header_line);
@@ -120,13 +228,9 @@ pub fn read_inventory_bytes(
             Some(Ok(r)) => break r,
         }
     };
-    let columns = Columns::from_header(&header).map_err(invalid)?;
 
     let mut lines = LineTracker::new(text.as_bytes());
-    let mut units = Vec::new();
-    let mut skipped = Vec::new();
-    let mut seen: HashMap<(String, String), usize> = HashMap::new();
-    let mut data_rows = 0usize;
+    let mut rows = Vec::new();
     for record in records {
         let record = match record {
             Ok(r) => r,
@@ -138,48 +242,82 @@ pub fn read_inventory_bytes(
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
-        data_rows += 1;
         let line = record
             .position()
             .map_or(0, |p| lines.line_at(p.byte() as usize));
-        let row = Row {
-            record: &record,
-            columns: &columns,
-            path,
+        rows.push(TableRow {
             line,
-        };
-        let result = row.parse().and_then(|unit| {
-            let key = (unit.ente_proprietario.clone(), unit.codice_unita.clone());
-            match seen.get(&key) {
-                Some(first) => Err(row.error(
-                    Field::CodiceUnita,
-                    format!(
-                        "codice unità duplicato: già usato alla riga {first} per l'ente \"{}\"",
-                        unit.ente_proprietario
-                    ),
-                )),
-                None => {
-                    seen.insert(key, line);
-                    Ok(unit)
-                }
-            }
+            cells: record.iter().map(str::to_string).collect(),
         });
-        match result {
-            Ok(unit) => units.push(unit),
-            Err(e) if opts.skip_bad_rows => skipped.push(e),
-            Err(e) => return Err(InventoryError::Row(e)),
-        }
     }
-    if data_rows == 0 {
-        return Err(invalid(
-            "il file contiene solo l'intestazione: nessun alloggio".to_string(),
-        ));
-    }
-    Ok(InventoryRead {
-        units,
-        skipped,
+    Ok(Table {
+        path: path.to_path_buf(),
+        header: header.iter().map(str::to_string).collect(),
+        rows,
         encoding,
         delimiter,
+    })
+}
+
+/// The first sheet of a spreadsheet. Numbers are written as text the way the CSV readers
+/// expect them (`16077`, `72.5`), date cells as `aaaa-mm-gg`; line numbers are sheet rows.
+fn read_spreadsheet(bytes: &[u8], path: &Path) -> Result<Table, InventoryError> {
+    use calamine::{Data, Reader};
+    let invalid = |message: String| InventoryError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| invalid(format!("foglio di calcolo non leggibile: {e}")))?;
+    let range = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| invalid("il foglio di calcolo non contiene fogli".to_string()))?
+        .map_err(|e| invalid(format!("primo foglio non leggibile: {e}")))?;
+    let first_row = range.start().map_or(0, |(r, _)| r as usize);
+    let first_col = range.start().map_or(0, |(_, c)| c as usize);
+    let text = |d: &Data| -> String {
+        match d {
+            Data::Empty => String::new(),
+            Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+            Data::Int(i) => i.to_string(),
+            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+            Data::Float(f) => f.to_string(),
+            Data::Bool(b) => if *b { "sì" } else { "no" }.to_string(),
+            Data::DateTime(dt) => {
+                let (y, m, d, ..) = dt.to_ymd_hms_milli();
+                format!("{y:04}-{m:02}-{d:02}")
+            }
+            Data::Error(e) => format!("#{e}"),
+        }
+    };
+    let mut header: Option<Vec<String>> = None;
+    let mut rows = Vec::new();
+    for (i, r) in range.rows().enumerate() {
+        // Cells left of the used range are empty: keep columns where they are.
+        let cells: Vec<String> = std::iter::repeat_n(String::new(), first_col)
+            .chain(r.iter().map(text))
+            .collect();
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        if header.is_none() {
+            header = Some(cells);
+        } else {
+            rows.push(TableRow {
+                line: first_row + i + 1,
+                cells,
+            });
+        }
+    }
+    let header = header.ok_or_else(|| {
+        invalid("il primo foglio è vuoto: attesa una riga di intestazione".into())
+    })?;
+    Ok(Table {
+        path: path.to_path_buf(),
+        header,
+        rows,
+        encoding: "XLSX",
+        delimiter: 0,
     })
 }
 
@@ -363,17 +501,35 @@ impl Field {
     }
 }
 
-/// Where each known field is in the file, and its header as written.
-struct Columns {
-    index: HashMap<Field, (usize, String)>,
+impl TableField for Field {
+    fn from_normalized(name: &str) -> Option<Field> {
+        Field::from_normalized(name)
+    }
+    fn canonical(self) -> &'static str {
+        Field::canonical(self)
+    }
 }
 
-impl Columns {
-    fn from_header(header: &csv::StringRecord) -> Result<Columns, String> {
-        let mut index: HashMap<Field, (usize, String)> = HashMap::new();
+/// The columns a table reader understands: recognised from normalised header names.
+pub(crate) trait TableField: Copy + Eq + std::hash::Hash {
+    fn from_normalized(name: &str) -> Option<Self>;
+    /// The canonical column name, for messages.
+    fn canonical(self) -> &'static str;
+}
+
+/// Where each known field is in the file, and its header as written.
+pub(crate) struct Columns<F> {
+    index: HashMap<F, (usize, String)>,
+    written: Vec<String>,
+}
+
+impl<F: TableField> Columns<F> {
+    /// Recognises the header; two columns naming the same field are an error.
+    pub fn from_header(header: &[String]) -> Result<Columns<F>, String> {
+        let mut index: HashMap<F, (usize, String)> = HashMap::new();
         let written: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
         for (i, name) in written.iter().enumerate() {
-            let Some(field) = Field::from_normalized(&normalize_header(name)) else {
+            let Some(field) = F::from_normalized(&normalize_header(name)) else {
                 continue;
             };
             if let Some((_, first)) = index.get(&field) {
@@ -384,62 +540,73 @@ impl Columns {
             }
             index.insert(field, (i, name.clone()));
         }
-        let columns = Columns { index };
-        let shown = written.join(", ");
-        for required in [
-            Field::EnteProprietario,
-            Field::CodiceUnita,
-            Field::Servizio,
-            Field::Stato,
-        ] {
-            if !columns.index.contains_key(&required) {
-                return Err(format!(
-                    "colonna obbligatoria \"{}\" mancante (colonne trovate: {shown})",
-                    required.canonical()
-                ));
-            }
-        }
-        if ![Field::ComuneIstat, Field::Belfiore, Field::ComuneNome]
-            .iter()
-            .any(|f| columns.index.contains_key(f))
-        {
-            return Err(format!(
-                "colonna obbligatoria \"comune_istat\" (o \"belfiore\" o \"comune\") mancante \
-                 (colonne trovate: {shown})"
-            ));
-        }
-        Ok(columns)
+        Ok(Columns { index, written })
     }
 
-    fn has(&self, field: Field) -> bool {
+    /// Every one of `fields` must be present.
+    pub fn require(&self, fields: &[F]) -> Result<(), String> {
+        match fields.iter().find(|f| !self.has(**f)) {
+            Some(f) => Err(format!(
+                "colonna obbligatoria \"{}\" mancante (colonne trovate: {})",
+                f.canonical(),
+                self.written.join(", ")
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// At least one of `fields` must be present.
+    pub fn require_one_of(&self, fields: &[F]) -> Result<(), String> {
+        if fields.iter().any(|f| self.has(*f)) {
+            return Ok(());
+        }
+        let names: Vec<String> = fields
+            .iter()
+            .map(|f| format!("\"{}\"", f.canonical()))
+            .collect();
+        Err(format!(
+            "colonna obbligatoria {} mancante (colonne trovate: {})",
+            names.join(" o "),
+            self.written.join(", ")
+        ))
+    }
+
+    pub fn has(&self, field: F) -> bool {
         self.index.contains_key(&field)
     }
 }
 
+/// A row's comune: ISTAT code, Belfiore code, name (at least one is given).
+pub(crate) type ComuneCells = (Option<String>, Option<String>, Option<String>);
+
 /// One data row being parsed.
-struct Row<'a> {
-    record: &'a csv::StringRecord,
-    columns: &'a Columns,
+pub(crate) struct Row<'a, F> {
+    cells: &'a [String],
+    columns: &'a Columns<F>,
     path: &'a Path,
-    line: usize,
+    pub line: usize,
 }
 
-impl Row<'_> {
+impl<F: TableField> Row<'_, F> {
     /// The trimmed cell of a field, empty when the column or the cell is missing.
-    fn cell(&self, field: Field) -> &str {
+    pub fn cell(&self, field: F) -> &str {
         self.columns
             .index
             .get(&field)
-            .and_then(|(i, _)| self.record.get(*i))
-            .map_or("", str::trim)
+            .and_then(|(i, _)| self.cells.get(*i))
+            .map_or("", |s| s.trim())
     }
 
-    fn opt(&self, field: Field) -> Option<String> {
+    pub fn opt(&self, field: F) -> Option<String> {
         let v = self.cell(field);
         (!v.is_empty()).then(|| v.to_string())
     }
 
-    fn error(&self, field: Field, message: String) -> RowError {
+    pub fn has(&self, field: F) -> bool {
+        self.columns.has(field)
+    }
+
+    pub fn error(&self, field: F, message: String) -> RowError {
         let column = self
             .columns
             .index
@@ -454,14 +621,14 @@ impl Row<'_> {
         }
     }
 
-    fn required(&self, field: Field) -> Result<String, RowError> {
+    pub fn required(&self, field: F) -> Result<String, RowError> {
         self.opt(field)
             .ok_or_else(|| self.error(field, "valore obbligatorio mancante".to_string()))
     }
 
-    fn parse_with<T>(
+    pub fn parse_with<T>(
         &self,
-        field: Field,
+        field: F,
         parse: impl Fn(&str) -> Result<T, String>,
     ) -> Result<Option<T>, RowError> {
         let v = self.cell(field);
@@ -471,27 +638,58 @@ impl Row<'_> {
         parse(v).map(Some).map_err(|m| self.error(field, m))
     }
 
-    fn flag(&self, field: Field) -> Result<bool, RowError> {
+    pub fn flag(&self, field: F) -> Result<bool, RowError> {
         Ok(self.parse_with(field, parse_bool)?.unwrap_or(false))
     }
 
-    fn parse(&self) -> Result<AlloggioPubblico, RowError> {
-        let ente_proprietario = self.required(Field::EnteProprietario)?;
-        let codice_unita = self.required(Field::CodiceUnita)?;
-        let comune_istat = self.parse_with(Field::ComuneIstat, parse_istat)?;
-        let belfiore = self.parse_with(Field::Belfiore, parse_belfiore)?;
-        let comune_nome = self.opt(Field::ComuneNome);
-        if comune_istat.is_none() && belfiore.is_none() && comune_nome.is_none() {
-            let field = [Field::ComuneIstat, Field::Belfiore, Field::ComuneNome]
+    /// `lon`/`lat` as a point: both or neither.
+    pub fn lonlat(&self, lon: F, lat: F) -> Result<Option<Point<f64>>, RowError> {
+        let x = self.parse_with(lon, |v| parse_degrees(v, 180.0, "longitudine"))?;
+        let y = self.parse_with(lat, |v| parse_degrees(v, 90.0, "latitudine"))?;
+        match (x, y) {
+            (Some(x), Some(y)) => Ok(Some(Point::new(x, y))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(self.error(
+                lon,
+                "longitudine senza latitudine: indicare entrambe o nessuna".to_string(),
+            )),
+            (None, Some(_)) => Err(self.error(
+                lat,
+                "latitudine senza longitudine: indicare entrambe o nessuna".to_string(),
+            )),
+        }
+    }
+
+    /// The comune as ISTAT code, Belfiore code and name; at least one must be given.
+    pub fn comune(&self, istat: F, belfiore: F, nome: F) -> Result<ComuneCells, RowError> {
+        let comune_istat = self.parse_with(istat, parse_istat)?;
+        let codice = self.parse_with(belfiore, parse_belfiore)?;
+        let comune_nome = self.opt(nome);
+        if comune_istat.is_none() && codice.is_none() && comune_nome.is_none() {
+            let field = [istat, belfiore, nome]
                 .into_iter()
-                .find(|f| self.columns.has(*f))
-                .unwrap_or(Field::ComuneNome);
+                .find(|f| self.has(*f))
+                .unwrap_or(nome);
             return Err(self.error(
                 field,
                 "comune mancante: indicare il codice ISTAT, il codice catastale o il nome"
                     .to_string(),
             ));
         }
+        Ok((comune_istat, codice, comune_nome))
+    }
+}
+
+fn parse_public(row: &Row<'_, Field>) -> Result<AlloggioPubblico, RowError> {
+    row.parse()
+}
+
+impl Row<'_, Field> {
+    fn parse(&self) -> Result<AlloggioPubblico, RowError> {
+        let ente_proprietario = self.required(Field::EnteProprietario)?;
+        let codice_unita = self.required(Field::CodiceUnita)?;
+        let (comune_istat, belfiore, comune_nome) =
+            self.comune(Field::ComuneIstat, Field::Belfiore, Field::ComuneNome)?;
         let servizio = self
             .parse_with(Field::Servizio, parse_servizio)?
             .ok_or_else(|| {
@@ -508,24 +706,7 @@ impl Row<'_> {
                     .to_string(),
             )
         })?;
-        let lon = self.parse_with(Field::Lon, |v| parse_degrees(v, 180.0, "longitudine"))?;
-        let lat = self.parse_with(Field::Lat, |v| parse_degrees(v, 90.0, "latitudine"))?;
-        let lonlat = match (lon, lat) {
-            (Some(x), Some(y)) => Some(Point::new(x, y)),
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(self.error(
-                    Field::Lon,
-                    "longitudine senza latitudine: indicare entrambe o nessuna".to_string(),
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(self.error(
-                    Field::Lat,
-                    "latitudine senza longitudine: indicare entrambe o nessuna".to_string(),
-                ))
-            }
-        };
+        let lonlat = self.lonlat(Field::Lon, Field::Lat)?;
         Ok(AlloggioPubblico {
             ente_proprietario,
             codice_unita,
@@ -560,7 +741,7 @@ impl Row<'_> {
 }
 
 /// Lower case, accents removed, runs of spaces/punctuation as one `_`.
-fn normalize_value(v: &str) -> String {
+pub(crate) fn normalize_value(v: &str) -> String {
     normalize_header(v)
 }
 
@@ -592,7 +773,7 @@ fn parse_stato(v: &str) -> Result<Stato, String> {
     }
 }
 
-fn parse_bool(v: &str) -> Result<bool, String> {
+pub(crate) fn parse_bool(v: &str) -> Result<bool, String> {
     match v.trim().to_lowercase().as_str() {
         "sì" | "si" | "s" | "x" | "true" | "vero" | "1" => Ok(true),
         "no" | "n" | "false" | "falso" | "0" | "" => Ok(false),
@@ -603,7 +784,7 @@ fn parse_bool(v: &str) -> Result<bool, String> {
 }
 
 /// `A/3`, `A03`, `A3`, `a 3` → `A/3`.
-fn parse_categoria(v: &str) -> Result<String, String> {
+pub(crate) fn parse_categoria(v: &str) -> Result<String, String> {
     let compact: String = v
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '/' && *c != '-' && *c != '.')
@@ -637,7 +818,7 @@ fn parse_categoria(v: &str) -> Result<String, String> {
 }
 
 /// A decimal number with `.` or `,` as decimal separator (`1.234,5` and `1,234.5` too).
-fn parse_decimal(v: &str) -> Option<f64> {
+pub(crate) fn parse_decimal(v: &str) -> Option<f64> {
     let t = v.trim();
     let normalized = match (t.rfind(','), t.rfind('.')) {
         (Some(c), Some(d)) if c > d => t.replace('.', "").replace(',', "."),
@@ -648,7 +829,7 @@ fn parse_decimal(v: &str) -> Option<f64> {
     normalized.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
-fn parse_superficie(v: &str) -> Result<f64, String> {
+pub(crate) fn parse_superficie(v: &str) -> Result<f64, String> {
     match parse_decimal(v) {
         Some(x) if x > 0.0 => Ok(x),
         Some(_) => Err("la superficie deve essere maggiore di zero".to_string()),
@@ -656,7 +837,7 @@ fn parse_superficie(v: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_degrees(v: &str, limit: f64, what: &str) -> Result<f64, String> {
+pub(crate) fn parse_degrees(v: &str, limit: f64, what: &str) -> Result<f64, String> {
     match parse_decimal(v) {
         Some(x) if x.abs() <= limit => Ok(x),
         Some(_) => Err(format!(
@@ -666,7 +847,7 @@ fn parse_degrees(v: &str, limit: f64, what: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_date(v: &str) -> Result<NaiveDate, String> {
+pub(crate) fn parse_date(v: &str) -> Result<NaiveDate, String> {
     let t = v.trim();
     NaiveDate::parse_from_str(t, "%d/%m/%Y")
         .or_else(|_| NaiveDate::parse_from_str(t, "%Y-%m-%d"))
@@ -679,7 +860,7 @@ fn parse_date(v: &str) -> Result<NaiveDate, String> {
 }
 
 /// Six digits; five-digit values (a spreadsheet dropped the leading zero) are padded.
-fn parse_istat(v: &str) -> Result<String, String> {
+pub(crate) fn parse_istat(v: &str) -> Result<String, String> {
     let t = v.trim();
     if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()) {
         match t.len() {
@@ -692,7 +873,7 @@ fn parse_istat(v: &str) -> Result<String, String> {
 }
 
 /// A letter and three digits (`C800`), upper-cased.
-fn parse_belfiore(v: &str) -> Result<String, String> {
+pub(crate) fn parse_belfiore(v: &str) -> Result<String, String> {
     let t = v.trim().to_ascii_uppercase();
     let mut chars = t.chars();
     let ok = t.len() == 4

@@ -9,3 +9,4 @@ pub mod gdal_source;
 pub mod gml;
 pub mod inventory;
 pub mod pgt;
+pub mod private;

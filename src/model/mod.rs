@@ -282,6 +282,90 @@ impl MonthIndex for NaiveDate {
     }
 }
 
+/// State of a private unit offered to the housing desk (FORMATS.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum StatoPrivato {
+    /// Offered by its owner, not (yet) let.
+    Offerto,
+    /// Let at agreed rent (canone concordato) through the desk.
+    LocatoConcordato,
+    /// Withdrawn by its owner.
+    Ritirato,
+}
+
+impl StatoPrivato {
+    pub const ALL: [StatoPrivato; 3] = [
+        StatoPrivato::Offerto,
+        StatoPrivato::LocatoConcordato,
+        StatoPrivato::Ritirato,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            StatoPrivato::Offerto => "offerto",
+            StatoPrivato::LocatoConcordato => "locato_concordato",
+            StatoPrivato::Ritirato => "ritirato",
+        }
+    }
+    pub fn label_it(self) -> &'static str {
+        match self {
+            StatoPrivato::Offerto => "Offerto",
+            StatoPrivato::LocatoConcordato => "Locato a canone concordato",
+            StatoPrivato::Ritirato => "Ritirato dal proprietario",
+        }
+    }
+}
+
+/// One private unit offered by its owner to the housing desk. Owners' names are never part of
+/// it: the reader drops them. Individual private units are for officers only (not served, not
+/// exported to `layers/`); see `output::geojson::Pubblico`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlloggioPrivato {
+    /// The desk's id of the offer.
+    pub codice: String,
+    /// Comune where the unit stands, resolved to its codes when the Ambito knows it.
+    pub comune_istat: Option<String>,
+    pub belfiore: Option<String>,
+    pub comune_nome: Option<String>,
+    pub indirizzo: Option<String>,
+    pub sezione: Option<String>,
+    pub foglio: Option<String>,
+    pub particella: Option<String>,
+    pub subalterno: Option<String>,
+    /// Normalised as `A/3`.
+    pub categoria_catastale: Option<String>,
+    pub superficie_mq: Option<f64>,
+    /// Rent asked, € per month.
+    pub canone_mensile: Option<f64>,
+    pub stato: StatoPrivato,
+    pub data_offerta: NaiveDate,
+    pub data_locazione: Option<NaiveDate>,
+    pub data_ritiro: Option<NaiveDate>,
+    /// `lon`/`lat` given in the file (EPSG:4326).
+    pub lonlat: Option<Point<f64>>,
+    /// Line of the source file (1-based, header is line 1), for messages.
+    pub riga: usize,
+    /// Position, set by linkage.
+    pub posizione: Option<Point<f64>>,
+    pub localizzazione: Localizzazione,
+}
+
+/// An area estimate of non-occupied private dwellings (e.g. a census tract).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StimaNonOccupate {
+    /// The area's own code (census tract), when given.
+    pub codice: Option<String>,
+    /// The comune declared in the file (`comune_istat`), when given.
+    pub comune_istat_dichiarato: Option<String>,
+    /// The comune holding most of the polygon, set by `analysis::private::assign_tracts`.
+    pub comune_istat: Option<String>,
+    pub abitazioni_totali: u32,
+    pub abitazioni_non_occupate: u32,
+    /// Feature position in the source file (1-based), for messages.
+    pub elemento: usize,
+    pub geometry: MultiPolygon<f64>,
+}
+
 /// Zone classes abitare understands, whatever the comune called them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -390,6 +474,12 @@ pub struct Model {
     pub alloggi_pubblici: Vec<AlloggioPubblico>,
     pub pgt_zone: Vec<ZonaPgt>,
     pub vincoli: Vec<Vincolo>,
+    /// Private units offered to the housing desk (officers only).
+    #[serde(default)]
+    pub alloggi_privati: Vec<AlloggioPrivato>,
+    /// Area estimates of non-occupied private dwellings.
+    #[serde(default)]
+    pub stime_non_occupate: Vec<StimaNonOccupate>,
 }
 
 impl Model {
@@ -403,6 +493,8 @@ impl Model {
             alloggi_pubblici: Vec::new(),
             pgt_zone: Vec::new(),
             vincoli: Vec::new(),
+            alloggi_privati: Vec::new(),
+            stime_non_occupate: Vec::new(),
         }
     }
 

@@ -6,11 +6,13 @@ use geo::{GeodesicArea, MapCoords, MultiPolygon, Point};
 use geojson::{Feature, FeatureCollection, Geometry, JsonObject, JsonValue};
 use serde_json::json;
 
+use crate::analysis::private::StockPrivato;
 use crate::analysis::vacancy::Vacancy;
 use crate::model::Model;
 
-/// Layers that exist in the model today (others of FORMATS.md §6 come with later inputs).
-pub const SERVED_LAYERS: [&str; 7] = [
+/// Layers anyone may see, in the API and in the workspace's `layers/` (others of FORMATS.md §6
+/// come with later inputs). `stock_privato` holds only aggregates of the private stock.
+pub const SERVED_LAYERS: [&str; 8] = [
     "comuni",
     "fogli",
     "particelle",
@@ -18,7 +20,56 @@ pub const SERVED_LAYERS: [&str; 7] = [
     "alloggi_pubblici",
     "pgt_zone",
     "vincoli",
+    "stock_privato",
 ];
+
+/// Layers that exist but are for officers only: the individual private units. No role that
+/// may see them exists yet, so nothing renders them (no arm in [`layer_features`]) and the
+/// server answers 403 for them.
+pub const RESERVED_LAYERS: [&str; 1] = ["alloggi_privati"];
+
+/// Who may see a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Anyone: the public API, the web map, the workspace's `layers/`.
+    Public,
+    /// Officers only (individual private units): never in public responses or exports.
+    Reserved,
+}
+
+/// A layer anyone may see. It can only be obtained from [`PublicLayer::parse`], which refuses
+/// reserved layers: the functions that render features take a `PublicLayer`, so no public code
+/// path can produce the individual private units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicLayer(&'static str);
+
+impl PublicLayer {
+    /// The public layer of that name; `Err(Some(Reserved))` for an officers-only layer,
+    /// `Err(None)` for an unknown one.
+    pub fn parse(name: &str) -> Result<PublicLayer, Option<Visibility>> {
+        if let Some(l) = SERVED_LAYERS.iter().find(|l| **l == name) {
+            return Ok(PublicLayer(l));
+        }
+        if RESERVED_LAYERS.contains(&name) {
+            return Err(Some(Visibility::Reserved));
+        }
+        Err(None)
+    }
+    pub fn all() -> impl Iterator<Item = PublicLayer> {
+        SERVED_LAYERS.iter().map(|l| PublicLayer(l))
+    }
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+}
+
+/// Who may see the layer `name`, `None` when there is no such layer.
+pub fn visibility(name: &str) -> Option<Visibility> {
+    match PublicLayer::parse(name) {
+        Ok(_) => Some(Visibility::Public),
+        Err(v) => v,
+    }
+}
 
 /// Coordinates are rounded to 7 decimals (about 1 cm), more than any input carries.
 fn round7(v: f64) -> f64 {
@@ -51,9 +102,9 @@ fn feature(id: String, geometry: Option<Geometry>, properties: serde_json::Value
     }
 }
 
-/// Number of features of a layer.
-pub fn layer_len(model: &Model, layer: &str) -> Option<usize> {
-    Some(match layer {
+/// Number of features of a public layer.
+pub fn layer_len(model: &Model, layer: PublicLayer) -> usize {
+    match layer.name() {
         "comuni" => model.comuni.len(),
         "fogli" => model.fogli.len(),
         "particelle" => model.particelle.len(),
@@ -61,8 +112,9 @@ pub fn layer_len(model: &Model, layer: &str) -> Option<usize> {
         "alloggi_pubblici" => model.alloggi_pubblici.len(),
         "pgt_zone" => model.pgt_zone.len(),
         "vincoli" => model.vincoli.len(),
-        _ => return None,
-    })
+        "stock_privato" => model.stime_non_occupate.len(),
+        _ => 0,
+    }
 }
 
 /// Human-readable cadastral reference of a unit (`Foglio 13, particella 125, sub. 4`).
@@ -89,15 +141,21 @@ fn iso(d: Option<NaiveDate>) -> JsonValue {
         .unwrap_or(JsonValue::Null)
 }
 
-/// The features of `layer` at the given positions (all when `selection` is `None`).
-/// Returns `None` for a layer name the model does not have.
+fn share(v: Option<f64>) -> JsonValue {
+    v.map(|x| json!((x * 10_000.0).round() / 10_000.0))
+        .unwrap_or(JsonValue::Null)
+}
+
+/// The features of a public layer at the given positions (all when `selection` is `None`).
 pub fn layer_features(
     model: &Model,
     vacancy: &Vacancy,
-    layer: &str,
+    privato: &StockPrivato,
+    layer: PublicLayer,
     selection: Option<&[usize]>,
-) -> Option<Vec<Feature>> {
-    let n = layer_len(model, layer)?;
+) -> Vec<Feature> {
+    let layer = layer.name();
+    let n = layer_len(model, PublicLayer(layer));
     let all: Vec<usize>;
     let sel = match selection {
         Some(s) => s,
@@ -113,12 +171,37 @@ pub fn layer_features(
         .map(|&i| match layer {
             "comuni" => {
                 let c = &model.comuni[i];
-                let stats = vacancy
+                let mut stats = vacancy
                     .per_comune
                     .iter()
                     .find(|s| s.istat == c.istat)
                     .and_then(|s| serde_json::to_value(s).ok())
                     .unwrap_or_else(|| json!({"istat": c.istat, "nome": c.nome}));
+                // Private stock: aggregates only.
+                if let (Some(p), Some(obj)) = (
+                    privato.per_comune.iter().find(|p| p.istat == c.istat),
+                    stats.as_object_mut(),
+                ) {
+                    let f = &p.figure;
+                    for (k, v) in [
+                        ("abitazioni_stimate", json!(f.abitazioni_stimate)),
+                        (
+                            "abitazioni_non_occupate_stimate",
+                            json!(f.abitazioni_non_occupate_stimate),
+                        ),
+                        ("quota_non_occupate", share(f.quota_non_occupate)),
+                        ("privati_offerti", json!(f.privati_offerti)),
+                        ("privati_in_offerta", json!(f.privati_in_offerta)),
+                        (
+                            "privati_locati_concordato",
+                            json!(f.privati_locati_concordato),
+                        ),
+                        ("privati_ritirati", json!(f.privati_ritirati)),
+                        ("privati_rimessi_in_uso", json!(f.privati_rimessi_in_uso)),
+                    ] {
+                        obj.insert(k.into(), v);
+                    }
+                }
                 feature(c.istat.clone(), Some(polygon_geometry(&c.geometry)), stats)
             }
             "fogli" => {
@@ -212,6 +295,27 @@ pub fn layer_features(
                     }),
                 )
             }
+            "stock_privato" => {
+                let t = &model.stime_non_occupate[i];
+                let comune = t
+                    .comune_istat
+                    .as_deref()
+                    .and_then(|k| model.comune_by_istat(k));
+                let quota = (t.abitazioni_totali > 0)
+                    .then(|| f64::from(t.abitazioni_non_occupate) / f64::from(t.abitazioni_totali));
+                feature(
+                    format!("stock_privato.{i}"),
+                    Some(polygon_geometry(&t.geometry)),
+                    json!({
+                        "codice": t.codice,
+                        "comune": comune.map(|c| c.nome.clone()),
+                        "comune_istat": t.comune_istat,
+                        "abitazioni_totali": t.abitazioni_totali,
+                        "abitazioni_non_occupate": t.abitazioni_non_occupate,
+                        "quota_non_occupate": share(quota),
+                    }),
+                )
+            }
             _ => {
                 let v = &model.vincoli[i];
                 feature(
@@ -228,7 +332,7 @@ pub fn layer_features(
             }
         })
         .collect();
-    Some(out)
+    out
 }
 
 /// A FeatureCollection with OGC-style counts as foreign members.

@@ -10,8 +10,7 @@
 //! Douglas–Peucker simplification and the protobuf writing.
 //!
 //! Small features: a layer has a minimum zoom below which it is not in tiles at all
-//! ([`layer_min_zoom`]: `particelle`/`fabbricati` 14, `fogli` 12, `pgt_zone`/`vincoli` 10,
-//! `comuni` and points always). At any zoom a polygon (each part of a multipolygon) whose
+//! ([`layer_min_zoom`]: `particelle`/`fabbricati` 14, `fogli` 12, every other layer always). At any zoom a polygon (each part of a multipolygon) whose
 //! whole, unclipped area is under one pixel² of a tile drawn at 512 px ([`MIN_AREA`] tile
 //! units²) is dropped, and so is a ring that collapses below three distinct vertices after
 //! simplification and rounding. Points are never dropped.
@@ -23,10 +22,11 @@ use geo::Rect;
 use geojson::{Feature, Value as GeoValue};
 use serde_json::Value as JsonValue;
 
+use crate::analysis::private::StockPrivato;
 use crate::analysis::vacancy::Vacancy;
 use crate::index::LayerIndex;
 use crate::model::Model;
-use crate::output::geojson::{layer_features, SERVED_LAYERS};
+use crate::output::geojson::{layer_features, PublicLayer};
 
 /// Tile extent (coordinates per tile side).
 pub const EXTENT: u32 = 4096;
@@ -47,7 +47,7 @@ pub fn layer_min_zoom(layer: &str) -> u8 {
     match layer {
         "particelle" | "fabbricati" => 14,
         "fogli" => 12,
-        "pgt_zone" | "vincoli" => 10,
+        // comuni, alloggi_pubblici, pgt_zone, vincoli, stock_privato: hundreds of features
         _ => 0,
     }
 }
@@ -170,13 +170,13 @@ pub struct TileSource {
 }
 
 impl TileSource {
-    /// Prepares the layers that [`super::geojson`] serves publicly, with its properties.
-    pub fn from_model(model: &Model, vacancy: &Vacancy) -> TileSource {
-        let layers = SERVED_LAYERS
-            .iter()
-            .map(|name| {
-                let feats = layer_features(model, vacancy, name, None).unwrap_or_default();
-                (*name, feats)
+    /// Prepares the layers that [`super::geojson`] serves publicly ([`PublicLayer`]), with
+    /// its properties: no other layer can reach a tile.
+    pub fn from_model(model: &Model, vacancy: &Vacancy, privato: &StockPrivato) -> TileSource {
+        let layers = PublicLayer::all()
+            .map(|layer| {
+                let feats = layer_features(model, vacancy, privato, layer, None);
+                (layer.name(), feats)
             })
             .collect();
         TileSource::from_features(layers)

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::analysis::piano_annuale::{PianoAnnuale, RigaStato, Sezione};
+use crate::analysis::private::{FigurePrivate, StockPrivato, CATEGORIE_ESCLUSE};
 
 /// Output formats of `abitare report piano-annuale`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,11 +36,137 @@ impl Formato {
 
 pub fn render(r: &PianoAnnuale, f: Formato) -> String {
     match f {
-        Formato::Testo => text(r),
+        Formato::Testo => text(r, Vec::new()),
         Formato::Json => json(r),
         Formato::Csv => csv(r),
-        Formato::Html => html(r),
+        Formato::Html => html(r, Vec::new()),
     }
+}
+
+/// The plan followed, in the text and HTML forms, by the section "Patrimonio privato" (public
+/// and private stock side by side, aggregates only). JSON and CSV keep the plan's contract
+/// (FORMATS.md §6) unchanged; the private figures are served by `/api/ambito`.
+pub fn render_con_privato(r: &PianoAnnuale, p: &StockPrivato, f: Formato) -> String {
+    match f {
+        Formato::Testo => text(r, private_blocks(p)),
+        Formato::Html => html(r, private_blocks(p)),
+        Formato::Json | Formato::Csv => render(r, f),
+    }
+}
+
+/// `0,453` → `45,3%`.
+fn percent(v: Option<f64>) -> String {
+    v.map_or_else(
+        || "–".to_string(),
+        |x| format!("{:.1}%", x * 100.0).replace('.', ","),
+    )
+}
+
+fn private_cells(name: &str, f: &FigurePrivate) -> Vec<String> {
+    vec![
+        name.to_string(),
+        f.pubblici_inutilizzati.to_string(),
+        f.abitazioni_stimate.to_string(),
+        f.abitazioni_non_occupate_stimate.to_string(),
+        percent(f.quota_non_occupate),
+        f.privati_offerti.to_string(),
+        f.privati_in_offerta.to_string(),
+        f.privati_locati_concordato.to_string(),
+        f.privati_ritirati.to_string(),
+        f.privati_rimessi_in_uso.to_string(),
+    ]
+}
+
+/// The section "Patrimonio privato": per comune, the Ambito, per year; never a single unit.
+fn private_blocks(p: &StockPrivato) -> Vec<Block> {
+    let mut out = vec![Block::Heading("Patrimonio privato".into())];
+    if !p.dati_presenti {
+        out.push(Block::Note(
+            "Nessun dato sul patrimonio privato (né alloggi offerti dai proprietari né stime delle \
+             abitazioni non occupate)."
+                .into(),
+        ));
+        return out;
+    }
+    let w = p.finestra_rimessi;
+    out.push(Block::Note(format!(
+        "Patrimonio pubblico e privato a confronto, per comune. Abitazioni non occupate: stime per \
+         area (ad esempio sezioni di censimento), attribuite al comune che ne contiene la parte \
+         maggiore. Alloggi privati: offerti dai proprietari allo sportello; \"rimessi in uso\" sono \
+         quelli locati a canone concordato con data di locazione nel {}–{}. Solo dati aggregati: \
+         nessun dato dei proprietari.",
+        w.da_anno, w.a_anno
+    )));
+    let mut rows: Vec<Vec<String>> = p
+        .per_comune
+        .iter()
+        .map(|c| private_cells(&c.nome, &c.figure))
+        .collect();
+    rows.push(private_cells("Totale Ambito", &p.ambito));
+    out.push(Block::Table {
+        head: vec![
+            "Comune",
+            "Alloggi pubblici inutilizzati",
+            "Abitazioni (stima)",
+            "Abitazioni non occupate (stima)",
+            "Quota non occupate",
+            "Privati offerti",
+            "Ancora in offerta",
+            "Locati a canone concordato",
+            "Ritirati",
+            "Rimessi in uso",
+        ],
+        rows,
+    });
+    if !p.ambito.per_anno.is_empty() {
+        out.push(Block::Heading(
+            "Alloggi privati offerti, locati e ritirati per anno".into(),
+        ));
+        let mut rows: Vec<Vec<String>> = p
+            .ambito
+            .per_anno
+            .iter()
+            .map(|a| {
+                vec![
+                    a.anno.to_string(),
+                    a.offerti.to_string(),
+                    a.locati_concordato.to_string(),
+                    a.ritirati.to_string(),
+                ]
+            })
+            .collect();
+        let sum = |f: fn(&crate::analysis::private::AnnoPrivato) -> u32| -> String {
+            p.ambito.per_anno.iter().map(f).sum::<u32>().to_string()
+        };
+        rows.push(vec![
+            "Totale".into(),
+            sum(|a| a.offerti),
+            sum(|a| a.locati_concordato),
+            sum(|a| a.ritirati),
+        ]);
+        out.push(Block::Table {
+            head: vec!["Anno", "Offerti", "Locati a canone concordato", "Ritirati"],
+            rows,
+        });
+    }
+    out.push(Block::Note(format!(
+        "Requisiti degli alloggi nelle misure di sostegno alla locazione: categoria catastale \
+         diversa da {}, superficie utile fino a 110 m² per nuclei fino a 4 componenti (+11 m², \
+         cioè il 10% di 110 m², per ogni componente oltre il quarto). Alloggi offerti che li \
+         rispettano: {} su {}; esclusi per categoria: {}.",
+        CATEGORIE_ESCLUSE.join(", "),
+        p.ambito.privati_ammissibili_misure,
+        p.ambito.privati_offerti,
+        p.ambito.privati_categoria_esclusa
+    )));
+    if p.privati_senza_comune > 0 || p.aree_non_attribuite > 0 {
+        out.push(Block::Note(format!(
+            "Alloggi offerti fuori dai comuni dell'Ambito (contati solo nel totale): {}; aree di \
+             stima non attribuite a un comune (escluse dai totali): {}.",
+            p.privati_senza_comune, p.aree_non_attribuite
+        )));
+    }
+    out
 }
 
 pub fn json(r: &PianoAnnuale) -> String {
@@ -207,14 +334,14 @@ fn text_table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-fn text(r: &PianoAnnuale) -> String {
+fn text(r: &PianoAnnuale, extra: Vec<Block>) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "Piano Annuale dell'offerta abitativa {}", r.anno);
     let _ = writeln!(o, "Ambito: {}", r.ambito);
     if r.dimostrativo {
         o.push_str("DATI DIMOSTRATIVI: generati per dimostrazione, non sono dati reali.\n");
     }
-    for b in blocks(r) {
+    for b in blocks(r).into_iter().chain(extra) {
         match b {
             Block::Heading(h) => {
                 let _ = write!(o, "\n{h}\n\n");
@@ -333,7 +460,7 @@ fn html_table(o: &mut String, head: &[&str], rows: &[Vec<String>]) {
     o.push_str("</tbody></table>\n");
 }
 
-fn html(r: &PianoAnnuale) -> String {
+fn html(r: &PianoAnnuale, extra: Vec<Block>) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
@@ -358,7 +485,7 @@ th{{background:#e8eef5}}.n{{text-align:right}}tr.tot td{{font-weight:bold;backgr
     if r.dimostrativo {
         o.push_str("<p class=\"demo\">Dati dimostrativi: generati per illustrare il servizio, non descrivono alloggi reali.</p>\n");
     }
-    for b in blocks(r) {
+    for b in blocks(r).into_iter().chain(extra) {
         match b {
             Block::Heading(h) => {
                 let _ = writeln!(o, "<h2>{}</h2>", esc(&h));

@@ -31,6 +31,10 @@ pub const PGT_CLASSI: [(&str, &str); 8] = [
     ("non_soggetto_trasformazione", "#4d9221"),
 ];
 pub const PGT_ALTRO: &str = "#dddddd";
+/// ColorBrewer Purples, 5 classes, for the share of non-occupied private dwellings, with the
+/// web map's fixed breaks.
+pub const PURPLES: [&str; 5] = ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"];
+pub const SOGLIE_PRIVATO: [f64; 5] = [0.0, 0.2, 0.35, 0.5, 0.65];
 /// Name of the vector source in the style.
 pub const SOURCE: &str = "abitare";
 
@@ -97,12 +101,23 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
         .chain(PGT_CLASSI.iter().flat_map(|(k, c)| [json!(k), json!(c)]))
         .chain(std::iter::once(json!(PGT_ALTRO)))
         .collect();
+    let mut privato_step = vec![
+        json!("step"),
+        json!(["to-number", ["get", "quota_non_occupate"], 0]),
+        json!(PURPLES[0]),
+    ];
+    for (s, c) in SOGLIE_PRIVATO.iter().zip(PURPLES).skip(1) {
+        privato_step.push(json!(s));
+        privato_step.push(json!(c));
+    }
     let mut source = json!({
         "type": "vector",
         "tiles": [tiles_url],
         "minzoom": 0,
         "maxzoom": max_zoom,
         "attribution": "abitare – dati dell'Ambito",
+        // Feature ids for feature-state (selected comune) and de-duplication across tiles.
+        "promoteId": {"comuni": "istat", "alloggi_pubblici": "id"},
     });
     if let Some(b) = bounds {
         source["bounds"] = json!(b);
@@ -127,6 +142,19 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
                     "fill-color": comuni_fill_color(&breaks),
                     "fill-opacity": ["interpolate", ["linear"], ["zoom"], 10, 0.85, 14, 0.45, 16, 0.2],
                 },
+            },
+            {
+                "id": "privato-fill", "type": "fill", "source": SOURCE, "source-layer": "stock_privato",
+                "layout": {"visibility": "none"},
+                "paint": {
+                    "fill-color": ["case", ["==", ["get", "quota_non_occupate"], null], GRIGIO_NESSUNO, privato_step],
+                    "fill-opacity": 0.85,
+                },
+            },
+            {
+                "id": "privato-line", "type": "line", "source": SOURCE, "source-layer": "stock_privato",
+                "layout": {"visibility": "none"},
+                "paint": {"line-color": "#3f007d", "line-width": 0.6, "line-opacity": 0.7},
             },
             {
                 "id": "pgt-fill", "type": "fill", "source": SOURCE, "source-layer": "pgt_zone",

@@ -47,6 +47,7 @@ pub fn descrizione(layer: &str) -> &'static str {
         "alloggi_pubblici" => "Alloggi pubblici e loro stato",
         "pgt_zone" => "Zone del PGT",
         "vincoli" => "Vincoli",
+        "stock_privato" => "Abitazioni private non occupate (stima per area, solo dati aggregati)",
         _ => "",
     }
 }

@@ -14,7 +14,9 @@ use geo::Rect;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::output::geojson::{collection, layer_features, layer_len, SERVED_LAYERS};
+use crate::output::geojson::{
+    collection, layer_features, layer_len, PublicLayer, Visibility, SERVED_LAYERS,
+};
 use crate::output::report::{self, Formato};
 use crate::pipeline::Loaded;
 
@@ -43,6 +45,12 @@ impl ApiError {
     fn bad_request(detail: impl Into<String>) -> ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
+            detail: detail.into(),
+        }
+    }
+    fn forbidden(detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
             detail: detail.into(),
         }
     }
@@ -131,9 +139,8 @@ async fn static_asset(uri: axum::http::Uri) -> Response {
 }
 
 async fn health(State(s): State<AppState>) -> Json<serde_json::Value> {
-    let counts: serde_json::Map<String, serde_json::Value> = SERVED_LAYERS
-        .iter()
-        .map(|l| (l.to_string(), json!(layer_len(&s.model, l).unwrap_or(0))))
+    let counts: serde_json::Map<String, serde_json::Value> = PublicLayer::all()
+        .map(|l| (l.name().to_string(), json!(layer_len(&s.model, l))))
         .collect();
     Json(json!({"stato": "ok", "ambito": s.model.ambito.nome, "layer": counts}))
 }
@@ -169,17 +176,39 @@ async fn ambito(State(s): State<AppState>) -> Json<serde_json::Value> {
             "mesi_sfitto_medi": t.conteggi.mesi_sfitto_medi,
         },
         "per_ente": s.vacancy.per_ente,
+        "privato": private_totals(&s.privato),
     }))
 }
 
+/// Private-stock totals of the Ambito (aggregates only; no individual unit).
+fn private_totals(p: &crate::analysis::private::StockPrivato) -> serde_json::Value {
+    let a = &p.ambito;
+    json!({
+        "dati_presenti": p.dati_presenti,
+        "abitazioni_stimate": a.abitazioni_stimate,
+        "abitazioni_non_occupate_stimate": a.abitazioni_non_occupate_stimate,
+        "quota_non_occupate": a.quota_non_occupate,
+        "aree_stima": a.aree_stima,
+        "privati_offerti": a.privati_offerti,
+        "privati_in_offerta": a.privati_in_offerta,
+        "privati_locati_concordato": a.privati_locati_concordato,
+        "privati_ritirati": a.privati_ritirati,
+        "privati_rimessi_in_uso": a.privati_rimessi_in_uso,
+        "finestra_rimessi": [p.finestra_rimessi.da_anno, p.finestra_rimessi.a_anno],
+        "privati_ammissibili_misure": a.privati_ammissibili_misure,
+        "privati_categoria_esclusa": a.privati_categoria_esclusa,
+        "pubblici_inutilizzati": a.pubblici_inutilizzati,
+        "per_anno": a.per_anno,
+    })
+}
+
 async fn layers(State(s): State<AppState>) -> Json<serde_json::Value> {
-    let list: Vec<serde_json::Value> = SERVED_LAYERS
-        .iter()
+    let list: Vec<serde_json::Value> = PublicLayer::all()
         .map(|l| {
             json!({
-                "nome": l,
-                "elementi": layer_len(&s.model, l).unwrap_or(0),
-                "url": format!("/api/layers/{l}"),
+                "nome": l.name(),
+                "elementi": layer_len(&s.model, l),
+                "url": format!("/api/layers/{}", l.name()),
             })
         })
         .collect();
@@ -216,12 +245,22 @@ async fn layer(
     Query(q): Query<LayerQuery>,
 ) -> Result<Response, ApiError> {
     let name = name.strip_suffix(".geojson").unwrap_or(&name).to_string();
-    if s.index.layer(&name).is_none() {
-        return Err(ApiError::not_found(format!(
-            "layer sconosciuto: {name:?} (disponibili: {})",
-            SERVED_LAYERS.join(", ")
-        )));
-    }
+    let layer = match PublicLayer::parse(&name) {
+        Ok(l) => l,
+        Err(Some(Visibility::Reserved)) => {
+            return Err(ApiError::forbidden(format!(
+                "il layer {name:?} contiene i singoli alloggi privati: riservato agli operatori: \
+                 non ancora disponibile. Sono pubblici solo i dati aggregati (layer \
+                 \"stock_privato\" e proprietà del layer \"comuni\")."
+            )))
+        }
+        Err(_) => {
+            return Err(ApiError::not_found(format!(
+                "layer sconosciuto: {name:?} (disponibili: {})",
+                SERVED_LAYERS.join(", ")
+            )))
+        }
+    };
     let limit = match q.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(l) => match l.parse::<usize>() {
@@ -236,15 +275,20 @@ async fn layer(
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
     let state = s.clone();
     let body = tokio::task::spawn_blocking(move || {
-        let n = layer_len(&state.model, &name).unwrap_or(0);
-        let matched: Vec<usize> = match (bbox, state.index.layer(&name)) {
+        let n = layer_len(&state.model, layer);
+        let matched: Vec<usize> = match (bbox, state.index.layer(layer.name())) {
             (Some(b), Some(index)) => index.query_bbox(b),
             _ => (0..n).collect(),
         };
         let total = matched.len();
         let selected: Vec<usize> = matched.into_iter().take(limit).collect();
-        let feats = layer_features(&state.model, &state.vacancy, &name, Some(&selected))
-            .unwrap_or_default();
+        let feats = layer_features(
+            &state.model,
+            &state.vacancy,
+            &state.privato,
+            layer,
+            Some(&selected),
+        );
         serde_json::to_vec(&collection(feats, total))
     })
     .await
@@ -276,7 +320,7 @@ async fn piano_annuale(
             ))
         })?,
     };
-    let body = report::render(&s.report, f);
+    let body = report::render_con_privato(&s.report, &s.privato, f);
     Ok(([(header::CONTENT_TYPE, f.content_type())], body).into_response())
 }
 

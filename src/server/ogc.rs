@@ -22,7 +22,7 @@ use geojson::Feature;
 use serde_json::{json, Value};
 
 use super::{ApiError, AppState};
-use crate::output::geojson::{layer_features, layer_len, SERVED_LAYERS};
+use crate::output::geojson::{self as layers, PublicLayer, SERVED_LAYERS};
 use crate::pipeline::Loaded;
 
 /// `limit` when none is given.
@@ -126,8 +126,7 @@ fn compute_meta(state: &Loaded, layer: &str) -> LayerMeta {
     let mut start = 0;
     while start < n {
         let sel: Vec<usize> = (start..(start + CHUNK).min(n)).collect();
-        let feats =
-            layer_features(&state.model, &state.vacancy, layer, Some(&sel)).unwrap_or_default();
+        let feats = layer_features(state, layer, Some(&sel)).unwrap_or_default();
         for (&i, f) in sel.iter().zip(&feats) {
             if unique {
                 match native_id(f) {
@@ -954,8 +953,7 @@ fn matching_positions(state: &Loaded, layer: &str, q: &ItemsQuery) -> Vec<usize>
     }
     let mut kept = Vec::new();
     for chunk in candidates.chunks(CHUNK) {
-        let feats =
-            layer_features(&state.model, &state.vacancy, layer, Some(chunk)).unwrap_or_default();
+        let feats = layer_features(state, layer, Some(chunk)).unwrap_or_default();
         for (&i, f) in chunk.iter().zip(&feats) {
             let props = f.properties.as_ref();
             let ok_filters = q
@@ -991,8 +989,7 @@ fn page_features(
     meta: &LayerMeta,
     positions: &[usize],
 ) -> Vec<Feature> {
-    let mut feats =
-        layer_features(&state.model, &state.vacancy, layer, Some(positions)).unwrap_or_default();
+    let mut feats = layer_features(state, layer, Some(positions)).unwrap_or_default();
     if let Ids::Positional = meta.ids {
         for (f, &i) in feats.iter_mut().zip(positions) {
             f.id = Some(Id::Number(i.into()));
@@ -1342,4 +1339,27 @@ fn landing_html(state: &Loaded) -> String {
          <li><a href=\"/\">Mappa web</a></li></ul>",
     );
     page_end(b, "/?f=json")
+}
+
+/// Feature count of a public layer; `None` for any other name (officers-only layers included).
+fn layer_len(model: &crate::model::Model, layer: &str) -> Option<usize> {
+    PublicLayer::parse(layer)
+        .ok()
+        .map(|l| layers::layer_len(model, l))
+}
+
+/// Features of a public layer; `None` for any other name (officers-only layers included).
+fn layer_features(
+    state: &Loaded,
+    layer: &str,
+    selection: Option<&[usize]>,
+) -> Option<Vec<Feature>> {
+    let l = PublicLayer::parse(layer).ok()?;
+    Some(layers::layer_features(
+        &state.model,
+        &state.vacancy,
+        &state.privato,
+        l,
+        selection,
+    ))
 }

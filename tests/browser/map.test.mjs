@@ -82,6 +82,11 @@ async function main() {
       }
       if (!LOCAL_HOSTS.has(host)) external.push(url);
     });
+    // Nessuna risposta deve contenere singoli alloggi privati o nomi di proprietari.
+    const apiBodies = [];
+    context.on('response', (r) => {
+      if (r.url().includes('/api/')) apiBodies.push(r.text().then((t) => [r.url(), t]).catch(() => [r.url(), '']));
+    });
     page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
     });
@@ -235,6 +240,55 @@ async function main() {
     const leg = await page.locator('#legenda').innerText();
     check(leg.includes('Vincoli') && leg.includes('Zone del PGT'), 'la legenda mostra i livelli accesi');
     await page.screenshot({ path: path.join(ARTIFACTS, '04-tasso-vincoli-pgt.png') });
+
+    // Patrimonio privato: il livello aggregato si accende e disegna aree; popup con i numeri.
+    await page.uncheck('#chk-pgt');
+    await page.uncheck('#chk-vincoli');
+    const privResp = page.waitForResponse((r) => r.url().includes('/api/layers/stock_privato'), { timeout: TIMEOUT }).catch((e) => e);
+    await page.check('#chk-privato');
+    const pr = await privResp;
+    check(pr && typeof pr.ok === 'function' && pr.ok(), 'il livello "stock_privato" si carica');
+    await settle(page);
+    const aree = await page.evaluate(() => {
+      const map = window.abitareMap;
+      const seen = new Set(map.queryRenderedFeatures({ layers: ['privato-fill'] }).map((f) => f.properties.codice));
+      return seen.size;
+    });
+    check(aree > 0, `il livello delle abitazioni private non occupate disegna aree (trovate ${aree})`);
+    const legP = await page.locator('#legenda').innerText();
+    check(legP.includes('Abitazioni private non occupate'), 'la legenda ha la voce delle abitazioni private non occupate');
+    check(await page.locator('#riquadro-privato').isVisible(), 'il pannello mostra i totali del patrimonio privato');
+    const areaPt = await page.evaluate(() => {
+      const map = window.abitareMap;
+      const canvas = map.getCanvas().getBoundingClientRect();
+      const w = map.getCanvas().clientWidth;
+      const h = map.getCanvas().clientHeight;
+      for (let y = h * 0.3; y < h * 0.8; y += 13) {
+        for (let x = w * 0.3; x < w * 0.8; x += 13) {
+          if (map.queryRenderedFeatures([[x - 10, y - 10], [x + 10, y + 10]], { layers: ['alloggi'] }).length) continue;
+          if (document.elementFromPoint(x + canvas.left, y + canvas.top) !== map.getCanvas()) continue;
+          if (map.queryRenderedFeatures([x, y], { layers: ['privato-fill'] }).length) return { x: Math.round(x + canvas.left), y: Math.round(y + canvas.top) };
+        }
+      }
+      return null;
+    });
+    if (check(areaPt, 'c\'è un\'area di stima cliccabile')) {
+      await page.mouse.click(areaPt.x, areaPt.y);
+      const popup = page.locator('.maplibregl-popup-content');
+      try {
+        await popup.waitFor({ state: 'visible', timeout: 5000 });
+      } catch { /* verificato sotto */ }
+      const text = (await popup.count()) ? await popup.first().innerText() : '';
+      check(text.includes('Non occupate') && text.includes('Quota non occupate'), 'il popup dell\'area mostra le abitazioni non occupate e la quota');
+      await settle(page);
+      await page.screenshot({ path: path.join(ARTIFACTS, '05-privato.png') });
+      await page.keyboard.press('Escape');
+      await settle(page);
+    }
+    const bodies = await Promise.all(apiBodies);
+    check(!requests.some((u) => u.includes('alloggi_privati')), 'nessuna richiesta di singoli alloggi privati');
+    const rivelatrici = bodies.filter(([, t]) => t.includes('Proprietario dimostrativo') || /OFF-20\d\d-/.test(t)).map(([u]) => u);
+    check(bodies.length > 0 && rivelatrici.length === 0, `nessuna risposta contiene singoli alloggi privati o nomi di proprietari (${bodies.length} risposte API)${rivelatrici.length ? `: ${rivelatrici.join(', ')}` : ''}`);
 
     check(pageErrors.length === 0, `nessun errore JavaScript nella pagina${pageErrors.length ? `: ${pageErrors[0]}` : ''}`);
     check(external.length === 0, `nessuna richiesta esterna (${requests.length} richieste, tutte locali)${external.length ? `; esterne: ${external.slice(0, 5).join(', ')}` : ''}`);

@@ -271,19 +271,24 @@ pub(super) fn read(
         }
         sink.add(n, &attrs, geometry, out);
     }
+    // Text that is not valid in the declared code page stops the build: guessing would put
+    // mojibake (or silently different class names) into the zones.
     if let Some((n, field, value)) = &decoder.first_bad {
         let others = match decoder.bad_count {
             1 => String::new(),
             2 => " (e un altro valore)".to_string(),
             k => format!(" (e altri {} valori)", k - 1),
         };
-        out.avvisi.push(format!(
-            "PGT {label}: {dbf_name}, record n. {n}, campo {field}: testo non valido nella codifica \
-             {} {}{others}; letto come Windows-1252 («{value}»). Correggere il .cpg \
-             o indicare la codifica del layer nella mappatura (chiave codifica)",
-            decoder.encoding.name(),
-            decoder.declared_by,
-        ));
+        return Err(PgtError::Invalid {
+            path: dbf.clone(),
+            message: format!(
+                "PGT {label}: {dbf_name}, record n. {n}, campo {field}: testo non valido nella \
+                 codifica {} {}{others} (letto come Windows-1252 sarebbe «{value}»). Correggere \
+                 il .cpg o indicare la codifica del layer nella mappatura (chiave codifica)",
+                decoder.encoding.name(),
+                decoder.declared_by,
+            ),
+        });
     }
     sink.finish(out);
     Ok(())

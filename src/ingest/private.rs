@@ -1,0 +1,466 @@
+//! Readers of the two private-stock inputs (FORMATS.md §5):
+//!
+//! * units offered by private owners to the housing desk: a table (CSV or XLSX) read with the
+//!   same rules as the public inventory (header normalisation, aliases, row errors naming file,
+//!   line, column and value, optional skipping of bad rows);
+//! * area estimates of non-occupied dwellings: GeoJSON polygons (EPSG:4326) with
+//!   `abitazioni_totali` and `abitazioni_non_occupate`.
+//!
+//! **Privacy.** Real offer lists often carry the owner's name (`proprietario`, `nominativo`,
+//! `cognome e nome`…). That column is recognised and dropped here: no model type has a field
+//! for it, so nothing downstream can store, export or serve it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use geo::MultiPolygon;
+use serde_json::Value;
+use thiserror::Error;
+
+use super::inventory::{
+    normalize_value, parse_categoria, parse_date, parse_decimal, parse_superficie, read_table,
+    Columns, InventoryError, InventoryOptions, Row, RowError, TableField,
+};
+use crate::model::{AlloggioPrivato, Localizzazione, StatoPrivato, StimaNonOccupate};
+
+/// What the offered-units reader returns.
+#[derive(Debug)]
+pub struct PrivateUnitsRead {
+    pub units: Vec<AlloggioPrivato>,
+    pub skipped: Vec<RowError>,
+    /// `UTF-8`, `windows-1252` or `XLSX`.
+    pub encoding: &'static str,
+    /// True when the file had an owner-name column (read and dropped).
+    pub nomi_scartati: bool,
+}
+
+/// The columns of the offered-units table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Field {
+    Codice,
+    ComuneIstat,
+    Belfiore,
+    ComuneNome,
+    Indirizzo,
+    Sezione,
+    Foglio,
+    Particella,
+    Subalterno,
+    CategoriaCatastale,
+    SuperficieMq,
+    Canone,
+    Stato,
+    DataOfferta,
+    DataLocazione,
+    DataRitiro,
+    Lon,
+    Lat,
+    /// The owner's name: recognised so that it is dropped on purpose, never read.
+    NomeProprietario,
+}
+
+impl TableField for Field {
+    fn from_normalized(name: &str) -> Option<Field> {
+        Some(match name {
+            "id" | "codice" | "codice_offerta" | "id_offerta" | "codice_alloggio" => Field::Codice,
+            "comune_istat" | "codice_istat" | "istat" => Field::ComuneIstat,
+            "belfiore" | "codice_catastale" | "codice_belfiore" => Field::Belfiore,
+            "comune" | "nome_comune" => Field::ComuneNome,
+            "indirizzo" => Field::Indirizzo,
+            "sezione" => Field::Sezione,
+            "foglio" => Field::Foglio,
+            "particella" | "mappale" => Field::Particella,
+            "subalterno" | "sub" => Field::Subalterno,
+            "categoria_catastale" | "categoria" => Field::CategoriaCatastale,
+            "superficie_mq" | "superficie" | "superficie_utile" => Field::SuperficieMq,
+            "canone_offerto"
+            | "canone"
+            | "canone_mensile"
+            | "canone_offerto_mese"
+            | "canone_offerto_euro_mese"
+            | "canone_euro_mese" => Field::Canone,
+            "stato" | "stato_offerta" => Field::Stato,
+            "data_offerta" | "offerto_il" => Field::DataOfferta,
+            "data_locazione" | "locato_il" | "data_contratto" => Field::DataLocazione,
+            "data_ritiro" | "ritirato_il" => Field::DataRitiro,
+            "lon" | "longitudine" => Field::Lon,
+            "lat" | "latitudine" => Field::Lat,
+            "proprietario"
+            | "nome_proprietario"
+            | "proprietario_nome"
+            | "nominativo"
+            | "nominativo_proprietario"
+            | "cognome_nome"
+            | "cognome_e_nome"
+            | "nome_e_cognome"
+            | "intestatario" => Field::NomeProprietario,
+            _ => return None,
+        })
+    }
+
+    fn canonical(self) -> &'static str {
+        match self {
+            Field::Codice => "id",
+            Field::ComuneIstat => "comune_istat",
+            Field::Belfiore => "belfiore",
+            Field::ComuneNome => "comune",
+            Field::Indirizzo => "indirizzo",
+            Field::Sezione => "sezione",
+            Field::Foglio => "foglio",
+            Field::Particella => "particella",
+            Field::Subalterno => "subalterno",
+            Field::CategoriaCatastale => "categoria_catastale",
+            Field::SuperficieMq => "superficie_mq",
+            Field::Canone => "canone_offerto",
+            Field::Stato => "stato",
+            Field::DataOfferta => "data_offerta",
+            Field::DataLocazione => "data_locazione",
+            Field::DataRitiro => "data_ritiro",
+            Field::Lon => "lon",
+            Field::Lat => "lat",
+            Field::NomeProprietario => "proprietario",
+        }
+    }
+}
+
+/// Reads the units offered by private owners (CSV or XLSX).
+pub fn read_private_units(
+    path: &Path,
+    opts: &InventoryOptions,
+) -> Result<PrivateUnitsRead, InventoryError> {
+    let bytes = std::fs::read(path).map_err(|source| InventoryError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read_private_units_bytes(&bytes, path, opts)
+}
+
+/// Same as [`read_private_units`] over the bytes of a file; `path` names it in messages.
+pub fn read_private_units_bytes(
+    bytes: &[u8],
+    path: &Path,
+    opts: &InventoryOptions,
+) -> Result<PrivateUnitsRead, InventoryError> {
+    let table = read_table(bytes, path)?;
+    let columns = Columns::<Field>::from_header(&table.header)
+        .and_then(|c| {
+            c.require(&[Field::Codice, Field::Stato, Field::DataOfferta])?;
+            c.require_one_of(&[Field::ComuneIstat, Field::Belfiore, Field::ComuneNome])?;
+            Ok(c)
+        })
+        .map_err(|message| table.invalid(message))?;
+    let nomi_scartati = columns.has(Field::NomeProprietario);
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let (units, skipped) = table.parse_rows(&columns, opts, |row| {
+        let unit = parse_row(row)?;
+        match seen.get(&unit.codice) {
+            Some(first) => Err(row.error(
+                Field::Codice,
+                format!("codice duplicato: già usato alla riga {first}"),
+            )),
+            None => {
+                seen.insert(unit.codice.clone(), row.line);
+                Ok(unit)
+            }
+        }
+    })?;
+    Ok(PrivateUnitsRead {
+        units,
+        skipped,
+        encoding: table.encoding,
+        nomi_scartati,
+    })
+}
+
+fn parse_stato(v: &str) -> Result<StatoPrivato, String> {
+    match normalize_value(v).as_str() {
+        "offerto" | "offerta" | "disponibile" => Ok(StatoPrivato::Offerto),
+        "locato_concordato" | "locato_a_canone_concordato" | "locato" | "canone_concordato" => {
+            Ok(StatoPrivato::LocatoConcordato)
+        }
+        "ritirato" | "ritirata" | "ritirato_dal_proprietario" => Ok(StatoPrivato::Ritirato),
+        _ => Err("stato non riconosciuto (attesi offerto, locato_concordato o ritirato)".into()),
+    }
+}
+
+/// `450`, `450,00`, `€ 1.200,50`, `450 €/mese` → euro per month, greater than zero.
+fn parse_canone(v: &str) -> Result<f64, String> {
+    let t = v
+        .trim()
+        .trim_end_matches("/mese")
+        .trim_end_matches("/ mese")
+        .replace(['€', ' ', '\u{a0}'], "");
+    let t = t.strip_prefix("EUR").unwrap_or(&t);
+    match parse_decimal(t) {
+        Some(x) if x > 0.0 => Ok(x),
+        Some(_) => Err("il canone deve essere maggiore di zero (euro al mese)".to_string()),
+        None => Err("canone non numerico (euro al mese, ad esempio 450,00)".to_string()),
+    }
+}
+
+fn parse_row(row: &Row<'_, Field>) -> Result<AlloggioPrivato, RowError> {
+    let codice = row.required(Field::Codice)?;
+    let (comune_istat, belfiore, comune_nome) =
+        row.comune(Field::ComuneIstat, Field::Belfiore, Field::ComuneNome)?;
+    let stato = row.parse_with(Field::Stato, parse_stato)?.ok_or_else(|| {
+        row.error(
+            Field::Stato,
+            "valore obbligatorio mancante (offerto, locato_concordato o ritirato)".to_string(),
+        )
+    })?;
+    let data_offerta = row
+        .parse_with(Field::DataOfferta, parse_date)?
+        .ok_or_else(|| row.error(Field::DataOfferta, "valore obbligatorio mancante".into()))?;
+    let data_locazione = row.parse_with(Field::DataLocazione, parse_date)?;
+    let data_ritiro = row.parse_with(Field::DataRitiro, parse_date)?;
+    let not_before_offer = |field: Field, d: Option<NaiveDate>| -> Result<(), RowError> {
+        match d {
+            Some(d) if d < data_offerta => Err(row.error(
+                field,
+                format!(
+                    "data precedente alla data dell'offerta ({})",
+                    data_offerta.format("%d/%m/%Y")
+                ),
+            )),
+            _ => Ok(()),
+        }
+    };
+    not_before_offer(Field::DataLocazione, data_locazione)?;
+    not_before_offer(Field::DataRitiro, data_ritiro)?;
+    match stato {
+        StatoPrivato::LocatoConcordato if data_locazione.is_none() => {
+            return Err(row.error(
+                Field::DataLocazione,
+                "data della locazione mancante per un alloggio locato a canone concordato"
+                    .to_string(),
+            ))
+        }
+        StatoPrivato::Ritirato if data_ritiro.is_none() => {
+            return Err(row.error(
+                Field::DataRitiro,
+                "data del ritiro mancante per un alloggio ritirato".to_string(),
+            ))
+        }
+        _ => {}
+    }
+    Ok(AlloggioPrivato {
+        codice,
+        comune_istat,
+        belfiore,
+        comune_nome,
+        indirizzo: row.opt(Field::Indirizzo),
+        sezione: row.opt(Field::Sezione),
+        foglio: row.opt(Field::Foglio),
+        particella: row.opt(Field::Particella),
+        subalterno: row.opt(Field::Subalterno),
+        categoria_catastale: row.parse_with(Field::CategoriaCatastale, parse_categoria)?,
+        superficie_mq: row.parse_with(Field::SuperficieMq, parse_superficie)?,
+        canone_mensile: row.parse_with(Field::Canone, parse_canone)?,
+        stato,
+        data_offerta,
+        data_locazione,
+        data_ritiro,
+        lonlat: row.lonlat(Field::Lon, Field::Lat)?,
+        riga: row.line,
+        posizione: None,
+        localizzazione: Localizzazione::NonLocalizzato,
+    })
+}
+
+/// Errors of the area-estimates reader.
+#[derive(Debug, Error)]
+pub enum EstimatesError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{path}: feature n. {feature}, campo {field}: {message}")]
+    Feature {
+        path: PathBuf,
+        /// 1-based position of the feature in the collection.
+        feature: usize,
+        field: String,
+        message: String,
+    },
+}
+
+/// A non-negative integer given as number or text (`1.234` with a thousands dot too).
+fn count(v: &Value) -> Result<u32, String> {
+    let bad = || "atteso un numero intero non negativo di abitazioni".to_string();
+    match v {
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                return u32::try_from(u).map_err(|_| bad());
+            }
+            match n.as_f64() {
+                Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= f64::from(u32::MAX) => Ok(f as u32),
+                _ => Err(bad()),
+            }
+        }
+        Value::String(s) => s.trim().replace('.', "").parse::<u32>().map_err(|_| bad()),
+        _ => Err(bad()),
+    }
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Reads area estimates of non-occupied dwellings: a GeoJSON FeatureCollection (EPSG:4326) of
+/// Polygon/MultiPolygon features with `abitazioni_totali` and `abitazioni_non_occupate`
+/// (optional `codice`, `comune_istat`).
+pub fn read_estimates(path: &Path) -> Result<Vec<StimaNonOccupate>, EstimatesError> {
+    let invalid = |message: String| EstimatesError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|source| EstimatesError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let root: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        invalid(format!(
+            "GeoJSON non valido (riga {}, colonna {}): {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if root.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
+        return Err(invalid(
+            "atteso un GeoJSON di tipo FeatureCollection".to_string(),
+        ));
+    }
+    if let Some(name) = root.pointer("/crs/properties/name").and_then(Value::as_str) {
+        let n = name.to_ascii_uppercase();
+        if !(n.ends_with("CRS84") || n.ends_with("4326")) {
+            return Err(invalid(format!(
+                "sistema di riferimento {name:?} non supportato: attese coordinate EPSG:4326 (lon/lat)"
+            )));
+        }
+    }
+    let features = root
+        .get("features")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("manca l'elenco \"features\"".to_string()))?;
+    if features.is_empty() {
+        return Err(invalid("nessuna area nel file".to_string()));
+    }
+    let mut out = Vec::with_capacity(features.len());
+    for (i, f) in features.iter().enumerate() {
+        let n = i + 1;
+        let err = |field: &str, message: String| EstimatesError::Feature {
+            path: path.to_path_buf(),
+            feature: n,
+            field: field.to_string(),
+            message,
+        };
+        let props = f
+            .get("properties")
+            .and_then(Value::as_object)
+            .ok_or_else(|| err("properties", "proprietà mancanti".to_string()))?;
+        let get = |key: &str| -> Result<u32, EstimatesError> {
+            let v = props
+                .get(key)
+                .filter(|v| !v.is_null())
+                .ok_or_else(|| err(key, "proprietà mancante".to_string()))?;
+            count(v).map_err(|m| err(key, format!("valore {v}: {m}")))
+        };
+        let totali = get("abitazioni_totali")?;
+        let non_occupate = get("abitazioni_non_occupate")?;
+        if non_occupate > totali {
+            return Err(err(
+                "abitazioni_non_occupate",
+                format!(
+                    "{non_occupate} abitazioni non occupate su {totali} totali: più del totale"
+                ),
+            ));
+        }
+        let comune_dichiarato = match text(props.get("comune_istat")) {
+            None => None,
+            Some(c) if c.len() <= 6 && c.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(format!("{c:0>6}"))
+            }
+            Some(c) => {
+                return Err(err(
+                    "comune_istat",
+                    format!("codice ISTAT non valido: {c:?} (attese 6 cifre)"),
+                ))
+            }
+        };
+        let geometry = f
+            .get("geometry")
+            .filter(|g| !g.is_null())
+            .ok_or_else(|| err("geometry", "geometria mancante".to_string()))?;
+        let geometry = geojson::Geometry::from_json_value(geometry.clone())
+            .map_err(|e| err("geometry", format!("geometria non valida: {e}")))?;
+        let geometry: MultiPolygon<f64> = match geo::Geometry::<f64>::try_from(geometry.value) {
+            Ok(geo::Geometry::Polygon(p)) => MultiPolygon(vec![p]),
+            Ok(geo::Geometry::MultiPolygon(m)) => m,
+            Ok(_) => {
+                return Err(err(
+                    "geometry",
+                    "attesa un'area (Polygon o MultiPolygon)".to_string(),
+                ))
+            }
+            Err(e) => return Err(err("geometry", format!("geometria non valida: {e}"))),
+        };
+        let lonlat_ok = geometry
+            .0
+            .iter()
+            .flat_map(|p| p.exterior().coords())
+            .all(|c| c.x.abs() <= 180.0 && c.y.abs() <= 90.0);
+        if !lonlat_ok {
+            return Err(err(
+                "geometry",
+                "coordinate fuori dai limiti in gradi: attese EPSG:4326 (lon/lat)".to_string(),
+            ));
+        }
+        out.push(StimaNonOccupate {
+            codice: text(props.get("codice")),
+            comune_istat_dichiarato: comune_dichiarato,
+            comune_istat: None,
+            abitazioni_totali: totali,
+            abitazioni_non_occupate: non_occupate,
+            elemento: n,
+            geometry,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rents_and_states() {
+        assert_eq!(parse_canone("450,00"), Ok(450.0));
+        assert_eq!(parse_canone("€ 1.200,50"), Ok(1200.5));
+        assert_eq!(parse_canone("380 €/mese"), Ok(380.0));
+        assert!(parse_canone("0").is_err());
+        assert!(parse_canone("trattabile").is_err());
+        assert_eq!(
+            parse_stato("Locato a canone concordato"),
+            Ok(StatoPrivato::LocatoConcordato)
+        );
+        assert_eq!(parse_stato("RITIRATO"), Ok(StatoPrivato::Ritirato));
+        assert!(parse_stato("venduto").is_err());
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(count(&serde_json::json!(12)), Ok(12));
+        assert_eq!(count(&serde_json::json!("1.234")), Ok(1234));
+        assert!(count(&serde_json::json!(-1)).is_err());
+        assert!(count(&serde_json::json!(2.5)).is_err());
+    }
+}
