@@ -181,7 +181,7 @@ RESULTS="$WORK/results.txt"
 run_wrk() { # label base_url prefix suffix list
   local out
   out=$(TILE_PREFIX=$3 TILE_SUFFIX=$4 TILE_LIST=$5 \
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/tiles.lua" "$2" 2>&1)
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$WORK/tiles.lua" "$2" 2>&1)
   echo "$out" >"$WORK/wrk-$(echo "$1" | tr ' /' '__').log"
   local r
   r=$(echo "$out" | grep '^RESULT' | tail -1)
@@ -213,7 +213,7 @@ t0=$(date +%s.%N)
 "$ABITARE" tiles --workspace "$WORK/scaled" --out "$WORK/scaled.pmtiles" --minzoom 12 --maxzoom 16 \
   2>"$WORK/abitare-tiles.log"
 t1=$(date +%s.%N)
-echo "abitare tiles (all 7 layers, z12–16, PMTiles)|$(python3 -c "print(round($t1 - $t0, 2))")|$(stat -c %s "$WORK/scaled.pmtiles")" >>"$BUILD"
+echo "abitare tiles (all public layers, z12–16, PMTiles)|$(python3 -c "print(round($t1 - $t0, 2))")|$(stat -c %s "$WORK/scaled.pmtiles")" >>"$BUILD"
 HAVE_MBTILES=0
 if [ -n "$TIPPECANOE_BIN" ]; then
   log "tippecanoe z12–z16"
@@ -266,7 +266,7 @@ for line in open(res):
     label, _, rest = line.strip().partition("|")
     parts = rest.split()
     rows[label] = parts if len(parts) == 5 else None
-print(f"\nparcels: {nparcels}, tiles in the list: {ntiles} (z12–z16), wrk {thr} threads, {conn} connections, {dur} s, Accept-Encoding: gzip\n")
+print(f"\nparcels: {nparcels}, tiles in the list: {ntiles} (z12–z16), wrk {thr} threads, {conn} connections, {dur} s, timeout 10 s, Accept-Encoding: gzip\n")
 print(f"| {'run':<26} | {'req/s':>9} | {'p50 ms':>8} | {'p99 ms':>8} | {'requests':>9} | {'errors':>6} |")
 print(f"|{'-'*28}|{'-'*11}|{'-'*10}|{'-'*10}|{'-'*11}|{'-'*8}|")
 for label, p in rows.items():

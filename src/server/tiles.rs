@@ -101,6 +101,17 @@ impl TileService {
         }
     }
 
+    /// The source of `state` when it is already prepared, without waiting: `None` while it is
+    /// being prepared (the lock is held then) or not yet asked for.
+    fn ready(&self, state: &AppState) -> Option<Arc<TileSource>> {
+        let id = Arc::as_ptr(state) as usize;
+        let guard = self.source.try_lock().ok()?;
+        match guard.as_ref() {
+            Some((sid, src)) if *sid == id => Some(src.clone()),
+            _ => None,
+        }
+    }
+
     /// The source of `state`, prepared on first use (blocking).
     fn source(&self, state: &AppState) -> Arc<TileSource> {
         let id = Arc::as_ptr(state) as usize;
@@ -209,6 +220,9 @@ fn base_url(headers: &HeaderMap) -> String {
 }
 
 async fn prepared(svc: &Arc<TileService>, state: &AppState) -> Result<Arc<TileSource>, ApiError> {
+    if let Some(src) = svc.ready(state) {
+        return Ok(src);
+    }
     let (svc, state) = (svc.clone(), state.clone());
     tokio::task::spawn_blocking(move || svc.source(&state))
         .await
