@@ -79,6 +79,23 @@ enum Command {
         #[arg(long, default_value = "abitare.toml")]
         project: PathBuf,
     },
+    /// Write the vector tiles of the public layers into a PMTiles archive.
+    Tiles {
+        /// The archive to write (.pmtiles), replaced atomically.
+        #[arg(long)]
+        out: PathBuf,
+        /// Workspace directory (default: the one of --project).
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        #[arg(long, default_value = "abitare.toml")]
+        project: PathBuf,
+        /// Lowest zoom level.
+        #[arg(long, default_value_t = abitare::output::pmtiles::DEFAULT_MIN_ZOOM)]
+        minzoom: u8,
+        /// Highest zoom level.
+        #[arg(long, default_value_t = abitare::output::pmtiles::DEFAULT_MAX_ZOOM)]
+        maxzoom: u8,
+    },
     /// Reports.
     Report {
         #[command(subcommand)]
@@ -257,6 +274,49 @@ async fn main() -> Result<()> {
             for f in &files {
                 eprintln!("Scritto {}", f.display());
             }
+        }
+        Command::Tiles {
+            out,
+            workspace,
+            project,
+            minzoom,
+            maxzoom,
+        } => {
+            let ws = match workspace {
+                Some(w) => w,
+                None => workspace_of(&project)?,
+            };
+            let loaded = load(&ws)?;
+            let t0 = std::time::Instant::now();
+            let source = abitare::output::mvt::TileSource::from_model(
+                &loaded.model,
+                &loaded.vacancy,
+                &loaded.privato,
+            );
+            let prepared = t0.elapsed().as_secs_f64();
+            let descrizione = if loaded.model.ambito.dimostrativo {
+                format!("{} (dati dimostrativi)", loaded.model.ambito.nome)
+            } else {
+                loaded.model.ambito.nome.clone()
+            };
+            let stats = abitare::output::pmtiles::write_pmtiles(
+                &source,
+                &out,
+                minzoom,
+                maxzoom,
+                "abitare",
+                &descrizione,
+            )
+            .with_context(|| format!("scrittura delle tile in {}", out.display()))?;
+            eprintln!(
+                "{}: {} tile (zoom {minzoom}–{maxzoom}, {} esaminate), {:.1} MB, in {:.2} s (preparazione {:.2} s)",
+                out.display(),
+                stats.tiles,
+                stats.candidates,
+                stats.file_bytes as f64 / 1e6,
+                stats.seconds + prepared,
+                prepared
+            );
         }
         Command::Report {
             report:

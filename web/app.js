@@ -2,6 +2,7 @@
 // aggregate del patrimonio privato (mai singoli alloggi privati).
 // Nessuna richiesta esterna: niente basemap, niente glifi, niente sprite. I testi sono HTML.
 import * as maplibregl from './vendor/maplibre-gl.mjs';
+import { PMTiles, Protocol } from './vendor/pmtiles.mjs';
 
 // ---------------------------------------------------------------------------
 // Costanti di presentazione
@@ -69,9 +70,11 @@ const PGT_CLASSI = {
 };
 const PGT_ALTRO = '#dddddd';
 
-const ZOOM_FOGLI = 13;
-const ZOOM_PARTICELLE = 15;
-const LIMITE_PGT = 5000;
+// Zoom da cui le tile contengono fogli e particelle (vedi /tiles.json).
+const ZOOM_FOGLI = 12;
+const ZOOM_PARTICELLE = 14;
+// Sorgente vettoriale dello stile del server (/style.json): tutte le tile in un'unica sorgente.
+const SORGENTE = 'abitare';
 
 const fmtIntero = new Intl.NumberFormat('it-IT', { maximumFractionDigits: 0 });
 const fmtDecimale = new Intl.NumberFormat('it-IT', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
@@ -128,11 +131,6 @@ function avviso(testo, tipo = 'info') {
   el.textContent = testo;
 }
 
-function bboxVista(map) {
-  const b = map.getBounds();
-  return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((x) => x.toFixed(6)).join(',');
-}
-
 // ---------------------------------------------------------------------------
 // Classi del coroplete: quantili arrotondati a valori "parlanti".
 
@@ -174,7 +172,7 @@ function etichettaClasse(tipo, da, a, ultima, max) {
 // Stato dell'applicazione
 
 const stato = {
-  privato: null,
+  privatoAree: [],
   ambito: null,
   comuni: null,
   alloggi: null,
@@ -183,7 +181,6 @@ const stato = {
   metrica: 'inutilizzati',
   classi: null,
   pgtClassiViste: new Set(),
-  pgtTroncato: false,
   richieste: {},
   popup: null,
   comuneSelezionato: null,
@@ -283,123 +280,37 @@ function filtroAlloggi() {
   return $('#chk-solo-inutilizzati').checked ? ['==', ['get', 'inutilizzato'], true] : null;
 }
 
+// Lo stile (livelli, colori, sorgente vettoriale) arriva dal server in /style.json; qui si
+// aggiungono solo ciò che dipende dalla pagina: il retino dei vincoli, le classi dei comuni
+// calcolate sui dati e il filtro degli alloggi.
 function aggiungiLivelli() {
   map.addImage('retino-vincoli', retinoVincoli(), { pixelRatio: 1 });
-
-  map.addSource('comuni', { type: 'geojson', data: stato.comuni, promoteId: 'istat' });
-  map.addSource('alloggi', { type: 'geojson', data: stato.alloggi, promoteId: 'id' });
-  const vuoto = { type: 'FeatureCollection', features: [] };
-  map.addSource('pgt', { type: 'geojson', data: vuoto });
-  map.addSource('vincoli', { type: 'geojson', data: vuoto });
-  map.addSource('fogli', { type: 'geojson', data: vuoto });
-  map.addSource('particelle', { type: 'geojson', data: vuoto });
-  map.addSource('privato', { type: 'geojson', data: vuoto });
-
-  map.addLayer({
-    id: 'comuni-fill',
-    type: 'fill',
-    source: 'comuni',
-    paint: {
-      'fill-color': espressioneColoreComuni(),
-      'fill-opacity': ['interpolate', ['linear'], ['zoom'], 10, 0.85, 14, 0.45, 16, 0.2],
-    },
-  });
-  const stepPrivato = ['step', ['to-number', ['get', 'quota_non_occupate'], 0], PURPLES[0]];
-  for (let i = 1; i < SOGLIE_PRIVATO.length; i++) stepPrivato.push(SOGLIE_PRIVATO[i], PURPLES[i]);
-  map.addLayer({
-    id: 'privato-fill',
-    type: 'fill',
-    source: 'privato',
-    layout: { visibility: 'none' },
-    paint: {
-      'fill-color': ['case', ['==', ['get', 'quota_non_occupate'], null], GRIGIO_NESSUNO, stepPrivato],
-      'fill-opacity': 0.85,
-    },
-  });
-  map.addLayer({
-    id: 'privato-line',
-    type: 'line',
-    source: 'privato',
-    layout: { visibility: 'none' },
-    paint: { 'line-color': '#3f007d', 'line-width': 0.6, 'line-opacity': 0.7 },
-  });
-  map.addLayer({
-    id: 'pgt-fill',
-    type: 'fill',
-    source: 'pgt',
-    layout: { visibility: 'none' },
-    paint: {
-      'fill-color': [
-        'match', ['get', 'classe'],
-        ...Object.entries(PGT_CLASSI).flatMap(([k, v]) => [k, v.colore]),
-        PGT_ALTRO,
-      ],
-      'fill-opacity': 0.6,
-    },
-  });
-  map.addLayer({
-    id: 'pgt-line',
-    type: 'line',
-    source: 'pgt',
-    layout: { visibility: 'none' },
-    paint: { 'line-color': '#555555', 'line-width': 0.5, 'line-opacity': 0.6 },
-  });
-  map.addLayer({
-    id: 'comuni-line',
-    type: 'line',
-    source: 'comuni',
-    paint: {
-      'line-color': ['case', ['boolean', ['feature-state', 'selezionato'], false], '#000000', '#4d4d4d'],
-      'line-width': ['case', ['boolean', ['feature-state', 'selezionato'], false], 3, 1],
-    },
-  });
-  map.addLayer({
-    id: 'vincoli-fill',
-    type: 'fill',
-    source: 'vincoli',
-    layout: { visibility: 'none' },
-    paint: { 'fill-pattern': 'retino-vincoli' },
-  });
-  map.addLayer({
-    id: 'vincoli-line',
-    type: 'line',
-    source: 'vincoli',
-    layout: { visibility: 'none' },
-    paint: { 'line-color': '#781c81', 'line-width': 1.5 },
-  });
-  map.addLayer({
-    id: 'fogli-line',
-    type: 'line',
-    source: 'fogli',
-    minzoom: ZOOM_FOGLI,
-    layout: { visibility: 'none' },
-    paint: { 'line-color': '#1a1a1a', 'line-width': 1.6, 'line-dasharray': [4, 2] },
-  });
-  map.addLayer({
-    id: 'particelle-line',
-    type: 'line',
-    source: 'particelle',
-    minzoom: ZOOM_PARTICELLE,
-    layout: { visibility: 'none' },
-    paint: { 'line-color': '#333333', 'line-width': 0.7 },
-  });
-  map.addLayer({
-    id: 'alloggi',
-    type: 'circle',
-    source: 'alloggi',
-    layout: {
-      // Gli alloggi inutilizzati vengono disegnati sopra quelli occupati.
-      'circle-sort-key': ['match', ['get', 'stato'], 'occupato', 0, 'libero', 1, 'sfitto_carenze_manutentive', 2, 'sfitto_ristrutturazione', 3, 0],
-    },
-    paint: {
-      'circle-color': ['match', ['get', 'stato'], ...STATI.flatMap((s) => [s.id, s.colore]), COLORE_STATO_IGNOTO],
-      'circle-radius': ['interpolate', ['linear'], ['zoom'], 9, 3, 12, 5, 15, 8, 18, 12],
-      'circle-stroke-color': '#ffffff',
-      'circle-stroke-width': ['interpolate', ['linear'], ['zoom'], 9, 1, 15, 1.5, 18, 2],
-    },
-  });
+  map.setPaintProperty('vincoli-fill', 'fill-opacity', 1);
+  map.setPaintProperty('vincoli-fill', 'fill-pattern', 'retino-vincoli');
+  map.setPaintProperty('comuni-fill', 'fill-color', espressioneColoreComuni());
   const f = filtroAlloggi();
   if (f) map.setFilter('alloggi', f);
+}
+
+// Stile del server; con ?pmtiles=URL le tile vengono da un archivio PMTiles (protocollo
+// pmtiles://, letto a intervalli di byte) invece che dal server.
+async function caricaStile() {
+  const stile = await getJson('style.json');
+  const archivio = new URLSearchParams(window.location.search).get('pmtiles');
+  if (archivio) {
+    const url = new URL(archivio, window.location.href).href;
+    const protocollo = new Protocol();
+    maplibregl.addProtocol('pmtiles', protocollo.tile);
+    protocollo.add(new PMTiles(url));
+    const vecchia = stile.sources[SORGENTE] || {};
+    stile.sources[SORGENTE] = {
+      type: 'vector',
+      url: `pmtiles://${url}`,
+      promoteId: vecchia.promoteId,
+      attribution: vecchia.attribution,
+    };
+  }
+  return stile;
 }
 
 // ---------------------------------------------------------------------------
@@ -455,8 +366,8 @@ function aggiornaLegenda() {
   // Patrimonio privato (stime per area)
   if ($('#chk-privato').checked) {
     const conteggi = new Array(PURPLES.length).fill(0);
-    for (const f of (stato.privato || vuota).features) {
-      const q = f.properties.quota_non_occupate;
+    for (const p of stato.privatoAree) {
+      const q = p.quota_non_occupate;
       if (q === null || q === undefined) continue;
       let i = 0;
       while (i + 1 < SOGLIE_PRIVATO.length && q >= SOGLIE_PRIVATO[i + 1]) i++;
@@ -480,7 +391,7 @@ function aggiornaLegenda() {
       .map(([, v]) => voceLegenda(quadrato(v.colore, 'trasparente'), esc(v.label)));
     if (classi.some((k) => !PGT_CLASSI[k])) vociP.push(voceLegenda(quadrato(PGT_ALTRO, 'trasparente'), 'Altre zone'));
     parti.push(`<h3>Zone del PGT</h3>${vociP.length ? `<ul class="voci">${vociP.join('')}</ul>` : '<p class="piccolo">Nessuna zona nell\'area visibile.</p>'}
-      ${stato.pgtTroncato ? '<p class="piccolo">Troppe zone: avvicinati per vederle tutte.</p>' : ''}`);
+`);
   }
 
   // Vincoli
@@ -645,10 +556,10 @@ function popupPrivato(p) {
 
 function selezionaComune(istat) {
   if (stato.comuneSelezionato !== null) {
-    map.setFeatureState({ source: 'comuni', id: stato.comuneSelezionato }, { selezionato: false });
+    map.setFeatureState({ source: SORGENTE, sourceLayer: 'comuni', id: stato.comuneSelezionato }, { selezionato: false });
   }
   stato.comuneSelezionato = istat;
-  if (istat !== null) map.setFeatureState({ source: 'comuni', id: istat }, { selezionato: true });
+  if (istat !== null) map.setFeatureState({ source: SORGENTE, sourceLayer: 'comuni', id: istat }, { selezionato: true });
   const sel = $('#sel-comune');
   if (sel.value !== (istat ?? '')) sel.value = istat ?? '';
 }
@@ -732,62 +643,31 @@ function gestisciClick(e) {
 }
 
 // ---------------------------------------------------------------------------
-// Livelli caricati su richiesta (per l'area visibile)
+// Livelli accesi: i dati sono già nelle tile vettoriali; la legenda segue ciò che è caricato.
 
-async function carica(nome, url, sorgente, dopo) {
-  if (stato.richieste[nome]) stato.richieste[nome].abort();
-  const ctrl = new AbortController();
-  stato.richieste[nome] = ctrl;
-  try {
-    const dati = await getJson(url, ctrl.signal);
-    if (ctrl.signal.aborted) return;
-    map.getSource(sorgente).setData(dati);
-    if (dopo) dopo(dati);
-  } catch (err) {
-    if (err.name === 'AbortError') return;
-    console.error(err);
-    avviso(`Impossibile caricare il livello "${nome}". Riprova più tardi.`, 'errore');
-  } finally {
-    if (stato.richieste[nome] === ctrl) delete stato.richieste[nome];
-  }
+function quandoFerma(fn) {
+  if (map.loaded() && !map.isMoving()) fn();
+  map.once('idle', fn);
 }
-
-const vuota = { type: 'FeatureCollection', features: [] };
 
 function aggiornaPgt() {
   if (!$('#chk-pgt').checked) return;
-  carica('zone PGT', `api/layers/pgt_zone?bbox=${bboxVista(map)}&limit=${LIMITE_PGT}`, 'pgt', (d) => {
-    stato.pgtClassiViste = new Set(d.features.map((f) => f.properties.classe));
-    stato.pgtTroncato = typeof d.numberMatched === 'number' && typeof d.numberReturned === 'number'
-      ? d.numberMatched > d.numberReturned
-      : d.features.length >= LIMITE_PGT;
+  quandoFerma(() => {
+    stato.pgtClassiViste = new Set(map.queryRenderedFeatures({ layers: ['pgt-fill'] }).map((f) => f.properties.classe));
     aggiornaLegenda();
   });
 }
 
-let privatoCaricato = false;
 function aggiornaPrivato() {
-  if (!$('#chk-privato').checked || privatoCaricato) return;
-  carica('abitazioni private non occupate', 'api/layers/stock_privato', 'privato', (d) => {
-    privatoCaricato = true;
-    stato.privato = d;
+  if (!$('#chk-privato').checked) return;
+  quandoFerma(() => {
+    const viste = new Map();
+    for (const f of map.querySourceFeatures(SORGENTE, { sourceLayer: 'stock_privato' })) {
+      viste.set(f.id ?? f.properties.codice ?? JSON.stringify(f.properties), f.properties);
+    }
+    stato.privatoAree = [...viste.values()];
     aggiornaLegenda();
   });
-}
-
-let vincoliCaricati = false;
-function aggiornaVincoli() {
-  if (!$('#chk-vincoli').checked || vincoliCaricati) return;
-  carica('vincoli', 'api/layers/vincoli', 'vincoli', () => { vincoliCaricati = true; });
-}
-
-function aggiornaCatasto() {
-  if (!$('#chk-catasto').checked) return;
-  const z = map.getZoom();
-  if (z >= ZOOM_FOGLI) carica('fogli', `api/layers/fogli?bbox=${bboxVista(map)}`, 'fogli');
-  else map.getSource('fogli').setData(vuota);
-  if (z >= ZOOM_PARTICELLE) carica('particelle', `api/layers/particelle?bbox=${bboxVista(map)}`, 'particelle');
-  else map.getSource('particelle').setData(vuota);
 }
 
 function visibilita(layers, on) {
@@ -820,12 +700,10 @@ function collegaComandi() {
   });
   $('#chk-vincoli').addEventListener('change', (e) => {
     visibilita(['vincoli-fill', 'vincoli-line'], e.target.checked);
-    aggiornaVincoli();
     aggiornaLegenda();
   });
   $('#chk-catasto').addEventListener('change', (e) => {
     visibilita(['fogli-line', 'particelle-line'], e.target.checked);
-    aggiornaCatasto();
     aggiornaLegenda();
   });
   $('#sel-comune').addEventListener('change', (e) => {
@@ -841,7 +719,7 @@ function collegaComandi() {
   map.on('click', gestisciClick);
   map.on('moveend', () => {
     aggiornaPgt();
-    aggiornaCatasto();
+    aggiornaPrivato();
     if ($('#chk-catasto').checked) aggiornaLegenda();
   });
   for (const l of ['alloggi', 'comuni-fill', 'privato-fill']) {
@@ -927,11 +805,15 @@ async function avvia() {
   let ambito;
   let comuni;
   let alloggi;
+  let stile;
   try {
-    [ambito, comuni, alloggi] = await Promise.all([
+    // Comuni e alloggi anche in GeoJSON (pochi elementi): classi della legenda, elenco dei
+    // comuni, alloggi nello stesso edificio. La mappa li disegna dalle tile.
+    [ambito, comuni, alloggi, stile] = await Promise.all([
       getJson('api/ambito'),
       getJson('api/layers/comuni'),
       getJson('api/layers/alloggi_pubblici'),
+      caricaStile(),
     ]);
   } catch (err) {
     console.error(err);
@@ -946,7 +828,10 @@ async function avvia() {
   indicizzaAlloggi();
   riempiSceltaComuni();
 
-  if (!map.loaded() && !map.isStyleLoaded()) await new Promise((res) => map.once('load', res));
+  await new Promise((res) => {
+    map.once('style.load', res);
+    map.setStyle(stile, { diff: false });
+  });
   const m = METRICHE[stato.metrica];
   stato.classi = calcolaClassi(valoriMetrica(stato.metrica), m.tipo, YLORRD.length);
   aggiungiLivelli();

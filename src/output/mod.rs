@@ -3,4 +3,8 @@
 
 pub mod export;
 pub mod geojson;
+pub mod mvt;
+pub mod pmtiles;
 pub mod report;
+pub mod style;
+pub mod tilejson;

@@ -21,6 +21,7 @@ use crate::output::report::{self, Formato};
 use crate::pipeline::Loaded;
 
 mod ogc;
+mod tiles;
 
 mod export;
 mod assets {
@@ -89,6 +90,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/report/piano-annuale", get(piano_annuale))
         .merge(ogc::routes())
         .merge(export::routes())
+        .merge(tiles::routes())
         .fallback(get(static_asset))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)

@@ -148,6 +148,22 @@ async function main() {
       return { comuni: uniq('comuni-fill', 'istat'), alloggi: uniq('alloggi', 'id') };
     });
     check(counts.comuni === 24, `il livello dei comuni mostra 24 comuni (trovati ${counts.comuni})`);
+    // La mappa è disegnata da tile vettoriali (stile del server), non da GeoJSON.
+    const tileInfo = await page.evaluate(() => {
+      const map = window.abitareMap;
+      const src = map.getSource('abitare');
+      return {
+        tipo: src ? src.type : null,
+        livelli: ['comuni-fill', 'alloggi', 'pgt-fill', 'particelle-line'].map((l) => {
+          const layer = map.getLayer(l);
+          return layer ? layer.sourceLayer || null : null;
+        }),
+      };
+    });
+    check(tileInfo.tipo === 'vector', `la sorgente della mappa è vettoriale (${tileInfo.tipo})`);
+    check(tileInfo.livelli.join(',') === 'comuni,alloggi_pubblici,pgt_zone,particelle', `i livelli leggono le tile dei layer pubblici (${tileInfo.livelli.join(', ')})`);
+    check(requests.some((u) => u.includes('/style.json')), 'lo stile viene da /style.json');
+    check(requests.some((u) => /\/tiles\/\d+\/\d+\/\d+\.mvt/.test(u)), 'la mappa chiede tile vettoriali /tiles/{z}/{x}/{y}.mvt');
     check(counts.alloggi > 0, `il livello degli alloggi mostra alloggi (trovati ${counts.alloggi})`);
 
     const badge = page.locator('#badge-dimostrativi');
@@ -228,15 +244,17 @@ async function main() {
     // Cambio di colorazione e livelli facoltativi: la legenda segue.
     await page.selectOption('#sel-colore', 'tasso_inutilizzo');
     check((await page.locator('#legenda').innerText()).toLowerCase().includes('quota'), 'la legenda segue la colorazione scelta');
-    const layerResponses = Promise.all([
-      page.waitForResponse((r) => r.url().includes('/api/layers/vincoli'), { timeout: TIMEOUT }),
-      page.waitForResponse((r) => r.url().includes('/api/layers/pgt_zone'), { timeout: TIMEOUT }),
-    ]).catch((e) => e);
+    // Vincoli e PGT sono già nelle tile vettoriali: accenderli non chiede altri dati.
     await page.check('#chk-vincoli');
     await page.check('#chk-pgt');
-    const lr = await layerResponses;
-    check(Array.isArray(lr) && lr.every((r) => r.ok()), `i livelli vincoli e PGT si caricano${Array.isArray(lr) ? ` (HTTP ${lr.map((r) => r.status()).join(', ')})` : `: ${lr.message}`}`);
     await settle(page);
+    const resi = await page.evaluate(() => {
+      const map = window.abitareMap;
+      const n = (l) => map.queryRenderedFeatures({ layers: [l] }).length;
+      return { pgt: n('pgt-fill'), vincoli: n('vincoli-line') };
+    });
+    check(resi.pgt > 0 && resi.vincoli > 0, `i livelli vincoli e PGT si disegnano dalle tile (${resi.vincoli} vincoli, ${resi.pgt} zone PGT)`);
+    check(!requests.some((u) => u.includes('/api/layers/pgt_zone') || u.includes('/api/layers/vincoli')), 'vincoli e PGT non richiedono GeoJSON');
     const leg = await page.locator('#legenda').innerText();
     check(leg.includes('Vincoli') && leg.includes('Zone del PGT'), 'la legenda mostra i livelli accesi');
     await page.screenshot({ path: path.join(ARTIFACTS, '04-tasso-vincoli-pgt.png') });
@@ -244,10 +262,7 @@ async function main() {
     // Patrimonio privato: il livello aggregato si accende e disegna aree; popup con i numeri.
     await page.uncheck('#chk-pgt');
     await page.uncheck('#chk-vincoli');
-    const privResp = page.waitForResponse((r) => r.url().includes('/api/layers/stock_privato'), { timeout: TIMEOUT }).catch((e) => e);
     await page.check('#chk-privato');
-    const pr = await privResp;
-    check(pr && typeof pr.ok === 'function' && pr.ok(), 'il livello "stock_privato" si carica');
     await settle(page);
     const aree = await page.evaluate(() => {
       const map = window.abitareMap;
@@ -287,6 +302,7 @@ async function main() {
     }
     const bodies = await Promise.all(apiBodies);
     check(!requests.some((u) => u.includes('alloggi_privati')), 'nessuna richiesta di singoli alloggi privati');
+    check(!requests.some((u) => u.includes('/api/layers/stock_privato')), 'le aree di stima arrivano dalle tile');
     const rivelatrici = bodies.filter(([, t]) => t.includes('Proprietario dimostrativo') || /OFF-20\d\d-/.test(t)).map(([u]) => u);
     check(bodies.length > 0 && rivelatrici.length === 0, `nessuna risposta contiene singoli alloggi privati o nomi di proprietari (${bodies.length} risposte API)${rivelatrici.length ? `: ${rivelatrici.join(', ')}` : ''}`);
 

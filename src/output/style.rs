@@ -1,0 +1,232 @@
+//! MapLibre style (version 8) over the vector tiles, with the web map's colours: comuni in
+//! ColorBrewer YlOrRd by unused public dwellings (quantile classes computed as the map does),
+//! public dwellings by state in Okabe–Ito, PGT classes, constraints, cadastre. No glyphs and
+//! no sprites: the map works with no network.
+
+use serde_json::{json, Value};
+
+use crate::analysis::vacancy::Vacancy;
+
+use super::mvt::layer_min_zoom;
+
+/// Okabe–Ito colours of the unit states (same as `web/app.js`).
+pub const STATI: [(&str, &str); 4] = [
+    ("occupato", "#0072B2"),
+    ("libero", "#009E73"),
+    ("sfitto_carenze_manutentive", "#E69F00"),
+    ("sfitto_ristrutturazione", "#D55E00"),
+];
+pub const COLORE_STATO_IGNOTO: &str = "#999999";
+/// ColorBrewer YlOrRd, 5 classes.
+pub const YLORRD: [&str; 5] = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"];
+pub const GRIGIO_NESSUNO: &str = "#e3e3e3";
+pub const PGT_CLASSI: [(&str, &str); 8] = [
+    ("tessuto_urbano_consolidato", "#bdbdbd"),
+    ("nucleo_antica_formazione", "#8c6d31"),
+    ("ambito_trasformazione", "#cc79a7"),
+    ("rigenerazione", "#f0e442"),
+    ("servizi_esistenti", "#56b4e9"),
+    ("servizi_previsti", "#0072b2"),
+    ("agricolo", "#b8e186"),
+    ("non_soggetto_trasformazione", "#4d9221"),
+];
+pub const PGT_ALTRO: &str = "#dddddd";
+/// ColorBrewer Purples, 5 classes, for the share of non-occupied private dwellings, with the
+/// web map's fixed breaks.
+pub const PURPLES: [&str; 5] = ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"];
+pub const SOGLIE_PRIVATO: [f64; 5] = [0.0, 0.2, 0.35, 0.5, 0.65];
+/// Name of the vector source in the style.
+pub const SOURCE: &str = "abitare";
+
+/// Quantile class breaks of integer values above zero (as `calcolaClassi` in `web/app.js`):
+/// the first is the minimum, then up to `k - 1` rounded-up quantiles.
+pub fn class_breaks(values: &[f64], k: usize) -> Vec<f64> {
+    let mut v: Vec<f64> = values
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .collect();
+    v.sort_by(f64::total_cmp);
+    let (Some(&min), Some(&max)) = (v.first(), v.last()) else {
+        return Vec::new();
+    };
+    let mut breaks = vec![min.floor()];
+    for i in 1..k {
+        let q = v[((i * v.len()) / k).min(v.len() - 1)];
+        let s = q.ceil();
+        if breaks.last().is_some_and(|l| s > l + 1e-9) && s <= max {
+            breaks.push(s);
+        }
+    }
+    breaks
+}
+
+/// The colour expression of comuni by `inutilizzati`.
+pub fn comuni_fill_color(breaks: &[f64]) -> Value {
+    if breaks.is_empty() {
+        return json!(GRIGIO_NESSUNO);
+    }
+    let mut step = vec![
+        json!("step"),
+        json!(["to-number", ["get", "inutilizzati"], 0]),
+        json!(YLORRD[0]),
+    ];
+    for (i, b) in breaks.iter().enumerate().skip(1) {
+        step.push(json!(b));
+        step.push(json!(YLORRD[i.min(YLORRD.len() - 1)]));
+    }
+    json!([
+        "case",
+        ["<=", ["to-number", ["get", "inutilizzati"], 0], 0],
+        GRIGIO_NESSUNO,
+        step
+    ])
+}
+
+/// The style, with the tiles at `tiles_url` (a `{z}/{x}/{y}` template).
+pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_zoom: u8) -> Value {
+    let values: Vec<f64> = vacancy
+        .per_comune
+        .iter()
+        .map(|c| f64::from(c.conteggi.inutilizzati))
+        .collect();
+    let breaks = class_breaks(&values, YLORRD.len());
+    let stato_color: Vec<Value> = std::iter::once(json!("match"))
+        .chain(std::iter::once(json!(["get", "stato"])))
+        .chain(STATI.iter().flat_map(|(k, c)| [json!(k), json!(c)]))
+        .chain(std::iter::once(json!(COLORE_STATO_IGNOTO)))
+        .collect();
+    let pgt_color: Vec<Value> = std::iter::once(json!("match"))
+        .chain(std::iter::once(json!(["get", "classe"])))
+        .chain(PGT_CLASSI.iter().flat_map(|(k, c)| [json!(k), json!(c)]))
+        .chain(std::iter::once(json!(PGT_ALTRO)))
+        .collect();
+    let mut privato_step = vec![
+        json!("step"),
+        json!(["to-number", ["get", "quota_non_occupate"], 0]),
+        json!(PURPLES[0]),
+    ];
+    for (s, c) in SOGLIE_PRIVATO.iter().zip(PURPLES).skip(1) {
+        privato_step.push(json!(s));
+        privato_step.push(json!(c));
+    }
+    let mut source = json!({
+        "type": "vector",
+        "tiles": [tiles_url],
+        "minzoom": 0,
+        "maxzoom": max_zoom,
+        "attribution": "abitare – dati dell'Ambito",
+        // Feature ids for feature-state (selected comune) and de-duplication across tiles.
+        "promoteId": {"comuni": "istat", "alloggi_pubblici": "id"},
+    });
+    if let Some(b) = bounds {
+        source["bounds"] = json!(b);
+    }
+    let center = bounds
+        .map(|b| json!([(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0]))
+        .unwrap_or(json!([10.0, 45.9]));
+    json!({
+        "version": 8,
+        "name": "abitare",
+        "metadata": {
+            "abitare:classi_inutilizzati": breaks,
+        },
+        "center": center,
+        "zoom": 10,
+        "sources": { "abitare": source },
+        "layers": [
+            {"id": "sfondo", "type": "background", "paint": {"background-color": "#f4f3ef"}},
+            {
+                "id": "comuni-fill", "type": "fill", "source": SOURCE, "source-layer": "comuni",
+                "paint": {
+                    "fill-color": comuni_fill_color(&breaks),
+                    "fill-opacity": ["interpolate", ["linear"], ["zoom"], 10, 0.85, 14, 0.45, 16, 0.2],
+                },
+            },
+            {
+                "id": "privato-fill", "type": "fill", "source": SOURCE, "source-layer": "stock_privato",
+                "layout": {"visibility": "none"},
+                "paint": {
+                    "fill-color": ["case", ["==", ["get", "quota_non_occupate"], null], GRIGIO_NESSUNO, privato_step],
+                    "fill-opacity": 0.85,
+                },
+            },
+            {
+                "id": "privato-line", "type": "line", "source": SOURCE, "source-layer": "stock_privato",
+                "layout": {"visibility": "none"},
+                "paint": {"line-color": "#3f007d", "line-width": 0.6, "line-opacity": 0.7},
+            },
+            {
+                "id": "pgt-fill", "type": "fill", "source": SOURCE, "source-layer": "pgt_zone",
+                "minzoom": layer_min_zoom("pgt_zone"),
+                "layout": {"visibility": "none"},
+                "paint": {"fill-color": pgt_color, "fill-opacity": 0.6},
+            },
+            {
+                "id": "pgt-line", "type": "line", "source": SOURCE, "source-layer": "pgt_zone",
+                "minzoom": layer_min_zoom("pgt_zone"),
+                "layout": {"visibility": "none"},
+                "paint": {"line-color": "#555555", "line-width": 0.5, "line-opacity": 0.6},
+            },
+            {
+                "id": "comuni-line", "type": "line", "source": SOURCE, "source-layer": "comuni",
+                "paint": {
+                    "line-color": ["case", ["boolean", ["feature-state", "selezionato"], false], "#000000", "#4d4d4d"],
+                    "line-width": ["case", ["boolean", ["feature-state", "selezionato"], false], 3, 1],
+                },
+            },
+            {
+                "id": "vincoli-fill", "type": "fill", "source": SOURCE, "source-layer": "vincoli",
+                "minzoom": layer_min_zoom("vincoli"),
+                "layout": {"visibility": "none"},
+                "paint": {"fill-color": "#781c81", "fill-opacity": 0.15},
+            },
+            {
+                "id": "vincoli-line", "type": "line", "source": SOURCE, "source-layer": "vincoli",
+                "minzoom": layer_min_zoom("vincoli"),
+                "layout": {"visibility": "none"},
+                "paint": {"line-color": "#781c81", "line-width": 1.5},
+            },
+            {
+                "id": "fogli-line", "type": "line", "source": SOURCE, "source-layer": "fogli",
+                "minzoom": layer_min_zoom("fogli"),
+                "layout": {"visibility": "none"},
+                "paint": {"line-color": "#1a1a1a", "line-width": 1.6, "line-dasharray": [4, 2]},
+            },
+            {
+                "id": "particelle-line", "type": "line", "source": SOURCE, "source-layer": "particelle",
+                "minzoom": layer_min_zoom("particelle"),
+                "layout": {"visibility": "none"},
+                "paint": {"line-color": "#333333", "line-width": 0.7},
+            },
+            {
+                "id": "alloggi", "type": "circle", "source": SOURCE, "source-layer": "alloggi_pubblici",
+                "layout": {
+                    "circle-sort-key": ["match", ["get", "stato"], "occupato", 0, "libero", 1,
+                        "sfitto_carenze_manutentive", 2, "sfitto_ristrutturazione", 3, 0],
+                },
+                "paint": {
+                    "circle-color": stato_color,
+                    "circle-radius": ["interpolate", ["linear"], ["zoom"], 9, 3, 12, 5, 15, 8, 18, 12],
+                    "circle-stroke-color": "#ffffff",
+                    "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 9, 1, 15, 1.5, 18, 2],
+                },
+            },
+        ],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn breaks_like_the_web_map() {
+        assert!(class_breaks(&[0.0, 0.0], 5).is_empty());
+        assert_eq!(
+            class_breaks(&[1.0, 2.0, 3.0, 4.0, 5.0, 0.0], 5),
+            vec![1.0, 2.0, 3.0, 4.0, 5.0]
+        );
+        assert_eq!(class_breaks(&[2.0, 2.0, 2.0], 5), vec![2.0]);
+    }
+}
