@@ -1,5 +1,6 @@
 //! Renderers: GeoJSON layers and the Piano Annuale report. They format analysis results and
 //! model layers; they compute nothing of their own.
 
+pub mod candidates_report;
 pub mod geojson;
 pub mod report;

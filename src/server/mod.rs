@@ -20,6 +20,7 @@ use crate::output::geojson::{
 use crate::output::report::{self, Formato};
 use crate::pipeline::Loaded;
 
+mod candidates;
 mod ogc;
 
 mod assets {
@@ -86,6 +87,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/layers", get(layers))
         .route("/api/layers/{layer}", get(layer))
         .route("/api/report/piano-annuale", get(piano_annuale))
+        .merge(candidates::routes())
         .merge(ogc::routes())
         .fallback(get(static_asset))
         .layer(tower_http::compression::CompressionLayer::new())
