@@ -11,6 +11,7 @@ use geo::{BoundingRect, MultiPolygon};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::analysis::candidates::{screen, Regole, RegoleError, Screening};
 use crate::analysis::linkage::{link_units, LinkageReport};
 use crate::analysis::piano_annuale::{piano_annuale, Avviso, Contesto, PianoAnnuale};
 use crate::analysis::private::{assign_tracts, link_private_units, stock_privato, StockPrivato};
@@ -24,6 +25,7 @@ use crate::ingest::pgt::{read_pgt, Mappatura, PgtError};
 use crate::ingest::private::{read_estimates, read_private_units, EstimatesError};
 use crate::model::workspace::{self, InputRecord, Manifest, Staging, WorkspaceError};
 use crate::model::{Comune, Localizzazione, Model};
+use crate::output::candidates_report::{self, FormatoCandidate};
 use crate::output::geojson::{collection, layer_features, PublicLayer};
 use crate::output::report::{self, Formato};
 use crate::project::{Project, ProjectError};
@@ -46,6 +48,8 @@ pub enum PipelineError {
     Estimates(#[from] EstimatesError),
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
+    #[error(transparent)]
+    Regole(#[from] RegoleError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -71,21 +75,50 @@ pub struct Loaded {
     pub report: PianoAnnuale,
     /// Private-stock figures (aggregates; individual private units stay in `model`).
     pub privato: StockPrivato,
+    /// Candidate social-housing standard areas (also in `model.aree_candidate`) and the
+    /// areas excluded whole.
+    pub candidate: Screening,
+    /// The rules the candidates were screened with.
+    pub regole: Regole,
 }
 
+/// The workspace file holding the rules the candidates were screened with.
+pub const REGOLE_WORKSPACE: &str = "regole_aree_candidate.toml";
+
 impl Loaded {
-    /// Indexes a model and runs the analyses.
+    /// Indexes a model and runs the analyses (candidates with the built-in rules).
     pub fn from_model(model: Model) -> Loaded {
+        Loaded::from_model_with_rules(model, Regole::predefinite())
+    }
+
+    /// Indexes a model and runs the analyses, screening candidates with `regole`.
+    pub fn from_model_with_rules(mut model: Model, regole: Regole) -> Loaded {
         let index = ModelIndex::build(&model);
         let vacancy = vacancy(&model);
         let report = piano_annuale(&model.alloggi_pubblici, &report_context(&model));
         let privato = stock_privato(&model);
+        let candidate = screen(&model, &index, &regole);
+        model.aree_candidate = candidate.candidate.clone();
         Loaded {
             model,
             index,
             vacancy,
             report,
             privato,
+            candidate,
+            regole,
+        }
+    }
+}
+
+/// The candidate rules of a project: its `input.regole_candidate` over the built-in ones.
+pub fn project_rules(project: &Project) -> Result<Regole, PipelineError> {
+    match &project.input.regole_candidate {
+        None => Ok(Regole::predefinite()),
+        Some(p) => {
+            let path = project.resolve(p);
+            let text = fs::read_to_string(&path).map_err(io(&path))?;
+            Ok(Regole::del_progetto(&text, &path.display().to_string())?)
         }
     }
 }
@@ -141,7 +174,16 @@ pub fn report_context(model: &Model) -> Contesto {
 
 /// Loads a built workspace.
 pub fn load_workspace(dir: &Path) -> Result<Loaded, PipelineError> {
-    Ok(Loaded::from_model(workspace::load_model(dir)?))
+    let model = workspace::load_model(dir)?;
+    // The rules of the build, when the workspace has them (older workspaces do not).
+    let rules_path = dir.join(REGOLE_WORKSPACE);
+    let regole = if rules_path.is_file() {
+        let text = fs::read_to_string(&rules_path).map_err(io(&rules_path))?;
+        Regole::parse(&text, &rules_path.display().to_string())?
+    } else {
+        Regole::predefinite()
+    };
+    Ok(Loaded::from_model_with_rules(model, regole))
 }
 
 /// What a build did.
@@ -625,9 +667,14 @@ pub fn ingest(
 /// the old one and swaps it in. On any error the old workspace is left as it was.
 pub fn build(project: &Project) -> Result<BuildOutcome, PipelineError> {
     let start = Instant::now();
-    let (model, linkage, inputs, avvisi) = ingest(project)?;
+    let (model, linkage, mut inputs, mut avvisi) = ingest(project)?;
+    let regole = project_rules(project)?;
+    if let Some(p) = &project.input.regole_candidate {
+        record_input(&project.resolve(p), &mut inputs)?;
+    }
     let target = project.workspace_dir();
-    let loaded = Loaded::from_model(model);
+    let loaded = Loaded::from_model_with_rules(model, regole);
+    avvisi.extend(loaded.candidate.avvisi.iter().cloned());
 
     let staging = Staging::new(&target)?;
     staging.write_model(&loaded.model)?;
@@ -649,6 +696,20 @@ pub fn build(project: &Project) -> Result<BuildOutcome, PipelineError> {
     ] {
         let text = report::render_con_privato(&loaded.report, &loaded.privato, f);
         staging.write_file(&format!("report/piano_annuale.{ext}"), |w| {
+            w.write_all(text.as_bytes())
+        })?;
+    }
+    staging.write_file(REGOLE_WORKSPACE, |w| {
+        w.write_all(loaded.regole.to_toml().as_bytes())
+    })?;
+    for f in [FormatoCandidate::Html, FormatoCandidate::Csv] {
+        let text = candidates_report::render(
+            &loaded.model.ambito,
+            &loaded.model.comuni,
+            &loaded.candidate,
+            f,
+        );
+        staging.write_file(&format!("report/aree_candidate.{}", f.ext()), |w| {
             w.write_all(text.as_bytes())
         })?;
     }

@@ -107,6 +107,9 @@ pub struct InputSection {
     pub alloggi_privati: Option<PathBuf>,
     /// Area estimates of non-occupied private dwellings (polygons with counts, e.g. census tracts).
     pub stime_non_occupate: Option<PathBuf>,
+    /// Rules for the candidate social-housing standard areas (TOML); they extend the built-in
+    /// `data/regole_aree_candidate.toml`, or replace it with `modo = "sostituisci"`.
+    pub regole_candidate: Option<PathBuf>,
 }
 
 /// A CXF input: `{ percorso = "cxf/", crs = "EPSG:3003" }`.
@@ -237,6 +240,9 @@ impl Project {
         }
         if let Some(c) = &self.input.pgt_mappatura {
             named.push(("input.pgt_mappatura".into(), c.clone()));
+        }
+        if let Some(c) = &self.input.regole_candidate {
+            named.push(("input.regole_candidate".into(), c.clone()));
         }
         for (field, file) in named {
             let resolved = self.resolve(&file);

@@ -1,6 +1,7 @@
 //! Analyses: pure functions of the model (no I/O, no HTTP, no formatting). Their renderers
 //! live in `output`.
 
+pub mod candidates;
 pub mod linkage;
 pub mod piano_annuale;
 pub mod private;

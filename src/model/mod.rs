@@ -448,6 +448,92 @@ pub struct Vincolo {
     pub geometry: MultiPolygon<f64>,
 }
 
+/// What made an area a candidate social-housing standard area (DOMAIN.md, PGT section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum FonteCandidata {
+    /// A planned service area of the Piano dei Servizi.
+    ServiziPrevisti,
+    /// An ambito di trasformazione (the share of its standard ceded as dwellings).
+    AmbitoTrasformazione,
+    /// A regeneration area (L.R. 18/2019).
+    Rigenerazione,
+    /// A parcel of a comune or ALER with unused public units.
+    PatrimonioPubblico,
+}
+
+impl FonteCandidata {
+    pub const ALL: [FonteCandidata; 4] = [
+        FonteCandidata::ServiziPrevisti,
+        FonteCandidata::AmbitoTrasformazione,
+        FonteCandidata::Rigenerazione,
+        FonteCandidata::PatrimonioPubblico,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            FonteCandidata::ServiziPrevisti => "servizi_previsti",
+            FonteCandidata::AmbitoTrasformazione => "ambito_trasformazione",
+            FonteCandidata::Rigenerazione => "rigenerazione",
+            FonteCandidata::PatrimonioPubblico => "patrimonio_pubblico",
+        }
+    }
+    pub fn label_it(self) -> &'static str {
+        match self {
+            FonteCandidata::ServiziPrevisti => "Area per servizi prevista dal Piano dei Servizi",
+            FonteCandidata::AmbitoTrasformazione => "Ambito di trasformazione (standard cedibile)",
+            FonteCandidata::Rigenerazione => "Ambito di rigenerazione urbana",
+            FonteCandidata::PatrimonioPubblico => "Patrimonio pubblico inutilizzato",
+        }
+    }
+}
+
+/// One item of a candidate's score: the rule, the points it gave and what was measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VocePunteggio {
+    /// Rule key (`servizi`, `tessuto_consolidato`, …).
+    pub regola: String,
+    pub punti: f64,
+    /// The measured value and the threshold, in Italian.
+    pub misura: String,
+}
+
+/// A part of a candidate cut by an exclusion rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EsclusioneParziale {
+    /// Rule key (`vincolo:cimiteriale`, `agricolo`, `area_minima`).
+    pub regola: String,
+    /// Italian description (the constraint's name, buffer).
+    pub descrizione: String,
+    /// Hectares removed by this rule (in the order the rules were applied).
+    pub ettari: f64,
+}
+
+/// A candidate social-housing standard area: an analysis result (`analysis::candidates`),
+/// kept in the model so every layer output (API, OGC, exports) renders it like the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AreaCandidata {
+    /// Stable id: source, comune and ordinal, or the cadastral reference.
+    pub id: String,
+    pub comune_istat: Option<String>,
+    pub comune_nome: Option<String>,
+    pub fonte: FonteCandidata,
+    /// What the source calls it (zone legend, ambito name, cadastral reference).
+    pub denominazione: Option<String>,
+    pub punteggio: f64,
+    pub punteggio_voci: Vec<VocePunteggio>,
+    /// Area left after the exclusions, hectares (UTM 32N).
+    pub area_ha: f64,
+    /// Area of the source feature, hectares.
+    pub area_origine_ha: f64,
+    /// Share of the area that could become social housing.
+    pub quota: f64,
+    pub alloggi_stimati: u32,
+    /// Every reason, in Italian: the source, each rule passed with its measured value.
+    pub motivi: Vec<String>,
+    pub esclusioni: Vec<EsclusioneParziale>,
+    pub geometry: MultiPolygon<f64>,
+}
+
 /// Identity of the Ambito a model describes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AmbitoInfo {
@@ -480,6 +566,10 @@ pub struct Model {
     /// Area estimates of non-occupied private dwellings.
     #[serde(default)]
     pub stime_non_occupate: Vec<StimaNonOccupate>,
+    /// Candidate social-housing standard areas, set by the pipeline from
+    /// `analysis::candidates::screen` (derived: recomputed whenever a model is loaded).
+    #[serde(default)]
+    pub aree_candidate: Vec<AreaCandidata>,
 }
 
 impl Model {
@@ -495,6 +585,7 @@ impl Model {
             vincoli: Vec::new(),
             alloggi_privati: Vec::new(),
             stime_non_occupate: Vec::new(),
+            aree_candidate: Vec::new(),
         }
     }
 

@@ -12,7 +12,7 @@ use crate::model::Model;
 
 /// Layers anyone may see, in the API and in the workspace's `layers/` (others of FORMATS.md §6
 /// come with later inputs). `stock_privato` holds only aggregates of the private stock.
-pub const SERVED_LAYERS: [&str; 8] = [
+pub const SERVED_LAYERS: [&str; 9] = [
     "comuni",
     "fogli",
     "particelle",
@@ -21,6 +21,7 @@ pub const SERVED_LAYERS: [&str; 8] = [
     "pgt_zone",
     "vincoli",
     "stock_privato",
+    "aree_candidate",
 ];
 
 /// Layers that exist but are for officers only: the individual private units. No role that
@@ -113,6 +114,7 @@ pub fn layer_len(model: &Model, layer: PublicLayer) -> usize {
         "pgt_zone" => model.pgt_zone.len(),
         "vincoli" => model.vincoli.len(),
         "stock_privato" => model.stime_non_occupate.len(),
+        "aree_candidate" => model.aree_candidate.len(),
         _ => 0,
     }
 }
@@ -313,6 +315,32 @@ pub fn layer_features(
                         "abitazioni_totali": t.abitazioni_totali,
                         "abitazioni_non_occupate": t.abitazioni_non_occupate,
                         "quota_non_occupate": share(quota),
+                    }),
+                )
+            }
+            "aree_candidate" => {
+                let c = &model.aree_candidate[i];
+                feature(
+                    c.id.clone(),
+                    Some(polygon_geometry(&c.geometry)),
+                    json!({
+                        "id": c.id,
+                        "comune": c.comune_nome,
+                        "comune_istat": c.comune_istat,
+                        "fonte": c.fonte.code(),
+                        "fonte_label": c.fonte.label_it(),
+                        "denominazione": c.denominazione,
+                        "punteggio": c.punteggio,
+                        "punteggio_dettaglio": c
+                            .punteggio_voci
+                            .iter()
+                            .map(|v| format!("{}: {} punti", v.misura, v.punti))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        "area_ha": (c.area_ha * 100.0).round() / 100.0,
+                        "alloggi_stimati": c.alloggi_stimati,
+                        "motivi": c.motivi.join("; "),
+                        "esclusioni": crate::analysis::candidates::esclusioni_testo(&c.esclusioni),
                     }),
                 )
             }

@@ -2,6 +2,8 @@
 //! model layers; they compute nothing of their own.
 
 pub mod export;
+
+pub mod candidates_report;
 pub mod geojson;
 pub mod mvt;
 pub mod pmtiles;

@@ -20,6 +20,7 @@ use crate::output::geojson::{
 use crate::output::report::{self, Formato};
 use crate::pipeline::Loaded;
 
+mod candidates;
 mod ogc;
 mod tiles;
 
@@ -88,6 +89,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/layers", get(layers))
         .route("/api/layers/{layer}", get(layer))
         .route("/api/report/piano-annuale", get(piano_annuale))
+        .merge(candidates::routes())
         .merge(ogc::routes())
         .merge(export::routes())
         .merge(tiles::routes())

@@ -1,0 +1,29 @@
+//! The report of candidate social-housing standard areas:
+//! `/api/report/aree-candidate?format=html|csv` (HTML when no format is given).
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use super::{ApiError, AppState, ReportQuery};
+use crate::output::candidates_report::{self, FormatoCandidate};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/report/aree-candidate", get(report))
+}
+
+async fn report(
+    State(s): State<AppState>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let f = match q.format.as_deref() {
+        None => FormatoCandidate::Html,
+        Some(x) => FormatoCandidate::parse(x).ok_or_else(|| {
+            ApiError::bad_request(format!("formato non valido: {x:?} (html, csv)"))
+        })?,
+    };
+    let body = candidates_report::render(&s.model.ambito, &s.model.comuni, &s.candidate, f);
+    Ok(([(header::CONTENT_TYPE, f.content_type())], body).into_response())
+}
