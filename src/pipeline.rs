@@ -23,6 +23,7 @@ use crate::ingest::gml::{CadastralFeature, GmlError};
 use crate::ingest::inventory::{read_inventory, InventoryError, InventoryOptions};
 use crate::ingest::pgt::{read_pgt, Mappatura, PgtError};
 use crate::ingest::private::{read_estimates, read_private_units, EstimatesError};
+use crate::ingest::public_assets::{read_altra_proprieta, read_servizi_puntuali, ServiziError};
 use crate::model::workspace::{self, InputRecord, Manifest, Staging, WorkspaceError};
 use crate::model::{Comune, Localizzazione, Model};
 use crate::output::candidates_report::{self, FormatoCandidate};
@@ -46,6 +47,8 @@ pub enum PipelineError {
     Cxf(#[from] crate::ingest::cxf::CxfError),
     #[error(transparent)]
     Estimates(#[from] EstimatesError),
+    #[error(transparent)]
+    Servizi(#[from] ServiziError),
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
     #[error(transparent)]
@@ -99,6 +102,7 @@ impl Loaded {
         let privato = stock_privato(&model);
         let candidate = screen(&model, &index, &regole);
         model.aree_candidate = candidate.candidate.clone();
+        model.aree_escluse = candidate.escluse.clone();
         Loaded {
             model,
             index,
@@ -652,6 +656,30 @@ pub fn ingest(
         avvisi.extend(assign_tracts(&mut model));
     }
 
+    // Other public property and existing services, for the candidate areas.
+    if let Some(file) = &project.input.altra_proprieta_pubblica {
+        let path = project.resolve(file);
+        let read = read_altra_proprieta(&path, &InventoryOptions::default())?;
+        model.altra_proprieta_pubblica = read.items;
+        record_input(&path, &mut inputs)?;
+        avvisi.extend(resolve_property_comuni(&mut model, &path));
+    }
+    if let Some(file) = &project.input.servizi_puntuali {
+        let path = project.resolve(file);
+        model.servizi_puntuali = read_servizi_puntuali(&path)?;
+        for (i, s) in model.servizi_puntuali.iter().enumerate() {
+            if let Some(message) = crs::diagnose_outside_lombardy(s.posizione.x(), s.posizione.y())
+            {
+                return Err(PipelineError::OutsideLombardy {
+                    path: path.clone(),
+                    feature: s.nome.clone().unwrap_or_else(|| format!("n. {}", i + 1)),
+                    message,
+                });
+            }
+        }
+        record_input(&path, &mut inputs)?;
+    }
+
     let linkage = link_units(&mut model);
     avvisi.extend(linkage.fuori_ambito.iter().cloned());
     for u in &linkage.non_collegate {
@@ -661,6 +689,42 @@ pub fn ingest(
         ));
     }
     Ok((model, linkage, inputs, avvisi))
+}
+
+/// Completes the comune codes of the other public property from the Ambito's comuni; rows of
+/// comuni outside the Ambito are dropped with a warning.
+fn resolve_property_comuni(model: &mut Model, path: &Path) -> Vec<String> {
+    let mut avvisi = Vec::new();
+    let comuni = model.comuni.clone();
+    model.altra_proprieta_pubblica.retain_mut(|p| {
+        let found = comuni.iter().find(|c| {
+            p.comune_istat.as_deref() == Some(c.istat.as_str())
+                || p.belfiore
+                    .as_deref()
+                    .is_some_and(|b| b.eq_ignore_ascii_case(&c.belfiore))
+                || p.comune_nome
+                    .as_deref()
+                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(c.nome.trim()))
+        });
+        match found {
+            Some(c) => {
+                p.comune_istat = Some(c.istat.clone());
+                p.belfiore = Some(c.belfiore.clone());
+                p.comune_nome = Some(c.nome.clone());
+                true
+            }
+            None => {
+                avvisi.push(format!(
+                    "{}: riga {}: immobile {}: comune non appartenente all'Ambito, ignorato",
+                    path.display(),
+                    p.riga,
+                    p.codice
+                ));
+                false
+            }
+        }
+    });
+    avvisi
 }
 
 /// Builds the workspace of a project: reads everything, then writes the new workspace beside

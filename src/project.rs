@@ -110,6 +110,12 @@ pub struct InputSection {
     /// Rules for the candidate social-housing standard areas (TOML); they extend the built-in
     /// `data/regole_aree_candidate.toml`, or replace it with `modo = "sostituisci"`.
     pub regole_candidate: Option<PathBuf>,
+    /// Public property other than housing (offices, schools, depots) by cadastral reference,
+    /// with its state of use (CSV/XLSX): a source of candidate areas when dismissed or underused.
+    pub altra_proprieta_pubblica: Option<PathBuf>,
+    /// Existing services as points (GeoJSON points with `tipo`, or CSV/XLSX with `tipo`, `lon`,
+    /// `lat`): schools, health, shops, stops, scored by distance in the candidate screening.
+    pub servizi_puntuali: Option<PathBuf>,
 }
 
 /// A CXF input: `{ percorso = "cxf/", crs = "EPSG:3003" }`.

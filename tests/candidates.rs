@@ -602,3 +602,194 @@ async fn report_route_and_public_layer() {
         .expect("motivi")
         .contains("superficie utile"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Other public property and service points.
+
+fn parcel_at(m: &mut Model, foglio: &str, particella: &str, g: MultiPolygon<f64>) {
+    m.particelle.push(Particella {
+        riferimento: format!("C800_{foglio:0>4}00.{particella}"),
+        belfiore: "C800".into(),
+        sezione: None,
+        foglio: foglio.into(),
+        particella: particella.into(),
+        geometry: g,
+    });
+}
+
+fn proprieta(foglio: &str, particella: &str, stato: StatoProprieta) -> ProprietaPubblica {
+    ProprietaPubblica {
+        codice: format!("PAT-{foglio}-{particella}"),
+        comune_istat: Some("016077".into()),
+        belfiore: Some("C800".into()),
+        comune_nome: Some("Clusone".into()),
+        sezione: None,
+        foglio: foglio.into(),
+        particella: particella.into(),
+        ente: "Comune di Clusone".into(),
+        uso: Some("Ex scuola".into()),
+        stato,
+        superficie_mq: Some(800.0),
+        note: None,
+        riga: 2,
+    }
+}
+
+#[test]
+fn other_public_property_is_a_candidate_only_in_the_states_the_rules_name() {
+    let mut m = model();
+    parcel_at(&mut m, "13", "125", rect(0.0, 0.0, 40.0, 50.0));
+    parcel_at(&mut m, "13", "126", rect(100.0, 0.0, 40.0, 50.0));
+    m.altra_proprieta_pubblica = vec![
+        proprieta("13", "125", StatoProprieta::Dismesso),
+        proprieta("0013", "0126", StatoProprieta::InUso),
+    ];
+    let s = run(&m, &Regole::predefinite());
+    let c = only(&s);
+    assert_eq!(c.fonte, FonteCandidata::AltraProprietaPubblica);
+    assert_eq!(c.id, "AP-C800_001300.125");
+    assert!(
+        c.motivi[0].contains("Ex scuola (stato: dismesso)"),
+        "{:?}",
+        c.motivi
+    );
+    // 0.2 ha × 60 alloggi/ha × 50 % = 6; public ownership scores.
+    assert_eq!(c.alloggi_stimati, 6);
+    assert_eq!(voce(c, "proprieta_pubblica").punti, 15.0);
+
+    // A rule naming `in_uso` too brings the town hall in (cadastral reference normalised).
+    let s = run(
+        &m,
+        &rules("[fonti.altra_proprieta_pubblica]\nstati = [\"dismesso\", \"in_uso\"]\n"),
+    );
+    assert_eq!(s.candidate.len(), 2, "{s:#?}");
+    // Switched off, the source proposes nothing.
+    let s = run(
+        &m,
+        &rules("[fonti.altra_proprieta_pubblica]\nattiva = false\n"),
+    );
+    assert!(s.candidate.is_empty());
+    // An unknown state in the rules is an error naming the key.
+    let e = Regole::del_progetto(
+        "[fonti.altra_proprieta_pubblica]\nstati = [\"chiuso\"]\n",
+        "regole.toml",
+    )
+    .expect_err("unknown state");
+    assert!(
+        e.to_string()
+            .contains("fonti.altra_proprieta_pubblica.stati")
+            && e.to_string().contains("chiuso"),
+        "{e}"
+    );
+}
+
+fn punto(tipo: &str, nome: &str, x: f64, y: f64) -> ServizioPuntuale {
+    let to_ll = ToLonLat::new(32632).expect("utm");
+    let (lon, lat) = to_ll.convert(X0 + x, Y0 + y).expect("to lon/lat");
+    ServizioPuntuale {
+        tipo: tipo.into(),
+        nome: Some(nome.into()),
+        posizione: geo::Point::new(lon, lat),
+    }
+}
+
+#[test]
+fn service_points_score_by_kind_and_distance() {
+    let mut m = one_area();
+    // A school 420 m east of the area's east edge, a stop 1 km north, a kind no rule names.
+    m.servizi_puntuali = vec![
+        punto("scuola", "Scuola primaria Rodari", 520.0, 50.0),
+        punto("fermata", "Fermata Viale Roma", 50.0, 1100.0),
+        punto("biblioteca", "Biblioteca civica", 50.0, 50.0),
+    ];
+    let c = only(&run(&m, &Regole::predefinite())).clone();
+    let scuola = voce(&c, "servizi_puntuali:scuola");
+    assert_eq!(scuola.punti, 5.0);
+    assert!(
+        scuola
+            .misura
+            .contains("distanza scuola (Scuola primaria Rodari) 420 m ≤ 800 m"),
+        "{}",
+        scuola.misura
+    );
+    let fermata = voce(&c, "servizi_puntuali:fermata");
+    assert_eq!(fermata.punti, 0.0);
+    assert!(
+        fermata.misura.contains("1.000 m > 400 m"),
+        "{}",
+        fermata.misura
+    );
+    // No health point at all: the reason says so.
+    assert!(voce(&c, "servizi_puntuali:sanita")
+        .misura
+        .starts_with("nessun punto"));
+    assert!(c
+        .punteggio_voci
+        .iter()
+        .all(|v| !v.regola.contains("biblioteca")));
+
+    // A tighter threshold takes the school's points away; naming the library scores it.
+    let r = rules(
+        "[preferenze.servizi_puntuali.scuola]\ndistanza_max_m = 400.0\n\
+         [preferenze.servizi_puntuali.Biblioteca]\npunti = 3.0\ndistanza_max_m = 100.0\n",
+    );
+    let c2 = only(&run(&m, &r)).clone();
+    assert_eq!(voce(&c2, "servizi_puntuali:scuola").punti, 0.0);
+    let b = voce(&c2, "servizi_puntuali:biblioteca");
+    assert_eq!(b.punti, 3.0);
+    assert!(b.misura.contains("0 m ≤ 100 m"), "{}", b.misura);
+    assert!(close(c2.punteggio, c.punteggio - 5.0 + 3.0, 0.05));
+}
+
+#[test]
+fn property_list_and_service_points_are_read_with_clear_errors() {
+    use abitare::ingest::inventory::InventoryOptions;
+    use abitare::ingest::public_assets::{read_altra_proprieta_bytes, read_servizi_puntuali};
+    let path = Path::new("immobili.csv");
+    let ok = "Codice;Comune;Codice catastale;Foglio;Particella;Ente proprietario;Uso;Stato di utilizzo\n\
+              PAT-1;Clusone;C800;13;125;Comune di Clusone;Ex scuola;Dismesso\n\
+              PAT-2;Clusone;C800;13;126;Comune di Clusone;Municipio;in uso\n";
+    let r = read_altra_proprieta_bytes(ok.as_bytes(), path, &InventoryOptions::default())
+        .expect("read");
+    assert_eq!(r.items.len(), 2);
+    assert_eq!(r.items[0].stato, StatoProprieta::Dismesso);
+    assert_eq!(r.items[1].stato, StatoProprieta::InUso);
+    let bad = ok.replace("Dismesso", "chiuso per sempre");
+    let e = read_altra_proprieta_bytes(bad.as_bytes(), path, &InventoryOptions::default())
+        .expect_err("bad state");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("immobili.csv") && msg.contains("riga 2") && msg.contains("stato"),
+        "{msg}"
+    );
+    let missing = "Comune;Foglio;Particella;Stato\nClusone;13;125;dismesso\n";
+    let e = read_altra_proprieta_bytes(missing.as_bytes(), path, &InventoryOptions::default())
+        .expect_err("no owner column");
+    assert!(e.to_string().contains("ente"), "{e}");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let gj = dir.path().join("servizi.geojson");
+    std::fs::write(
+        &gj,
+        r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"tipo":"Sanità","nome":"ASST"},"geometry":{"type":"Point","coordinates":[9.95,45.88]}},
+            {"type":"Feature","properties":{"nome":"senza tipo"},"geometry":{"type":"Point","coordinates":[9.95,45.88]}}]}"#,
+    )
+    .expect("write");
+    let e = read_servizi_puntuali(&gj).expect_err("missing tipo");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("servizi.geojson") && msg.contains("feature n. 2") && msg.contains("tipo"),
+        "{msg}"
+    );
+    let csv = dir.path().join("servizi.csv");
+    std::fs::write(
+        &csv,
+        "tipo;nome;lon;lat\nSanità;ASST;9,95;45,88\nFermata;Bus;9.96;45.89\n",
+    )
+    .expect("write");
+    let pts = read_servizi_puntuali(&csv).expect("csv services");
+    assert_eq!(pts.len(), 2);
+    assert_eq!(pts[0].tipo, "sanita");
+    assert!(close(pts[1].posizione.x(), 9.96, 1e-9));
+}

@@ -21,8 +21,10 @@ use thiserror::Error;
 
 use crate::crs::{FromLonLat, ToLonLat};
 use crate::index::ModelIndex;
+pub use crate::model::AreaEsclusa;
 use crate::model::{
-    AreaCandidata, ClasseZona, EsclusioneParziale, FonteCandidata, Model, VocePunteggio,
+    AreaCandidata, ClasseZona, EsclusioneParziale, FonteCandidata, Model, StatoProprieta,
+    VocePunteggio,
 };
 
 /// The built-in rules (the documented defaults).
@@ -81,6 +83,7 @@ pub struct Fonti {
     pub ambiti_trasformazione: FonteTrasformazione,
     pub rigenerazione: FonteQuota,
     pub patrimonio_pubblico: FontePatrimonio,
+    pub altra_proprieta_pubblica: FonteAltraProprieta,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -110,6 +113,18 @@ pub struct FontePatrimonio {
     /// Owner-name fragments (any case) of the public owners considered.
     pub enti: Vec<String>,
     pub min_unita_inutilizzate: u32,
+    pub area_minima_mq: Option<f64>,
+}
+
+/// Other public property (offices, schools, depots) listed by cadastral reference.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FonteAltraProprieta {
+    pub attiva: bool,
+    /// Share of the parcel area counted as dwellings (conversion of the building).
+    pub quota: f64,
+    /// States of use that make a property a candidate (`dismesso`, `sottoutilizzato`).
+    pub stati: Vec<String>,
     pub area_minima_mq: Option<f64>,
 }
 
@@ -146,6 +161,9 @@ pub struct Preferenze {
     pub alloggi_pubblici_vicini: PrefVicini,
     pub proprieta_pubblica: PrefPunti,
     pub domanda: PrefDomanda,
+    /// Distance to the nearest existing service point of each kind (`input.servizi_puntuali`),
+    /// by kind as written in the file's `tipo` (lower case, no accents: `scuola`, `sanita`).
+    pub servizi_puntuali: BTreeMap<String, PrefServizi>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -231,6 +249,10 @@ impl Regole {
             .into_iter()
             .map(|(k, v)| (k.trim().to_lowercase(), v))
             .collect();
+        r.preferenze.servizi_puntuali = std::mem::take(&mut r.preferenze.servizi_puntuali)
+            .into_iter()
+            .map(|(k, v)| (crate::ingest::public_assets::normalize_tipo(&k), v))
+            .collect();
         r.validate(origine)?;
         Ok(r)
     }
@@ -266,6 +288,18 @@ impl Regole {
             f.patrimonio_pubblico.quota,
         )?;
         share(
+            "fonti.altra_proprieta_pubblica.quota",
+            f.altra_proprieta_pubblica.quota,
+        )?;
+        for st in &f.altra_proprieta_pubblica.stati {
+            if stato_proprieta(st).is_none() {
+                return Err(bad(
+                    "fonti.altra_proprieta_pubblica.stati",
+                    format!("stato sconosciuto {st:?} (in_uso, sottoutilizzato, dismesso)"),
+                ));
+            }
+        }
+        share(
             "fonti.ambiti_trasformazione.quota_standard",
             f.ambiti_trasformazione.quota_standard,
         )?;
@@ -281,6 +315,10 @@ impl Regole {
             ),
             ("rigenerazione", f.rigenerazione.area_minima_mq),
             ("patrimonio_pubblico", f.patrimonio_pubblico.area_minima_mq),
+            (
+                "altra_proprieta_pubblica",
+                f.altra_proprieta_pubblica.area_minima_mq,
+            ),
         ] {
             if let Some(v) = v {
                 non_negative(&format!("fonti.{k}.area_minima_mq"), v)?;
@@ -332,6 +370,13 @@ impl Regole {
         for (k, v) in &d.pressione {
             share(&format!("preferenze.domanda.pressione.{k:?}"), *v)?;
         }
+        for (k, v) in &p.servizi_puntuali {
+            non_negative(&format!("preferenze.servizi_puntuali.{k}.punti"), v.punti)?;
+            non_negative(
+                &format!("preferenze.servizi_puntuali.{k}.distanza_max_m"),
+                v.distanza_max_m,
+            )?;
+        }
         Ok(())
     }
 
@@ -343,6 +388,27 @@ impl Regole {
             .get(&key)
             .or_else(|| self.esclusioni.vincoli.get("*"))
             .filter(|r| r.escludi)
+    }
+}
+
+fn stato_proprieta(code: &str) -> Option<StatoProprieta> {
+    [
+        StatoProprieta::InUso,
+        StatoProprieta::Sottoutilizzato,
+        StatoProprieta::Dismesso,
+    ]
+    .into_iter()
+    .find(|s| s.code() == code.trim().to_lowercase())
+}
+
+/// Italian name of a service kind in the reasons (`sanita` → `servizio sanitario`).
+fn tipo_servizio_it(tipo: &str) -> String {
+    match tipo {
+        "scuola" => "scuola".into(),
+        "sanita" => "servizio sanitario".into(),
+        "commercio" => "negozio di vicinato".into(),
+        "fermata" => "fermata del trasporto pubblico".into(),
+        other => other.replace('_', " "),
     }
 }
 
@@ -363,21 +429,6 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
             }
         }
     }
-}
-
-/// A source area removed whole by the exclusions, with why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AreaEsclusa {
-    pub id: String,
-    pub comune_istat: Option<String>,
-    pub comune_nome: Option<String>,
-    pub fonte: FonteCandidata,
-    pub denominazione: Option<String>,
-    pub area_origine_ha: f64,
-    /// Why, in Italian.
-    pub motivo: String,
-    pub esclusioni: Vec<EsclusioneParziale>,
-    pub geometry: MultiPolygon<f64>,
 }
 
 /// The result of the screening.
@@ -491,6 +542,8 @@ fn point_distance(p: &Point<f64>, g: &MultiPolygon<f64>) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
+type PuntoServizio = rstar::primitives::GeomWithData<[f64; 2], usize>;
+
 /// One area a source proposes, before screening.
 struct Source {
     id: String,
@@ -516,6 +569,9 @@ struct Ctx<'a> {
     metric: Metric,
     zone_m: Vec<Option<Option<MultiPolygon<f64>>>>,
     vincoli_m: Vec<Option<Option<MultiPolygon<f64>>>>,
+    /// Service points in metres, by kind, indexed; the data is the position in
+    /// `model.servizi_puntuali`.
+    servizi: HashMap<String, rstar::RTree<PuntoServizio>>,
 }
 
 impl Ctx<'_> {
@@ -702,6 +758,77 @@ fn collect_sources(model: &Model, index: &ModelIndex, rules: &Regole) -> Vec<Sou
             });
         }
     }
+
+    let ap = &f.altra_proprieta_pubblica;
+    if ap.attiva && !model.altra_proprieta_pubblica.is_empty() {
+        let stati: Vec<StatoProprieta> =
+            ap.stati.iter().filter_map(|s| stato_proprieta(s)).collect();
+        let by_key: HashMap<_, usize> = model
+            .particelle
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.key(), i))
+            .rev()
+            .collect();
+        // Several listed items on one parcel make one candidate.
+        let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (k, item) in model.altra_proprieta_pubblica.iter().enumerate() {
+            if !stati.contains(&item.stato) {
+                continue;
+            }
+            let Some(belfiore) = item.belfiore.as_deref() else {
+                continue;
+            };
+            let key = crate::model::cadref::ParcelKey::new(
+                belfiore,
+                item.sezione.as_deref(),
+                &item.foglio,
+                &item.particella,
+            );
+            if let Some(&pi) = by_key.get(&key) {
+                groups.entry(pi).or_default().push(k);
+            }
+        }
+        for (pi, items) in groups {
+            let p = &model.particelle[pi];
+            let first = &model.altra_proprieta_pubblica[items[0]];
+            let proprietari: Vec<String> = items
+                .iter()
+                .map(|&k| model.altra_proprieta_pubblica[k].ente.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let descr: Vec<String> = items
+                .iter()
+                .map(|&k| {
+                    let it = &model.altra_proprieta_pubblica[k];
+                    format!(
+                        "{} (stato: {})",
+                        it.uso.as_deref().unwrap_or("immobile"),
+                        it.stato.label_it()
+                    )
+                })
+                .collect();
+            let rif = format!("foglio {}, particella {}", p.foglio, p.particella);
+            out.push(Source {
+                id: format!("AP-{}", p.riferimento),
+                fonte: FonteCandidata::AltraProprietaPubblica,
+                comune_nome: first.comune_nome.clone(),
+                comune_istat: first.comune_istat.clone(),
+                denominazione: Some(format!("{} ({rif})", descr.join(", "))),
+                geometry: p.geometry.clone(),
+                quota: ap.quota,
+                area_minima_mq: ap.area_minima_mq.unwrap_or(min_default),
+                motivo: format!(
+                    "proprietà pubblica non abitativa ({rif}) di {}: {}",
+                    proprietari.join(", "),
+                    descr.join(", ")
+                ),
+                proprietari,
+                unita_proprie: BTreeSet::new(),
+            });
+        }
+    }
     out
 }
 
@@ -725,7 +852,24 @@ pub fn screen(model: &Model, index: &ModelIndex, rules: &Regole) -> Screening {
         metric,
         zone_m: vec![None; model.pgt_zone.len()],
         vincoli_m: vec![None; model.vincoli.len()],
+        servizi: HashMap::new(),
     };
+    let mut per_tipo: HashMap<String, Vec<PuntoServizio>> = HashMap::new();
+    for (i, s) in model.servizi_puntuali.iter().enumerate() {
+        if !rules.preferenze.servizi_puntuali.contains_key(&s.tipo) {
+            continue;
+        }
+        if let Some(pm) = ctx.metric.point_m(&s.posizione) {
+            per_tipo
+                .entry(s.tipo.clone())
+                .or_default()
+                .push(PuntoServizio::new([pm.x(), pm.y()], i));
+        }
+    }
+    ctx.servizi = per_tipo
+        .into_iter()
+        .map(|(k, v)| (k, rstar::RTree::bulk_load(v)))
+        .collect();
     for src in collect_sources(model, index, rules) {
         match evaluate(&mut ctx, src) {
             Ok(Esito::Candidata(c)) => result.candidate.push(*c),
@@ -1012,6 +1156,57 @@ fn evaluate(ctx: &mut Ctx<'_>, src: Source) -> Result<Esito, String> {
         };
         voci.push(VocePunteggio {
             regola: "servizi".into(),
+            punti,
+            misura,
+        });
+    }
+
+    // Distance to existing service points, per kind.
+    for (tipo, rule) in &p.servizi_puntuali {
+        if rule.punti <= 0.0 {
+            continue;
+        }
+        let max = rule.distanza_max_m;
+        // Searched up to three times the threshold, so a miss can say by how much.
+        let reach = 3.0 * max;
+        let mut best: Option<(f64, Option<&str>)> = None;
+        if let (Some(tree), Some(b)) = (ctx.servizi.get(tipo.as_str()), current.bounding_rect()) {
+            let env = rstar::AABB::from_corners(
+                [b.min().x - reach, b.min().y - reach],
+                [b.max().x + reach, b.max().y + reach],
+            );
+            for s in tree.locate_in_envelope(&env) {
+                let d = point_distance(&Point::new(s.geom()[0], s.geom()[1]), &current);
+                if d <= reach && best.is_none_or(|(b, _)| d < b) {
+                    best = Some((d, model.servizi_puntuali[s.data].nome.as_deref()));
+                }
+            }
+        }
+        let nome_tipo = tipo_servizio_it(tipo);
+        let (punti, misura) = match best {
+            Some((d, nome)) => {
+                let chi = nome.map(|n| format!(" ({n})")).unwrap_or_default();
+                let ok = d <= max;
+                (
+                    if ok { rule.punti } else { 0.0 },
+                    format!(
+                        "distanza {nome_tipo}{chi} {} m {} {} m",
+                        numero_it(d, 0),
+                        if ok { "≤" } else { ">" },
+                        numero_it(max, 0)
+                    ),
+                )
+            }
+            None => (
+                0.0,
+                format!(
+                    "nessun punto di tipo «{nome_tipo}» entro {} m",
+                    numero_it(reach, 0)
+                ),
+            ),
+        };
+        voci.push(VocePunteggio {
+            regola: format!("servizi_puntuali:{tipo}"),
             punti,
             misura,
         });

@@ -14,6 +14,7 @@ mod inventory;
 mod pgt;
 mod plan;
 mod private;
+mod public_assets;
 mod territory;
 
 #[derive(Debug, Error)]
@@ -54,6 +55,7 @@ pub fn generate(out_dir: &Path) -> Result<GeneratedDemo, DemoError> {
     };
 
     let mut sites: Vec<Vec<inventory::Site>> = Vec::new();
+    let mut service_rects: Vec<Vec<(f64, f64, f64, f64)>> = Vec::new();
     let mut features = Vec::new();
     for (k, fact) in facts.iter().enumerate() {
         let mut rng = Rng::new(0x0A81_7A4E_2026_0009 ^ fact.istat.parse::<u64>().unwrap_or(0));
@@ -92,6 +94,7 @@ pub fn generate(out_dir: &Path) -> Result<GeneratedDemo, DemoError> {
         }
         let service_lots: Vec<cadastre::Lot> =
             lot_idx.iter().take(5).map(|&i| lots[i].clone()).collect();
+        service_rects.push(service_lots.iter().map(|l| l.rect).collect());
         let mut free: Vec<inventory::Site> = lot_idx
             .iter()
             .skip(5)
@@ -155,6 +158,18 @@ pub fn generate(out_dir: &Path) -> Result<GeneratedDemo, DemoError> {
         &mut files,
         PathBuf::from("input/stime_abitazioni_non_occupate.geojson"),
         stime.as_bytes(),
+    )?;
+
+    // Candidate areas: the comuni's other property and existing services as points.
+    write(
+        &mut files,
+        PathBuf::from("input/altra_proprieta_pubblica.csv"),
+        &public_assets::altra_proprieta(&facts, &sites),
+    )?;
+    write(
+        &mut files,
+        PathBuf::from("input/servizi_puntuali.geojson"),
+        public_assets::servizi(&facts, &service_rects, &to_ll)?.as_bytes(),
     )?;
 
     write(
@@ -268,6 +283,11 @@ fn project_toml(facts: &[territory::ComuneFact]) -> String {
          alloggi_privati = \"input/alloggi_privati_offerti.csv\"\n\
          # Stime delle abitazioni non occupate per area (GeoJSON EPSG:4326).\n\
          stime_non_occupate = \"input/stime_abitazioni_non_occupate.geojson\"\n\
+         # Altri immobili pubblici (uffici, scuole, magazzini) per riferimento catastale, con lo\n\
+         # stato di utilizzo: fonte di aree candidate se dismessi o sottoutilizzati.\n\
+         altra_proprieta_pubblica = \"input/altra_proprieta_pubblica.csv\"\n\
+         # Servizi esistenti come punti (scuole, sanità, negozi, fermate) per le aree candidate.\n\
+         servizi_puntuali = \"input/servizi_puntuali.geojson\"\n\
          \n\
          # I comuni dell'Ambito: codice ISTAT, codice catastale (Belfiore), sub-ambito, popolazione 2024.\n",
     );

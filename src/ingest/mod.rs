@@ -10,3 +10,4 @@ pub mod gml;
 pub mod inventory;
 pub mod pgt;
 pub mod private;
+pub mod public_assets;

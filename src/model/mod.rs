@@ -13,7 +13,7 @@ use geo::{MultiPolygon, Point};
 use serde::{Deserialize, Serialize};
 
 /// The names of the layers, as used by the API, tiles and exports (FORMATS.md §6).
-pub const LAYER_NAMES: [&str; 9] = [
+pub const LAYER_NAMES: [&str; 10] = [
     "comuni",
     "fogli",
     "particelle",
@@ -23,6 +23,7 @@ pub const LAYER_NAMES: [&str; 9] = [
     "pgt_zone",
     "vincoli",
     "aree_candidate",
+    "aree_escluse",
 ];
 
 /// A comune of the Ambito with its boundary.
@@ -350,6 +351,65 @@ pub struct AlloggioPrivato {
     pub localizzazione: Localizzazione,
 }
 
+/// How a public property other than housing is used (seed 004: offices, schools, depots the
+/// comune could reuse for housing services).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatoProprieta {
+    InUso,
+    Sottoutilizzato,
+    Dismesso,
+}
+
+impl StatoProprieta {
+    pub fn code(self) -> &'static str {
+        match self {
+            StatoProprieta::InUso => "in_uso",
+            StatoProprieta::Sottoutilizzato => "sottoutilizzato",
+            StatoProprieta::Dismesso => "dismesso",
+        }
+    }
+    pub fn label_it(self) -> &'static str {
+        match self {
+            StatoProprieta::InUso => "in uso",
+            StatoProprieta::Sottoutilizzato => "sottoutilizzato",
+            StatoProprieta::Dismesso => "dismesso",
+        }
+    }
+}
+
+/// A public property that is not housing (office, school, depot…), listed by cadastral
+/// reference by the comune's property office.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProprietaPubblica {
+    pub codice: String,
+    pub comune_istat: Option<String>,
+    pub belfiore: Option<String>,
+    pub comune_nome: Option<String>,
+    pub sezione: Option<String>,
+    pub foglio: String,
+    pub particella: String,
+    /// Owner (`Comune di Lecco`, `ALER Bergamo Lecco Sondrio`, …).
+    pub ente: String,
+    /// Current or last use (`ufficio`, `scuola`, `magazzino`…), as written.
+    pub uso: Option<String>,
+    pub stato: StatoProprieta,
+    /// Floor area, m², when given.
+    pub superficie_mq: Option<f64>,
+    pub note: Option<String>,
+    /// Line of the source file (1-based, header is line 1).
+    pub riga: usize,
+}
+
+/// An existing service as a point (school, health centre, shop, public-transport stop…).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServizioPuntuale {
+    /// Kind, lower case (`scuola`, `sanita`, `commercio`, `fermata`, or any other the rules name).
+    pub tipo: String,
+    pub nome: Option<String>,
+    pub posizione: Point<f64>,
+}
+
 /// An area estimate of non-occupied private dwellings (e.g. a census tract).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StimaNonOccupate {
@@ -460,14 +520,17 @@ pub enum FonteCandidata {
     Rigenerazione,
     /// A parcel of a comune or ALER with unused public units.
     PatrimonioPubblico,
+    /// A parcel of other public property (office, school, depot) that is unused or underused.
+    AltraProprietaPubblica,
 }
 
 impl FonteCandidata {
-    pub const ALL: [FonteCandidata; 4] = [
+    pub const ALL: [FonteCandidata; 5] = [
         FonteCandidata::ServiziPrevisti,
         FonteCandidata::AmbitoTrasformazione,
         FonteCandidata::Rigenerazione,
         FonteCandidata::PatrimonioPubblico,
+        FonteCandidata::AltraProprietaPubblica,
     ];
     pub fn code(self) -> &'static str {
         match self {
@@ -475,6 +538,7 @@ impl FonteCandidata {
             FonteCandidata::AmbitoTrasformazione => "ambito_trasformazione",
             FonteCandidata::Rigenerazione => "rigenerazione",
             FonteCandidata::PatrimonioPubblico => "patrimonio_pubblico",
+            FonteCandidata::AltraProprietaPubblica => "altra_proprieta_pubblica",
         }
     }
     pub fn label_it(self) -> &'static str {
@@ -483,6 +547,9 @@ impl FonteCandidata {
             FonteCandidata::AmbitoTrasformazione => "Ambito di trasformazione (standard cedibile)",
             FonteCandidata::Rigenerazione => "Ambito di rigenerazione urbana",
             FonteCandidata::PatrimonioPubblico => "Patrimonio pubblico inutilizzato",
+            FonteCandidata::AltraProprietaPubblica => {
+                "Altra proprietà pubblica dismessa o sottoutilizzata"
+            }
         }
     }
 }
@@ -534,6 +601,21 @@ pub struct AreaCandidata {
     pub geometry: MultiPolygon<f64>,
 }
 
+/// A source area removed whole by the exclusions, with why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AreaEsclusa {
+    pub id: String,
+    pub comune_istat: Option<String>,
+    pub comune_nome: Option<String>,
+    pub fonte: FonteCandidata,
+    pub denominazione: Option<String>,
+    pub area_origine_ha: f64,
+    /// Why, in Italian.
+    pub motivo: String,
+    pub esclusioni: Vec<EsclusioneParziale>,
+    pub geometry: MultiPolygon<f64>,
+}
+
 /// Identity of the Ambito a model describes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AmbitoInfo {
@@ -566,10 +648,20 @@ pub struct Model {
     /// Area estimates of non-occupied private dwellings.
     #[serde(default)]
     pub stime_non_occupate: Vec<StimaNonOccupate>,
+    /// Public property other than housing (offices, schools, depots), by cadastral reference.
+    #[serde(default)]
+    pub altra_proprieta_pubblica: Vec<ProprietaPubblica>,
+    /// Existing services as points (schools, health, shops, stops).
+    #[serde(default)]
+    pub servizi_puntuali: Vec<ServizioPuntuale>,
     /// Candidate social-housing standard areas, set by the pipeline from
     /// `analysis::candidates::screen` (derived: recomputed whenever a model is loaded).
     #[serde(default)]
     pub aree_candidate: Vec<AreaCandidata>,
+    /// Source areas the screening excluded whole, with the rule that excluded them (derived,
+    /// like `aree_candidate`).
+    #[serde(default)]
+    pub aree_escluse: Vec<AreaEsclusa>,
 }
 
 impl Model {
@@ -585,7 +677,10 @@ impl Model {
             vincoli: Vec::new(),
             alloggi_privati: Vec::new(),
             stime_non_occupate: Vec::new(),
+            altra_proprieta_pubblica: Vec::new(),
+            servizi_puntuali: Vec::new(),
             aree_candidate: Vec::new(),
+            aree_escluse: Vec::new(),
         }
     }
 

@@ -12,7 +12,7 @@ use crate::model::Model;
 
 /// Layers anyone may see, in the API and in the workspace's `layers/` (others of FORMATS.md §6
 /// come with later inputs). `stock_privato` holds only aggregates of the private stock.
-pub const SERVED_LAYERS: [&str; 9] = [
+pub const SERVED_LAYERS: [&str; 10] = [
     "comuni",
     "fogli",
     "particelle",
@@ -22,6 +22,7 @@ pub const SERVED_LAYERS: [&str; 9] = [
     "vincoli",
     "stock_privato",
     "aree_candidate",
+    "aree_escluse",
 ];
 
 /// Layers that exist but are for officers only: the individual private units. No role that
@@ -115,6 +116,7 @@ pub fn layer_len(model: &Model, layer: PublicLayer) -> usize {
         "vincoli" => model.vincoli.len(),
         "stock_privato" => model.stime_non_occupate.len(),
         "aree_candidate" => model.aree_candidate.len(),
+        "aree_escluse" => model.aree_escluse.len(),
         _ => 0,
     }
 }
@@ -334,13 +336,37 @@ pub fn layer_features(
                         "punteggio_dettaglio": c
                             .punteggio_voci
                             .iter()
-                            .map(|v| format!("{}: {} punti", v.misura, v.punti))
+                            .map(|v| {
+                                format!(
+                                    "{}: {} punti",
+                                    v.misura,
+                                    crate::analysis::candidates::numero_it(v.punti, 1)
+                                )
+                            })
                             .collect::<Vec<_>>()
                             .join("; "),
                         "area_ha": (c.area_ha * 100.0).round() / 100.0,
                         "alloggi_stimati": c.alloggi_stimati,
                         "motivi": c.motivi.join("; "),
                         "esclusioni": crate::analysis::candidates::esclusioni_testo(&c.esclusioni),
+                    }),
+                )
+            }
+            "aree_escluse" => {
+                let e = &model.aree_escluse[i];
+                feature(
+                    e.id.clone(),
+                    Some(polygon_geometry(&e.geometry)),
+                    json!({
+                        "id": e.id,
+                        "comune": e.comune_nome,
+                        "comune_istat": e.comune_istat,
+                        "fonte": e.fonte.code(),
+                        "fonte_label": e.fonte.label_it(),
+                        "denominazione": e.denominazione,
+                        "area_ha": (e.area_origine_ha * 100.0).round() / 100.0,
+                        "motivo": e.motivo,
+                        "esclusioni": crate::analysis::candidates::esclusioni_testo(&e.esclusioni),
                     }),
                 )
             }

@@ -48,6 +48,8 @@ pub fn descrizione(layer: &str) -> &'static str {
         "pgt_zone" => "Zone del PGT",
         "vincoli" => "Vincoli",
         "stock_privato" => "Abitazioni private non occupate (stima per area, solo dati aggregati)",
+        "aree_candidate" => "Aree candidate a standard di edilizia residenziale sociale",
+        "aree_escluse" => "Aree escluse dallo screening delle aree candidate",
         _ => "",
     }
 }

@@ -419,6 +419,8 @@ fn title_of(layer: &str) -> &str {
         "pgt_zone" => "Zone del PGT",
         "vincoli" => "Vincoli",
         "stock_privato" => "Stock abitativo privato (aggregato)",
+        "aree_candidate" => "Aree candidate a standard di edilizia sociale",
+        "aree_escluse" => "Aree escluse dallo screening",
         other => other,
     }
 }
@@ -434,6 +436,12 @@ fn description_of(layer: &str) -> &'static str {
         }
         "pgt_zone" => "Zone degli strumenti urbanistici comunali (PGT).",
         "vincoli" => "Vincoli territoriali.",
+        "stock_privato" => "Abitazioni private non occupate stimate per area (solo dati aggregati).",
+        "aree_candidate" => {
+            "Aree candidate a standard urbanistico di edilizia residenziale sociale, con punteggio, \
+             motivi, superficie e alloggi stimati."
+        }
+        "aree_escluse" => "Aree proposte dalle fonti ed escluse per intero, con la regola che le esclude.",
         _ => "Layer del modello.",
     }
 }

@@ -1,0 +1,422 @@
+//! Readers of two optional inputs of the candidate-areas screening:
+//!
+//! * **other public property** (seed 004: the comune's offices, schools, depots that could be
+//!   reused for housing services), listed by cadastral reference: a table (CSV or XLSX) read
+//!   with the rules of the public inventory (header aliases, encodings, row errors naming file,
+//!   line, column and value);
+//! * **existing services as points** (schools, health centres, shops, public-transport stops):
+//!   a GeoJSON FeatureCollection of points (EPSG:4326) with a `tipo` property, or a table with
+//!   `tipo`, `nome`, `lon`, `lat`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use geo::Point;
+use serde_json::Value;
+use thiserror::Error;
+
+use super::inventory::{
+    normalize_value, parse_superficie, read_table, Columns, InventoryError, InventoryOptions, Row,
+    RowError, TableField,
+};
+use crate::model::{ProprietaPubblica, ServizioPuntuale, StatoProprieta};
+
+/// The columns of the other-public-property table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum PropField {
+    Codice,
+    ComuneIstat,
+    Belfiore,
+    ComuneNome,
+    Sezione,
+    Foglio,
+    Particella,
+    Ente,
+    Uso,
+    Stato,
+    SuperficieMq,
+    Note,
+}
+
+impl TableField for PropField {
+    fn from_normalized(name: &str) -> Option<PropField> {
+        Some(match name {
+            "id" | "codice" | "codice_immobile" | "codice_bene" | "id_immobile" => {
+                PropField::Codice
+            }
+            "comune_istat" | "codice_istat" | "istat" => PropField::ComuneIstat,
+            "belfiore" | "codice_catastale" | "codice_belfiore" => PropField::Belfiore,
+            "comune" | "nome_comune" => PropField::ComuneNome,
+            "sezione" | "sezione_censuaria" => PropField::Sezione,
+            "foglio" => PropField::Foglio,
+            "particella" | "mappale" | "numero" => PropField::Particella,
+            "ente" | "ente_proprietario" | "proprietario" | "proprieta" => PropField::Ente,
+            "uso" | "destinazione" | "destinazione_uso" | "uso_attuale" | "tipologia" => {
+                PropField::Uso
+            }
+            "stato" | "stato_utilizzo" | "stato_di_utilizzo" | "utilizzo" => PropField::Stato,
+            "superficie_mq" | "superficie" | "superficie_lorda" | "slp" => PropField::SuperficieMq,
+            "note" | "annotazioni" => PropField::Note,
+            _ => return None,
+        })
+    }
+
+    fn canonical(self) -> &'static str {
+        match self {
+            PropField::Codice => "codice",
+            PropField::ComuneIstat => "comune_istat",
+            PropField::Belfiore => "belfiore",
+            PropField::ComuneNome => "comune",
+            PropField::Sezione => "sezione",
+            PropField::Foglio => "foglio",
+            PropField::Particella => "particella",
+            PropField::Ente => "ente",
+            PropField::Uso => "uso",
+            PropField::Stato => "stato",
+            PropField::SuperficieMq => "superficie_mq",
+            PropField::Note => "note",
+        }
+    }
+}
+
+/// What the other-public-property reader returns.
+#[derive(Debug)]
+pub struct ProprietaRead {
+    pub items: Vec<ProprietaPubblica>,
+    pub skipped: Vec<RowError>,
+    /// `UTF-8`, `windows-1252` or `XLSX`.
+    pub encoding: &'static str,
+}
+
+/// Reads the list of other public property (CSV or XLSX).
+pub fn read_altra_proprieta(
+    path: &Path,
+    opts: &InventoryOptions,
+) -> Result<ProprietaRead, InventoryError> {
+    let bytes = std::fs::read(path).map_err(|source| InventoryError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read_altra_proprieta_bytes(&bytes, path, opts)
+}
+
+/// Same as [`read_altra_proprieta`] over the bytes of a file; `path` names it in messages.
+pub fn read_altra_proprieta_bytes(
+    bytes: &[u8],
+    path: &Path,
+    opts: &InventoryOptions,
+) -> Result<ProprietaRead, InventoryError> {
+    let table = read_table(bytes, path)?;
+    let columns = Columns::<PropField>::from_header(&table.header)
+        .and_then(|c| {
+            c.require(&[
+                PropField::Foglio,
+                PropField::Particella,
+                PropField::Ente,
+                PropField::Stato,
+            ])?;
+            c.require_one_of(&[
+                PropField::ComuneIstat,
+                PropField::Belfiore,
+                PropField::ComuneNome,
+            ])?;
+            Ok(c)
+        })
+        .map_err(|message| table.invalid(message))?;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let (items, skipped) = table.parse_rows(&columns, opts, |row| {
+        let item = parse_prop(row)?;
+        match seen.get(&item.codice) {
+            Some(first) => Err(row.error(
+                PropField::Codice,
+                format!("codice duplicato: già usato alla riga {first}"),
+            )),
+            None => {
+                seen.insert(item.codice.clone(), row.line);
+                Ok(item)
+            }
+        }
+    })?;
+    Ok(ProprietaRead {
+        items,
+        skipped,
+        encoding: table.encoding,
+    })
+}
+
+fn parse_stato_proprieta(v: &str) -> Result<StatoProprieta, String> {
+    match normalize_value(v).as_str() {
+        "in_uso" | "utilizzato" | "in_utilizzo" | "occupato" | "uso" => Ok(StatoProprieta::InUso),
+        "sottoutilizzato"
+        | "sotto_utilizzato"
+        | "parzialmente_utilizzato"
+        | "parzialmente_libero" => Ok(StatoProprieta::Sottoutilizzato),
+        "dismesso" | "inutilizzato" | "non_utilizzato" | "libero" | "vuoto" | "abbandonato" => {
+            Ok(StatoProprieta::Dismesso)
+        }
+        _ => Err("stato non riconosciuto (attesi in_uso, sottoutilizzato o dismesso)".into()),
+    }
+}
+
+fn parse_prop(row: &Row<'_, PropField>) -> Result<ProprietaPubblica, RowError> {
+    let (comune_istat, belfiore, comune_nome) = row.comune(
+        PropField::ComuneIstat,
+        PropField::Belfiore,
+        PropField::ComuneNome,
+    )?;
+    let foglio = row.required(PropField::Foglio)?;
+    let particella = row.required(PropField::Particella)?;
+    let ente = row.required(PropField::Ente)?;
+    let stato = row
+        .parse_with(PropField::Stato, parse_stato_proprieta)?
+        .ok_or_else(|| {
+            row.error(
+                PropField::Stato,
+                "valore obbligatorio mancante (in_uso, sottoutilizzato o dismesso)".to_string(),
+            )
+        })?;
+    let sezione = row.opt(PropField::Sezione);
+    let codice = row.opt(PropField::Codice).unwrap_or_else(|| {
+        let comune = belfiore
+            .clone()
+            .or_else(|| comune_istat.clone())
+            .or_else(|| comune_nome.clone())
+            .unwrap_or_default();
+        match &sezione {
+            Some(s) => format!("{comune}-{s}-{foglio}-{particella}"),
+            None => format!("{comune}-{foglio}-{particella}"),
+        }
+    });
+    Ok(ProprietaPubblica {
+        codice,
+        comune_istat,
+        belfiore,
+        comune_nome,
+        sezione,
+        foglio,
+        particella,
+        ente,
+        uso: row.opt(PropField::Uso),
+        stato,
+        superficie_mq: row.parse_with(PropField::SuperficieMq, parse_superficie)?,
+        note: row.opt(PropField::Note),
+        riga: row.line,
+    })
+}
+
+/// Errors of the services reader.
+#[derive(Debug, Error)]
+pub enum ServiziError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{path}: feature n. {feature}, campo {field}: {message}")]
+    Feature {
+        path: PathBuf,
+        /// 1-based position of the feature in the collection.
+        feature: usize,
+        field: String,
+        message: String,
+    },
+    #[error(transparent)]
+    Table(#[from] InventoryError),
+}
+
+/// The columns of a services table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum SvcField {
+    Tipo,
+    Nome,
+    Lon,
+    Lat,
+}
+
+impl TableField for SvcField {
+    fn from_normalized(name: &str) -> Option<SvcField> {
+        Some(match name {
+            "tipo" | "categoria" | "tipologia" | "tipo_servizio" => SvcField::Tipo,
+            "nome" | "denominazione" | "name" => SvcField::Nome,
+            "lon" | "longitudine" | "x" => SvcField::Lon,
+            "lat" | "latitudine" | "y" => SvcField::Lat,
+            _ => return None,
+        })
+    }
+    fn canonical(self) -> &'static str {
+        match self {
+            SvcField::Tipo => "tipo",
+            SvcField::Nome => "nome",
+            SvcField::Lon => "lon",
+            SvcField::Lat => "lat",
+        }
+    }
+}
+
+/// A kind as the rules name it: lower case, accents folded, spaces as `_` (`Sanità` → `sanita`).
+pub fn normalize_tipo(v: &str) -> String {
+    normalize_value(v)
+}
+
+/// Reads existing services as points: a GeoJSON FeatureCollection of Point/MultiPoint features
+/// (EPSG:4326) with `tipo` (and optional `nome`), or a CSV/XLSX table with `tipo`, `nome`,
+/// `lon`, `lat`.
+pub fn read_servizi_puntuali(path: &Path) -> Result<Vec<ServizioPuntuale>, ServiziError> {
+    let bytes = std::fs::read(path).map_err(|source| ServiziError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let first = bytes
+        .iter()
+        .copied()
+        .find(|b| !(b.is_ascii_whitespace() || *b == 0xEF || *b == 0xBB || *b == 0xBF));
+    if first == Some(b'{') {
+        read_servizi_geojson(&bytes, path)
+    } else {
+        read_servizi_table(&bytes, path)
+    }
+}
+
+fn read_servizi_table(bytes: &[u8], path: &Path) -> Result<Vec<ServizioPuntuale>, ServiziError> {
+    let table = read_table(bytes, path)?;
+    let columns = Columns::<SvcField>::from_header(&table.header)
+        .and_then(|c| {
+            c.require(&[SvcField::Tipo, SvcField::Lon, SvcField::Lat])?;
+            Ok(c)
+        })
+        .map_err(|message| table.invalid(message))?;
+    let (items, _) = table.parse_rows(&columns, &InventoryOptions::default(), |row| {
+        let tipo = normalize_tipo(&row.required(SvcField::Tipo)?);
+        let posizione = row.lonlat(SvcField::Lon, SvcField::Lat)?.ok_or_else(|| {
+            row.error(
+                SvcField::Lon,
+                "coordinate mancanti (lon e lat in gradi, EPSG:4326)".to_string(),
+            )
+        })?;
+        Ok(ServizioPuntuale {
+            tipo,
+            nome: row.opt(SvcField::Nome),
+            posizione,
+        })
+    })?;
+    Ok(items)
+}
+
+fn read_servizi_geojson(bytes: &[u8], path: &Path) -> Result<Vec<ServizioPuntuale>, ServiziError> {
+    let invalid = |message: String| ServiziError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let root: Value = serde_json::from_slice(bytes).map_err(|e| {
+        invalid(format!(
+            "GeoJSON non valido (riga {}, colonna {}): {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if root.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
+        return Err(invalid(
+            "atteso un GeoJSON di tipo FeatureCollection".to_string(),
+        ));
+    }
+    if let Some(name) = root.pointer("/crs/properties/name").and_then(Value::as_str) {
+        let n = name.to_ascii_uppercase();
+        if !(n.ends_with("CRS84") || n.ends_with("4326")) {
+            return Err(invalid(format!(
+                "sistema di riferimento {name:?} non supportato: attese coordinate EPSG:4326 (lon/lat)"
+            )));
+        }
+    }
+    let features = root
+        .get("features")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("manca l'elenco \"features\"".to_string()))?;
+    if features.is_empty() {
+        return Err(invalid("nessun servizio nel file".to_string()));
+    }
+    let mut out = Vec::with_capacity(features.len());
+    for (i, f) in features.iter().enumerate() {
+        let err = |field: &str, message: String| ServiziError::Feature {
+            path: path.to_path_buf(),
+            feature: i + 1,
+            field: field.to_string(),
+            message,
+        };
+        let props = f.get("properties").and_then(Value::as_object);
+        let prop = |keys: &[&str]| -> Option<String> {
+            let props = props?;
+            keys.iter().find_map(|k| match props.get(*k) {
+                Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                _ => None,
+            })
+        };
+        let tipo = prop(&["tipo", "categoria", "tipologia"]).ok_or_else(|| {
+            err(
+                "tipo",
+                "proprietà mancante (scuola, sanita, commercio, fermata…)".into(),
+            )
+        })?;
+        let geometry = f
+            .get("geometry")
+            .filter(|g| !g.is_null())
+            .ok_or_else(|| err("geometry", "geometria mancante".to_string()))?;
+        let geometry = geojson::Geometry::from_json_value(geometry.clone())
+            .map_err(|e| err("geometry", format!("geometria non valida: {e}")))?;
+        let points: Vec<Point<f64>> = match geo::Geometry::<f64>::try_from(geometry.value) {
+            Ok(geo::Geometry::Point(p)) => vec![p],
+            Ok(geo::Geometry::MultiPoint(m)) => m.0,
+            Ok(_) => {
+                return Err(err(
+                    "geometry",
+                    "atteso un punto (Point o MultiPoint)".to_string(),
+                ))
+            }
+            Err(e) => return Err(err("geometry", format!("geometria non valida: {e}"))),
+        };
+        for p in points {
+            if !(p.x().is_finite()
+                && p.y().is_finite()
+                && p.x().abs() <= 180.0
+                && p.y().abs() <= 90.0)
+            {
+                return Err(err(
+                    "geometry",
+                    format!(
+                        "coordinate ({}, {}) fuori dai limiti di lon/lat: attese EPSG:4326",
+                        p.x(),
+                        p.y()
+                    ),
+                ));
+            }
+            out.push(ServizioPuntuale {
+                tipo: normalize_tipo(&tipo),
+                nome: prop(&["nome", "denominazione", "name"]),
+                posizione: p,
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn property_states_and_kinds_normalise() {
+        assert_eq!(
+            parse_stato_proprieta("Dismesso"),
+            Ok(StatoProprieta::Dismesso)
+        );
+        assert_eq!(
+            parse_stato_proprieta("sotto-utilizzato"),
+            Ok(StatoProprieta::Sottoutilizzato)
+        );
+        assert!(parse_stato_proprieta("boh").is_err());
+        assert_eq!(normalize_tipo("Sanità"), "sanita");
+        assert_eq!(normalize_tipo(" Fermata TPL "), "fermata_tpl");
+    }
+}
