@@ -64,7 +64,8 @@ enum Command {
         /// geojson, gpkg, geoparquet, csv or xlsx.
         #[arg(long)]
         format: String,
-        /// Layers to export (repeatable; default or `tutto`: every public layer).
+        /// Layers to export (repeatable; default or `tutto`: every public layer; `pacchetto_pgt`:
+        /// candidate and excluded areas with PGT zones, vincoli and comuni, for QGIS).
         #[arg(long = "layer", value_name = "NAME", num_args = 1..)]
         layers: Vec<String>,
         /// Output file; a folder for GeoJSON, GeoParquet and CSV with several layers.

@@ -793,3 +793,74 @@ fn property_list_and_service_points_are_read_with_clear_errors() {
     assert_eq!(pts[0].tipo, "sanita");
     assert!(close(pts[1].posizione.x(), 9.96, 1e-9));
 }
+
+#[tokio::test]
+async fn drafters_package_holds_candidates_beside_the_pgt_with_styles() {
+    use abitare::output::export;
+    let loaded = Arc::new(pipeline::load_workspace(&demo().workspace).expect("workspace"));
+    let tables = export::tables(&loaded, &["pacchetto_pgt".to_string()]).expect("tables");
+    let names: Vec<&str> = tables.iter().map(|t| t.layer).collect();
+    assert_eq!(names, export::PACCHETTO_PGT);
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("pgt.gpkg");
+    export::gpkg::write(&path, &tables).expect("gpkg");
+    let db = rusqlite::Connection::open(&path).expect("open");
+    let count = |t: &str| -> i64 {
+        db.query_row(&format!("SELECT count(*) FROM \"{t}\""), [], |r| r.get(0))
+            .expect("count")
+    };
+    assert_eq!(
+        count("aree_candidate") as usize,
+        loaded.candidate.candidate.len()
+    );
+    assert_eq!(
+        count("aree_escluse") as usize,
+        loaded.candidate.escluse.len()
+    );
+    assert_eq!(count("pgt_zone") as usize, loaded.model.pgt_zone.len());
+    // The best candidate keeps its score, source and reasons in the table.
+    let best = &loaded.candidate.candidate[0];
+    let (score, fonte, motivi): (f64, String, String) = db
+        .query_row(
+            "SELECT punteggio, fonte, motivi FROM aree_candidate WHERE id = ?1",
+            [&best.id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("best candidate row");
+    assert_eq!(score, best.punteggio);
+    assert_eq!(fonte, best.fonte.code());
+    assert!(motivi.contains("superficie utile"), "{motivi}");
+    // Each layer has its default QGIS style; candidates graduated by score.
+    let qml: String = db
+        .query_row(
+            "SELECT styleQML FROM layer_styles WHERE f_table_name = 'aree_candidate' AND useAsDefault",
+            [],
+            |r| r.get(0),
+        )
+        .expect("style");
+    assert!(
+        qml.contains("graduatedSymbol") && qml.contains("punteggio"),
+        "{qml}"
+    );
+    let styled: i64 = db
+        .query_row("SELECT count(*) FROM layer_styles", [], |r| r.get(0))
+        .expect("styles");
+    assert_eq!(styled, 5);
+
+    // Over HTTP: one GeoPackage; not as a single-layer format.
+    let (st, ct, _) = get(loaded.clone(), "/api/export/pacchetto_pgt.gpkg").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(ct, "application/geopackage+sqlite3");
+    let (st, _, body) = get(loaded.clone(), "/api/export/pacchetto_pgt.csv").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(body.contains("pacchetto_pgt"), "{body}");
+    // Excluded areas are a public layer with the rule that excluded them.
+    let (st, _, body) = get(loaded.clone(), "/api/layers/aree_escluse").await;
+    assert_eq!(st, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["numberMatched"], loaded.candidate.escluse.len());
+    assert!(!v["features"][0]["properties"]["motivo"]
+        .as_str()
+        .expect("motivo")
+        .is_empty());
+}

@@ -47,13 +47,13 @@ async fn download(
             extensions()
         )));
     };
-    let layers: Vec<String> = if layer == "tutto" {
+    let layers: Vec<String> = if layer == "tutto" || layer == "pacchetto_pgt" {
         if !format.multi_layer() {
             return Err(ApiError::bad_request(format!(
-                "tutti i layer in un file solo in gpkg o xlsx, non in {ext}"
+                "più layer (tutto, pacchetto_pgt) in un file solo in gpkg o xlsx, non in {ext}"
             )));
         }
-        Vec::new()
+        vec![layer.to_string()]
     } else {
         export::public_layer(layer).map_err(|e| ApiError::not_found(e.to_string()))?;
         vec![layer.to_string()]

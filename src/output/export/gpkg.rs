@@ -326,6 +326,15 @@ const PGT_COLOURS: [(&str, &str, &str); 8] = [
     ),
 ];
 
+/// Score classes of the candidate areas: (lower, upper, label, viridis colour).
+pub const CANDIDATE_CLASSES: [(f64, f64, &str, &str); 5] = [
+    (-0.001, 40.0, "fino a 40 punti", "#440154"),
+    (40.0, 60.0, "40–60 punti", "#3b528b"),
+    (60.0, 80.0, "60–80 punti", "#21918c"),
+    (80.0, 100.0, "80–100 punti", "#5ec962"),
+    (100.0, 1000.0, "oltre 100 punti", "#fde725"),
+];
+
 /// ColorBrewer YlOrRd, 5 classes; grey for comuni with none.
 const YLORRD: [&str; 5] = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"];
 const GREY_NONE: &str = "#e3e3e3";
@@ -479,6 +488,37 @@ fn style_of(t: &Table) -> Renderer {
             opacity: 0.85,
             outline: "#781c81".into(),
             outline_width: 0.4,
+            brush: "b_diagonal",
+        }),
+        "aree_candidate" => {
+            // Score classes, viridis (colour-blind safe, light = high): the same on the map.
+            let ranges = CANDIDATE_CLASSES
+                .iter()
+                .map(|&(lo, hi, label, colour)| {
+                    (
+                        lo,
+                        hi,
+                        label.to_string(),
+                        Symbol::Fill {
+                            colour: colour.into(),
+                            opacity: 0.75,
+                            outline: "#1a1a1a".into(),
+                            outline_width: 0.4,
+                            brush: "solid",
+                        },
+                    )
+                })
+                .collect();
+            Renderer::Graduated {
+                attr: "punteggio",
+                ranges,
+            }
+        }
+        "aree_escluse" => Renderer::Single(Symbol::Fill {
+            colour: "#7f7f7f".into(),
+            opacity: 0.8,
+            outline: "#595959".into(),
+            outline_width: 0.3,
             brush: "b_diagonal",
         }),
         "fogli" => Renderer::Single(outline("#555555", 0.4)),

@@ -293,6 +293,31 @@ fn preferred_order(layer: &str) -> &'static [&'static str] {
             "fonte",
         ],
         "vincoli" => &["comune", "comune_istat", "codice", "nome", "fonte"],
+        "aree_candidate" => &[
+            "id",
+            "comune",
+            "comune_istat",
+            "fonte",
+            "fonte_label",
+            "denominazione",
+            "punteggio",
+            "area_ha",
+            "alloggi_stimati",
+            "motivi",
+            "punteggio_dettaglio",
+            "esclusioni",
+        ],
+        "aree_escluse" => &[
+            "id",
+            "comune",
+            "comune_istat",
+            "fonte",
+            "fonte_label",
+            "denominazione",
+            "area_ha",
+            "motivo",
+            "esclusioni",
+        ],
         _ => &[
             "riferimento",
             "belfiore",
@@ -402,7 +427,18 @@ pub fn table(loaded: &Loaded, layer: &str) -> Result<Table, ExportError> {
     })
 }
 
-/// Tables of the given layers (all public layers when `layers` is empty; `tutto` means all).
+/// The layers of the drafters' package (`pacchetto_pgt`): the candidate areas with what was
+/// excluded, beside the PGT zones, the constraints and the comuni, to overlay in QGIS.
+pub const PACCHETTO_PGT: [&str; 5] = [
+    "aree_candidate",
+    "aree_escluse",
+    "pgt_zone",
+    "vincoli",
+    "comuni",
+];
+
+/// Tables of the given layers (all public layers when `layers` is empty; `tutto` means all;
+/// `pacchetto_pgt` the drafters' package [`PACCHETTO_PGT`]).
 pub fn tables(loaded: &Loaded, layers: &[String]) -> Result<Vec<Table>, ExportError> {
     resolve_layers(layers)?
         .into_iter()
@@ -417,9 +453,15 @@ pub fn resolve_layers(layers: &[String]) -> Result<Vec<&'static str>, ExportErro
     }
     let mut out: Vec<&'static str> = Vec::new();
     for l in layers {
-        let l = public_layer(l)?;
-        if !out.contains(&l) {
-            out.push(l);
+        let names: Vec<&'static str> = if l == "pacchetto_pgt" {
+            PACCHETTO_PGT.to_vec()
+        } else {
+            vec![public_layer(l)?]
+        };
+        for l in names {
+            if !out.contains(&l) {
+                out.push(l);
+            }
         }
     }
     Ok(out)
