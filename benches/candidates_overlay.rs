@@ -1,8 +1,9 @@
 //! `cargo bench --bench candidates_overlay`
 //!
 //! 1. Screening of candidate social-housing standard areas on a province-size mosaic: the
-//!    demo Ambito's comuni, PGT zones, vincoli, parcels and public units replicated with
-//!    offsets (11 copies of 24 comuni = 264 comuni), built-in rules.
+//!    demo Ambito's comuni, PGT zones, vincoli, parcels, public units, service points and other
+//!    public property replicated with offsets (11 copies of 24 comuni = 264 comuni), built-in
+//!    rules.
 //! 2. The overlay step alone on generated data (UTM metres): intersection of 2,000 zone
 //!    squares with 200,000 parcel squares (R-tree prefilter + exact `geo::BooleanOps`), and an
 //!    R-tree "intersects" join (index build included; the tree is built on the smaller side,
@@ -67,6 +68,17 @@ fn province(demo: &Model) -> Model {
             p.belfiore = belf(&p.belfiore);
             p.geometry = shift(&p.geometry);
             m.particelle.push(p);
+        }
+        for s in &demo.servizi_puntuali {
+            let mut s = s.clone();
+            s.posizione = s.posizione.translate(dx, dy);
+            m.servizi_puntuali.push(s);
+        }
+        for p in &demo.altra_proprieta_pubblica {
+            let mut p = p.clone();
+            p.belfiore = p.belfiore.as_deref().map(belf);
+            p.comune_istat = p.comune_istat.as_deref().map(istat);
+            m.altra_proprieta_pubblica.push(p);
         }
         for u in &demo.alloggi_pubblici {
             let mut u = u.clone();
@@ -223,12 +235,14 @@ fn main() {
         .filter(|c| !c.esclusioni.is_empty())
         .count();
     println!(
-        "province mosaic: {} comuni, {} PGT zones, {} vincoli, {} parcels, {} public units",
+        "province mosaic: {} comuni, {} PGT zones, {} vincoli, {} parcels, {} public units, {} service points, {} other public properties",
         m.comuni.len(),
         m.pgt_zone.len(),
         m.vincoli.len(),
         m.particelle.len(),
-        m.alloggi_pubblici.len()
+        m.alloggi_pubblici.len(),
+        m.servizi_puntuali.len(),
+        m.altra_proprieta_pubblica.len()
     );
     println!(
         "  index build {:.3} s; screening {:.3} s (best of 3): {} candidates ({} cut by exclusions), {} excluded",

@@ -96,13 +96,14 @@ impl Loaded {
 
     /// Indexes a model and runs the analyses, screening candidates with `regole`.
     pub fn from_model_with_rules(mut model: Model, regole: Regole) -> Loaded {
-        let index = ModelIndex::build(&model);
+        let mut index = ModelIndex::build(&model);
         let vacancy = vacancy(&model);
         let report = piano_annuale(&model.alloggi_pubblici, &report_context(&model));
         let privato = stock_privato(&model);
         let candidate = screen(&model, &index, &regole);
         model.aree_candidate = candidate.candidate.clone();
         model.aree_escluse = candidate.escluse.clone();
+        index.index_candidates(&model);
         Loaded {
             model,
             index,

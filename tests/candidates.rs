@@ -864,3 +864,27 @@ async fn drafters_package_holds_candidates_beside_the_pgt_with_styles() {
         .expect("motivo")
         .is_empty());
 }
+
+#[tokio::test]
+async fn candidate_layers_answer_bbox_queries_from_their_index() {
+    let loaded = Arc::new(pipeline::load_workspace(&demo().workspace).expect("workspace"));
+    let c = &loaded.candidate.candidate[0];
+    let b = geo::BoundingRect::bounding_rect(&c.geometry).expect("bbox");
+    let uri = format!(
+        "/api/layers/aree_candidate?bbox={},{},{},{}",
+        b.min().x,
+        b.min().y,
+        b.max().x,
+        b.max().y
+    );
+    let (st, _, body) = get(loaded.clone(), &uri).await;
+    assert_eq!(st, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let n = v["numberMatched"].as_u64().expect("matched") as usize;
+    assert!(n >= 1 && n < loaded.candidate.candidate.len() / 2, "{n}");
+    assert!(v["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .any(|f| f["id"] == c.id.as_str()));
+}
