@@ -310,33 +310,7 @@ fn read_servizi_geojson(bytes: &[u8], path: &Path) -> Result<Vec<ServizioPuntual
         path: path.to_path_buf(),
         message,
     };
-    let root: Value = serde_json::from_slice(bytes).map_err(|e| {
-        invalid(format!(
-            "GeoJSON non valido (riga {}, colonna {}): {e}",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    if root.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
-        return Err(invalid(
-            "atteso un GeoJSON di tipo FeatureCollection".to_string(),
-        ));
-    }
-    if let Some(name) = root.pointer("/crs/properties/name").and_then(Value::as_str) {
-        let n = name.to_ascii_uppercase();
-        if !(n.ends_with("CRS84") || n.ends_with("4326")) {
-            return Err(invalid(format!(
-                "sistema di riferimento {name:?} non supportato: attese coordinate EPSG:4326 (lon/lat)"
-            )));
-        }
-    }
-    let features = root
-        .get("features")
-        .and_then(Value::as_array)
-        .ok_or_else(|| invalid("manca l'elenco \"features\"".to_string()))?;
-    if features.is_empty() {
-        return Err(invalid("nessun servizio nel file".to_string()));
-    }
+    let features = super::wgs84_features(bytes, "nessun servizio nel file").map_err(invalid)?;
     let mut out = Vec::with_capacity(features.len());
     for (i, f) in features.iter().enumerate() {
         let err = |field: &str, message: String| ServiziError::Feature {
