@@ -617,6 +617,17 @@ fn locate_comune(model: &Model, index: &ModelIndex, g: &MultiPolygon<f64>) -> Op
         .map(|i| model.comuni[i].istat.clone())
 }
 
+/// Parcel positions by cadastral key (the first parcel of a key wins).
+fn parcels_by_key(model: &Model) -> HashMap<crate::model::cadref::ParcelKey, usize> {
+    model
+        .particelle
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.key(), i))
+        .rev()
+        .collect()
+}
+
 fn collect_sources(model: &Model, index: &ModelIndex, rules: &Regole) -> Vec<Source> {
     let f = &rules.fonti;
     let min_default = rules.generale.area_minima_mq;
@@ -685,13 +696,7 @@ fn collect_sources(model: &Model, index: &ModelIndex, rules: &Regole) -> Vec<Sou
     if pp.attiva {
         use geo::Contains;
         let enti: Vec<String> = pp.enti.iter().map(|e| e.to_lowercase()).collect();
-        let by_key: HashMap<_, usize> = model
-            .particelle
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.key(), i))
-            .rev()
-            .collect();
+        let by_key = parcels_by_key(model);
         let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (ui, u) in model.alloggi_pubblici.iter().enumerate() {
             let ente = u.ente_proprietario.to_lowercase();
@@ -763,13 +768,7 @@ fn collect_sources(model: &Model, index: &ModelIndex, rules: &Regole) -> Vec<Sou
     if ap.attiva && !model.altra_proprieta_pubblica.is_empty() {
         let stati: Vec<StatoProprieta> =
             ap.stati.iter().filter_map(|s| stato_proprieta(s)).collect();
-        let by_key: HashMap<_, usize> = model
-            .particelle
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.key(), i))
-            .rev()
-            .collect();
+        let by_key = parcels_by_key(model);
         // Several listed items on one parcel make one candidate.
         let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (k, item) in model.altra_proprieta_pubblica.iter().enumerate() {
