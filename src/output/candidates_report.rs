@@ -200,8 +200,9 @@ th{{background:#e8eef5}}.n{{text-align:right;white-space:nowrap}}ul.m{{margin:0;
     o.push_str(
         "<p class=\"nota\">Aree dove il PGT potrebbe localizzare alloggi sociali come servizio \
 (L. 244/2007, D.M. 22 aprile 2008, L.R. 12/2005): aree per servizi previste, ambiti di \
-trasformazione, ambiti di rigenerazione e patrimonio pubblico inutilizzato, al netto di vincoli, \
-aree agricole e parti sotto la superficie minima. Il punteggio e gli alloggi stimati dipendono \
+trasformazione, ambiti di rigenerazione, patrimonio abitativo pubblico inutilizzato e altri \
+immobili pubblici dismessi o sottoutilizzati, al netto di vincoli, aree agricole e parti sotto \
+la superficie minima. Il punteggio e gli alloggi stimati dipendono \
 dalle regole applicate; ogni area riporta i propri motivi.</p>\n",
     );
     let totals = per_comune(s);
