@@ -284,6 +284,19 @@ function retino(colore) {
   return g.getImageData(0, 0, n, n);
 }
 
+function quadratino(colore) {
+  const n = 13;
+  const c = document.createElement('canvas');
+  c.width = n;
+  c.height = n;
+  const g = c.getContext('2d');
+  g.fillStyle = '#1a1a1a';
+  g.fillRect(0, 0, n, n);
+  g.fillStyle = colore;
+  g.fillRect(1.5, 1.5, n - 3, n - 3);
+  return g.getImageData(0, 0, n, n);
+}
+
 function puntiOfferti() {
   return {
     type: 'FeatureCollection',
@@ -419,8 +432,27 @@ function aggiungiLivelli() {
       'circle-stroke-color': '#3d1f33', 'circle-stroke-width': 1.2,
     },
   }, 'alloggi');
-  if (map.getLayer('aree-candidate-fill')) map.setFilter('aree-candidate-fill', filtroCandidate());
-  if (map.getLayer('aree-candidate-line')) map.setFilter('aree-candidate-line', filtroCandidate());
+  // Aree candidate lontano: molte sono piccole (una particella) e sparirebbero; fino allo zoom
+  // 13 anche un punto per area, con lo stesso colore del punteggio.
+  if (map.getLayer('aree-candidate-fill')) {
+    const passo = ['step', ['to-number', ['get', 'punteggio'], 0], VIRIDIS[0]];
+    for (let i = 1; i < VIRIDIS.length; i++) passo.push(SOGLIE_PUNTEGGIO[i], VIRIDIS[i]);
+    map.addSource('candidate-punti', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'id' });
+    // Quadrati (non cerchi): non si confondono con gli alloggi.
+    const icone = ['step', ['to-number', ['get', 'punteggio'], 0], 'candidata-0'];
+    VIRIDIS.forEach((c, i) => {
+      map.addImage(`candidata-${i}`, quadratino(c), { pixelRatio: 1 });
+      if (i > 0) icone.push(SOGLIE_PUNTEGGIO[i], `candidata-${i}`);
+    });
+    map.addLayer({
+      id: 'aree-candidate-punti', type: 'symbol', source: 'candidate-punti', maxzoom: 13,
+      layout: {
+        visibility: 'none', 'icon-image': icone, 'icon-allow-overlap': true, 'icon-ignore-placement': true,
+        'symbol-sort-key': ['to-number', ['get', 'punteggio'], 0],
+      },
+    }, 'offerti');
+  }
+  for (const l of ['aree-candidate-fill', 'aree-candidate-line', 'aree-candidate-punti']) if (map.getLayer(l)) map.setFilter(l, filtroCandidate());
   map.setPaintProperty('vincoli-fill', 'fill-opacity', 1);
   map.setPaintProperty('vincoli-fill', 'fill-pattern', 'retino-vincoli');
   map.setPaintProperty('comuni-fill', 'fill-color', espressioneColoreComuni());
@@ -533,13 +565,13 @@ function aggiornaLegenda() {
     const vociC = VIRIDIS.map((c, i) => ({ c, i })).filter(({ i }) => i + 1 >= SOGLIE_PUNTEGGIO.length || SOGLIE_PUNTEGGIO[i + 1] > stato.punteggioMin).map(({ c, i }) => {
       const da = Math.max(SOGLIE_PUNTEGGIO[i], stato.punteggioMin);
       const et = i === VIRIDIS.length - 1 ? `punteggio ${da} e oltre` : `punteggio da ${da} a meno di ${SOGLIE_PUNTEGGIO[i + 1]}`;
-      return voceLegenda(quadrato(c), esc(et), stato.candidate ? `(${conteggi[i]} ${conteggi[i] === 1 ? 'area' : 'aree'})` : '');
-    });
+      return { vuota: stato.candidate && conteggi[i] === 0, html: voceLegenda(quadrato(c), esc(et), stato.candidate ? `(${conteggi[i]} ${conteggi[i] === 1 ? 'area' : 'aree'})` : '') };
+    }).filter((v) => !v.vuota).map((v) => v.html);
     const ha = feats.reduce((a, f) => a + (f.properties.area_ha || 0), 0);
     const al = feats.reduce((a, f) => a + (f.properties.alloggi_stimati || 0), 0);
     parti.push(`<h3>Aree candidate per l'edilizia sociale</h3>
-      <p class="piccolo">Colore secondo il punteggio (0–100): più scuro = più adatta. ${stato.candidate ? `${numero(feats.length)} aree, ${fmtDecimale.format(ha)} ha, circa ${numero(al)} alloggi.` : ''}</p>
-      <ul class="voci">${vociC.join('')}</ul>`);
+      <p class="piccolo">Colore secondo il punteggio (0–100): più scuro = più adatta; da lontano un quadrato per area. ${stato.candidate ? `${numero(feats.length)} aree, ${fmtDecimale.format(ha)} ha, circa ${numero(al)} alloggi.` : ''}</p>
+      ${vociC.length ? `<ul class="voci">${vociC.join('')}</ul>` : '<p class="piccolo">Nessuna area con questi filtri.</p>'}`);
   }
   if (stato.esclusePresenti && $('#chk-escluse').checked) {
     parti.push(`<h3>Aree escluse</h3><ul class="voci">${voceLegenda('<span class="simbolo quadrato retino-escluse" aria-hidden="true"></span>', 'Area esclusa per intero', '(clicca per il motivo)')}</ul>`);
@@ -802,7 +834,8 @@ function mostraComune(feature, lngLat) {
 function paddingMappa() {
   const leg = document.querySelector('.legenda-mappa');
   const w = map.getContainer().clientWidth;
-  const sinistra = leg && leg.open && w > 700 ? leg.offsetWidth + 24 : 24;
+  const sopra = leg && leg.open && leg.closest('.mappa-contenitore');
+  const sinistra = sopra && w > 700 ? leg.offsetWidth + 24 : 24;
   return { top: 24, bottom: 24, left: sinistra, right: 56 };
 }
 
@@ -847,7 +880,8 @@ function gestisciClick(e) {
     }
   }
   if ($('#chk-candidate').checked && map.getLayer('aree-candidate-fill')) {
-    const c = map.queryRenderedFeatures(e.point, { layers: ['aree-candidate-fill'] });
+    const c = map.queryRenderedFeatures(area, { layers: ['aree-candidate-punti'].filter((l) => map.getLayer(l)) })
+      .concat(map.queryRenderedFeatures(e.point, { layers: ['aree-candidate-fill'] }));
     if (c.length) {
       selezionaComune(null);
       apriPopup(e.lngLat, popupCandidata(c[0].properties), 'popup-candidata');
@@ -937,7 +971,7 @@ const LIVELLI = {
   servizi: { chk: '#chk-servizi', layers: ['pgt-servizi-fill'] },
   vincoli: { chk: '#chk-vincoli', layers: ['vincoli-fill', 'vincoli-line'] },
   catasto: { chk: '#chk-catasto', layers: ['fogli-line', 'particelle-line'] },
-  candidate: { chk: '#chk-candidate', layers: ['aree-candidate-fill', 'aree-candidate-line'], dopo: () => caricaCandidate() },
+  candidate: { chk: '#chk-candidate', layers: ['aree-candidate-fill', 'aree-candidate-line', 'aree-candidate-punti'], dopo: () => caricaCandidate() },
   escluse: { chk: '#chk-escluse', layers: ['aree-escluse-fill', 'aree-escluse-line'] },
 };
 
@@ -1043,6 +1077,13 @@ function caricaCandidate() {
     caricamentoCandidate = getJson('api/layers/aree_candidate')
       .then((fc) => {
         stato.candidate = fc;
+        const src = map.getSource('candidate-punti');
+        if (src) {
+          src.setData({
+            type: 'FeatureCollection',
+            features: fc.features.filter((f) => f.geometry).map((f) => ({ type: 'Feature', properties: f.properties, geometry: { type: 'Point', coordinates: centroApprossimato(f).centro } })),
+          });
+        }
         const fonti = [...new Set(fc.features.map((f) => f.properties.fonte))].sort();
         const richieste = stato.fontiRichieste;
         stato.fontiCandidate = new Set(fonti.filter((x) => !richieste || richieste.has(x)));
@@ -1071,7 +1112,7 @@ function caricaCandidate() {
 }
 
 function aggiornaFiltroCandidate() {
-  for (const l of ['aree-candidate-fill', 'aree-candidate-line']) if (map.getLayer(l)) map.setFilter(l, filtroCandidate());
+  for (const l of ['aree-candidate-fill', 'aree-candidate-line', 'aree-candidate-punti']) if (map.getLayer(l)) map.setFilter(l, filtroCandidate());
   aggiornaLegenda();
   scriviUrl();
 }
@@ -1197,7 +1238,7 @@ function collegaComandi() {
     if ($('#chk-catasto').checked) aggiornaLegenda();
     scriviUrl();
   });
-  for (const l of ['alloggi', 'comuni-fill', 'privato-fill', 'offerti', 'aree-candidate-fill', 'aree-escluse-fill']) {
+  for (const l of ['alloggi', 'comuni-fill', 'privato-fill', 'offerti', 'aree-candidate-fill', 'aree-candidate-punti', 'aree-escluse-fill']) {
     if (!map.getLayer(l)) continue;
     map.on('mouseenter', l, () => { map.getCanvas().style.cursor = 'pointer'; });
     map.on('mouseleave', l, () => { map.getCanvas().style.cursor = ''; });
@@ -1486,6 +1527,10 @@ async function avvia() {
   avviso('Caricamento dei dati…');
   if (MODO_STAMPA) {
     document.body.classList.add('modo-stampa');
+    // Legenda accanto alla mappa, non sopra: nella pagina stampata deve leggersi per intero.
+    const leg = document.querySelector('.legenda-mappa');
+    leg.open = true;
+    document.querySelector('.contenuto').insertBefore(leg, $('#scheda'));
     $('#barra-stampa').hidden = false;
     $('#piede-stampa').hidden = false;
     impostaFormato(MODO_STAMPA);
