@@ -579,7 +579,8 @@ function aggiornaLegenda() {
 
   // Servizi del PGT
   if ($('#chk-servizi').checked) {
-    parti.push(`<h3>Servizi del PGT</h3><ul class="voci">${voceLegenda(quadrato(PGT_CLASSI.servizi_esistenti.colore), 'Servizi esistenti')}${voceLegenda(quadrato(PGT_CLASSI.servizi_previsti.colore), 'Servizi previsti')}</ul>`);
+    const nota = map.getZoom() < 12 ? '<p class="piccolo">Aree piccole: si vedono avvicinandosi.</p>' : '';
+    parti.push(`<h3>Servizi del PGT</h3>${nota}<ul class="voci">${voceLegenda(quadrato(PGT_CLASSI.servizi_esistenti.colore), 'Servizi esistenti')}${voceLegenda(quadrato(PGT_CLASSI.servizi_previsti.colore), 'Servizi previsti')}</ul>`);
   }
 
   // Patrimonio privato (stime per area)
@@ -1235,7 +1236,7 @@ function collegaComandi() {
   map.on('moveend', () => {
     aggiornaPgt();
     aggiornaPrivato();
-    if ($('#chk-catasto').checked) aggiornaLegenda();
+    if ($('#chk-catasto').checked || $('#chk-servizi').checked) aggiornaLegenda();
     scriviUrl();
   });
   for (const l of ['alloggi', 'comuni-fill', 'privato-fill', 'offerti', 'aree-candidate-fill', 'aree-candidate-punti', 'aree-escluse-fill']) {
