@@ -56,7 +56,12 @@ async fn get(uri: &str) -> (StatusCode, String, Vec<u8>) {
 
 async fn get_json(uri: &str) -> Value {
     let (status, _, body) = get(uri).await;
-    assert_eq!(status, StatusCode::OK, "{uri}: {}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{uri}: {}",
+        String::from_utf8_lossy(&body)
+    );
     serde_json::from_slice(&body).expect("json")
 }
 
@@ -129,7 +134,10 @@ async fn every_comune_panel_has_the_report_figures_of_the_comune() {
             g.map_or(0, |r| u(&r["dichiarati"])),
             "{ente}: offer"
         );
-        assert_eq!(s["privato"]["privati_offerti"], p["privati_offerti"], "{nome}");
+        assert_eq!(
+            s["privato"]["privati_offerti"], p["privati_offerti"],
+            "{nome}"
+        );
         compared += 1;
     }
     assert_eq!(compared, 24);
@@ -146,7 +154,9 @@ async fn clusone_matches_the_seed_figures() {
     assert_eq!(u(&st["disponibili_anno"]), 3);
     assert_eq!(u(&s["piano_annuale"]["sezioni"]["e"]), 2);
     assert_eq!(u(&s["offerta"]["disponibili_anno"]), 3);
-    let q = s["offerta"]["quota_disponibili_anno"].as_f64().expect("share");
+    let q = s["offerta"]["quota_disponibili_anno"]
+        .as_f64()
+        .expect("share");
     assert!((q - 0.6).abs() < 1e-9, "3 of 5: {q}");
     assert!(s["link"]["piano_annuale_html"]
         .as_str()
@@ -159,7 +169,10 @@ async fn ambito_totals_and_shares_add_up() {
     let report = get_json("/api/report/piano-annuale?format=json").await;
     let ambito = get_json("/api/ambito").await;
     assert_eq!(s["piano_annuale"]["stato"], report["totale"]);
-    assert_eq!(s["piano_annuale"]["consistenza"], report["totale_consistenza"]);
+    assert_eq!(
+        s["piano_annuale"]["consistenza"],
+        report["totale_consistenza"]
+    );
     assert_eq!(
         u(&s["piano_annuale"]["sezioni"]["g"]["dichiarati"]),
         u(&report["sezioni"]["g"]["totale"])
@@ -197,7 +210,10 @@ async fn ambito_totals_and_shares_add_up() {
     }
     let cand = &s["candidate"];
     assert!(u(&cand["aree"]) > 0);
-    assert_eq!(u(&cand["aree"]) as usize, demo().loaded.candidate.candidate.len());
+    assert_eq!(
+        u(&cand["aree"]) as usize,
+        demo().loaded.candidate.candidate.len()
+    );
     assert_eq!(alloggi, u(&cand["alloggi_stimati"]));
     assert!((ha - cand["ettari"].as_f64().expect("ha")).abs() < 0.005 * 25.0);
 }
@@ -221,14 +237,21 @@ async fn printable_report_has_charts_and_a_small_map() {
     assert!(html.contains("id=\"grafico-stati\""));
     assert!(html.contains("id=\"grafico-sezioni\""));
     assert!(html.contains("id=\"mappa-comuni\""));
-    assert_eq!(html.matches("<path d=\"M").count(), 24, "one path per comune");
+    assert_eq!(
+        html.matches("<path d=\"M").count(),
+        24,
+        "one path per comune"
+    );
     assert!(html.contains("10 km"), "scale bar");
     assert!(html.contains("Dati al 27 ottobre 2025"));
     assert!(html.contains("@media print"));
     // The tables are still all there, and the plain HTML report has the charts too.
     let (_, _, plain) = get("/api/report/piano-annuale?format=html").await;
     let plain = String::from_utf8(plain).expect("utf-8");
-    assert_eq!(html.matches("<table>").count(), plain.matches("<table>").count());
+    assert_eq!(
+        html.matches("<table>").count(),
+        plain.matches("<table>").count()
+    );
     assert!(plain.contains("id=\"grafico-stati\"") && !plain.contains("id=\"mappa-comuni\""));
 }
 
@@ -241,7 +264,10 @@ async fn style_has_candidate_and_excluded_layers() {
     assert_eq!(fill["source-layer"], "aree_candidate");
     assert_eq!(fill["layout"]["visibility"], "none");
     let expr = fill["paint"]["fill-color"].to_string();
-    assert!(expr.contains("punteggio") && expr.contains("#440154"), "{expr}");
+    assert!(
+        expr.contains("punteggio") && expr.contains("#440154"),
+        "{expr}"
+    );
     let excl = find("aree-escluse-fill").expect("excluded fill");
     assert_eq!(excl["source-layer"], "aree_escluse");
     assert_eq!(excl["layout"]["visibility"], "none");
