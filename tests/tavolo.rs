@@ -268,9 +268,21 @@ async fn style_has_candidate_and_excluded_layers() {
         expr.contains("punteggio") && expr.contains("#440154"),
         "{expr}"
     );
-    let excl = find("aree-escluse-fill").expect("excluded fill");
-    assert_eq!(excl["source-layer"], "aree_escluse");
-    assert_eq!(excl["layout"]["visibility"], "none");
+    // The excluded areas are styled exactly when the tiles carry them.
+    let tj = get_json("/tiles.json").await;
+    let in_tiles = tj["vector_layers"]
+        .as_array()
+        .expect("vector_layers")
+        .iter()
+        .any(|l| l["id"] == "aree_escluse");
+    match find("aree-escluse-fill") {
+        Some(excl) => {
+            assert!(in_tiles);
+            assert_eq!(excl["source-layer"], "aree_escluse");
+            assert_eq!(excl["layout"]["visibility"], "none");
+        }
+        None => assert!(!in_tiles),
+    }
     // The page's assets for the Tavolo are embedded.
     let (status, _, page) = get("/index.html").await;
     assert_eq!(status, StatusCode::OK);

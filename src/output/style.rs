@@ -4,8 +4,9 @@
 //! social-housing areas by score (viridis) and the areas excluded whole (grey, hatched by the
 //! page). No glyphs and no sprites: the map works with no network.
 //!
-//! Layers whose source layer is not in the tiles (e.g. `aree_escluse` on a server that does not
-//! serve it) simply draw nothing; the page shows their switch only when the TileJSON lists them.
+//! `aree_escluse` is styled only when it is a served public layer (the tiles carry every served
+//! layer): every style layer names a source layer of the tiles. The page shows its switch only
+//! when the TileJSON lists it.
 
 use serde_json::{json, Value};
 
@@ -46,6 +47,10 @@ pub const VIRIDIS: [&str; 5] = ["#fde725", "#5ec962", "#21918c", "#3b528b", "#44
 pub const SOGLIE_PUNTEGGIO: [f64; 5] = [0.0, 20.0, 40.0, 60.0, 80.0];
 /// Grey of the areas excluded whole.
 pub const GRIGIO_ESCLUSE: &str = "#7f7f7f";
+/// Whether the areas excluded whole are a served layer (and so in the tiles).
+pub fn escluse_servite() -> bool {
+    crate::output::geojson::SERVED_LAYERS.contains(&"aree_escluse")
+}
 /// Name of the vector source in the style.
 pub const SOURCE: &str = "abitare";
 
@@ -145,7 +150,7 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
     let center = bounds
         .map(|b| json!([(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0]))
         .unwrap_or(json!([10.0, 45.9]));
-    json!({
+    let mut v = json!({
         "version": 8,
         "name": "abitare",
         "metadata": {
@@ -188,16 +193,6 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
                 "minzoom": layer_min_zoom("pgt_zone"),
                 "layout": {"visibility": "none"},
                 "paint": {"line-color": "#555555", "line-width": 0.5, "line-opacity": 0.6},
-            },
-            {
-                "id": "aree-escluse-fill", "type": "fill", "source": SOURCE, "source-layer": "aree_escluse",
-                "layout": {"visibility": "none"},
-                "paint": {"fill-color": GRIGIO_ESCLUSE, "fill-opacity": 0.35},
-            },
-            {
-                "id": "aree-escluse-line", "type": "line", "source": SOURCE, "source-layer": "aree_escluse",
-                "layout": {"visibility": "none"},
-                "paint": {"line-color": "#4d4d4d", "line-width": 1, "line-dasharray": [2, 2]},
             },
             {
                 "id": "aree-candidate-fill", "type": "fill", "source": SOURCE, "source-layer": "aree_candidate",
@@ -257,7 +252,37 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
                 },
             },
         ],
-    })
+    });
+    if escluse_servite() {
+        insert_escluse(&mut v);
+    }
+    v
+}
+
+/// Adds the layers of the areas excluded whole (grey, hidden by default) below the candidates.
+fn insert_escluse(style: &mut Value) {
+    let Some(layers) = style["layers"].as_array_mut() else {
+        return;
+    };
+    let at = layers
+        .iter()
+        .position(|l| l["id"] == "aree-candidate-fill")
+        .unwrap_or(layers.len());
+    let new = [
+        json!({
+            "id": "aree-escluse-fill", "type": "fill", "source": SOURCE, "source-layer": "aree_escluse",
+            "layout": {"visibility": "none"},
+            "paint": {"fill-color": GRIGIO_ESCLUSE, "fill-opacity": 0.35},
+        }),
+        json!({
+            "id": "aree-escluse-line", "type": "line", "source": SOURCE, "source-layer": "aree_escluse",
+            "layout": {"visibility": "none"},
+            "paint": {"line-color": "#4d4d4d", "line-width": 1, "line-dasharray": [2, 2]},
+        }),
+    ];
+    for (i, l) in new.into_iter().enumerate() {
+        layers.insert(at + i, l);
+    }
 }
 
 #[cfg(test)]
@@ -295,7 +320,16 @@ mod tests {
         for c in VIRIDIS {
             assert!(expr.contains(c), "{c} in {expr}");
         }
-        let esc = by_id("aree-escluse-fill").expect("excluded fill");
+        assert_eq!(by_id("aree-escluse-fill").is_some(), escluse_servite());
+        let mut with = s.clone();
+        insert_escluse(&mut with);
+        let layers = with["layers"].as_array().cloned().unwrap_or_default();
+        let pos = |id: &str| layers.iter().position(|l| l["id"] == id);
+        assert!(pos("aree-escluse-fill") < pos("aree-candidate-fill"));
+        let esc = layers
+            .iter()
+            .find(|l| l["id"] == "aree-escluse-fill")
+            .expect("excluded fill");
         assert_eq!(esc["layout"]["visibility"], "none");
         assert_eq!(s["sources"]["abitare"]["promoteId"]["aree_candidate"], "id");
     }
