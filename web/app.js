@@ -1227,6 +1227,14 @@ function collegaComandi() {
     if (r.length) vaiA(r[0]);
     else mostraRisultati([], t);
   });
+  const schedaVisibile = (on) => {
+    document.body.classList.toggle('senza-scheda', !on);
+    $('#btn-mostra-scheda').hidden = on;
+    map.resize();
+    (on ? $('#btn-nascondi-scheda') : $('#btn-mostra-scheda')).focus();
+  };
+  $('#btn-nascondi-scheda').addEventListener('click', () => schedaVisibile(false));
+  $('#btn-mostra-scheda').addEventListener('click', () => schedaVisibile(true));
   $('#btn-scheda-ambito').addEventListener('click', () => {
     chiudiPopup();
     mostraScheda(null);
@@ -1475,6 +1483,11 @@ async function mostraScheda(istat) {
   }
   if (n !== richiestaScheda) return;
   stato.sintesiComune = istat ? d : null;
+  if (istat && document.body.classList.contains('senza-scheda')) {
+    document.body.classList.remove('senza-scheda');
+    $('#btn-mostra-scheda').hidden = true;
+    map.resize();
+  }
   $('#scheda-titolo').textContent = istat ? d.nome : 'Ambito';
   $('#btn-scheda-ambito').hidden = !istat;
   corpo.innerHTML = htmlScheda(d);
