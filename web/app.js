@@ -630,6 +630,7 @@ function aggiornaLegenda() {
   }
 
   $('#legenda').innerHTML = parti.join('');
+  adattaPagina();
 }
 
 // ---------------------------------------------------------------------------
@@ -1257,6 +1258,7 @@ function collegaComandi() {
   });
   $('#sel-formato').addEventListener('change', (e) => impostaFormato(e.target.value));
   $('#btn-stampa').addEventListener('click', () => window.print());
+  window.addEventListener('beforeprint', adattaPagina);
 }
 
 
@@ -1354,7 +1356,7 @@ function graficoStatiPerEnte(perEnte) {
   const max = Math.max(...righe.map((e) => e.alloggi));
   const labW = 150;
   const barW = 130;
-  const rh = 20;
+  const rh = stato.stampa ? 15 : 20;
   const h = rh * righe.length + 4;
   const chiavi = [['occupati', 'occupato'], ['liberi', 'libero'], ['sfitto_carenze_manutentive', 'sfitto_carenze_manutentive'], ['sfitto_ristrutturazione', 'sfitto_ristrutturazione']];
   const barre = righe.map((e, i) => {
@@ -1500,7 +1502,10 @@ async function mostraScheda(istat) {
   }
   const ls = $('#link-stampa-scheda');
   if (ls) ls.href = `?stampa=${stato.stampa || 'A4'}#${statoUrl().toString()}`;
-  if (stato.stampa) riempiPiedeStampa(d);
+  if (stato.stampa) {
+    riempiPiedeStampa(d);
+    adattaPagina();
+  }
   scriviUrl();
 }
 
@@ -1525,6 +1530,17 @@ function impostaFormato(f) {
   q.set('stampa', formato);
   history.replaceState(null, '', `${window.location.pathname}?${q}${window.location.hash}`);
   map.resize();
+}
+
+// Una pagina sola: se legenda e scheda non ci stanno, la stampa rimpicciolisce tutto quanto
+// basta (solo in stampa: a schermo la pagina resta interattiva).
+function adattaPagina() {
+  if (!stato.stampa) return;
+  const mm = stato.stampa === 'A3' ? 281 : 194;
+  const disponibile = (mm * 96) / 25.4;
+  const fine = $('#piede-stampa').getBoundingClientRect().bottom + window.scrollY;
+  const h = fine - $('#barra-stampa').offsetHeight;
+  document.body.style.setProperty('--adatta', Math.min(1, (0.97 * disponibile) / h).toFixed(3));
 }
 
 function riempiPiedeStampa(d) {

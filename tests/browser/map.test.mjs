@@ -490,7 +490,10 @@ async function main() {
     check(vs.titolo.includes('Ambito') && vs.legendaVisibile && vs.legenda.some((t) => t.includes('Occupato')) && vs.legenda.some((t) => t.includes('punteggio')), `la vista di stampa contiene la legenda dei livelli accesi (${vs.legenda.length} voci)`);
     check(/\d+\s*(m|km)/.test(vs.scala) && vs.cifre > 0 && /Fonte/.test(vs.piede) && /Dati al \d+ \w+ \d{4}/.test(vs.piede) && vs.pannello === 'none', `la vista di stampa ha scala (${vs.scala.trim()}), numeri chiave, fonte e data dei dati, senza i comandi`);
     await stampa.screenshot({ path: path.join(ARTIFACTS, '10-stampa-A4.png'), fullPage: true });
-    await stampa.pdf({ path: path.join(ARTIFACTS, 'stampa-A4.pdf'), format: 'A4', landscape: true, printBackground: true });
+    const pdfStampa = await stampa.pdf({ path: path.join(ARTIFACTS, 'stampa-A4.pdf'), preferCSSPageSize: true, printBackground: true });
+    const pagine = (pdfStampa.toString('latin1').match(/\/Count (\d+)/) || [])[1];
+    const box = (pdfStampa.toString('latin1').match(/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]/) || []).slice(1).map(Number);
+    check(pagine === '1' && box[0] > box[1] && Math.abs(box[0] - 841.9) < 2, `la vista di stampa sta in una pagina A4 orizzontale (${pagine} pagina/e, ${box.map(Math.round).join('×')} pt)`);
     // Piano annuale stampabile: grafici SVG e piccola mappa, in PDF dal browser.
     await stampa.goto(`${BASE}/api/report/piano-annuale/stampa`);
     const rep = await stampa.evaluate(() => ({
