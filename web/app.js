@@ -1403,7 +1403,9 @@ function htmlScheda(d) {
     ${riga('sfitti per carenze manutentive', numero(a.sfitto_carenze_manutentive), 'sfitto_carenze_manutentive', 'rientro')}
     ${riga('sfitti per ristrutturazione', numero(a.sfitto_ristrutturazione), 'sfitto_ristrutturazione', 'rientro')}
     ${a.sfitti_oltre_24_mesi ? riga('vuoti da più di 2 anni', numero(a.sfitti_oltre_24_mesi), 'sfitti_oltre_24_mesi', 'rientro') : ''}
+    ${riga('Quota di alloggi inutilizzati', formattaMetrica('percentuale', a.tasso_inutilizzo), 'tasso_inutilizzo')}
     ${riga('Alloggi ogni 1.000 abitanti', formattaMetrica('decimale', a.alloggi_per_1000_ab), 'alloggi_per_1000_ab')}
+    ${riga('Inutilizzati ogni 1.000 abitanti', formattaMetrica('decimale', a.inutilizzati_per_1000_ab), 'inutilizzati_per_1000_ab')}
     ${comune ? riga("Quota degli inutilizzati dell'Ambito", a.quota_inutilizzati_ambito === null || a.quota_inutilizzati_ambito === undefined ? '–' : fmtPercento.format(a.quota_inutilizzati_ambito), 'quota_inutilizzati_ambito') : ''}
   </dl>`);
   parti.push(`<h3>Alloggi per proprietario e stato</h3>${comune ? '<p class="piccolo">Alloggi che si trovano nel comune, di tutti i proprietari.</p>' : ''}${graficoStatiPerEnte(d.per_ente)}`);
