@@ -1090,7 +1090,7 @@ function caricaCandidate() {
         const richieste = stato.fontiRichieste;
         stato.fontiCandidate = new Set(fonti.filter((x) => !richieste || richieste.has(x)));
         const box = $('#fonti-candidate');
-        box.innerHTML = `<span class="campo" data-i18n="l-fonti">Fonti</span>${fonti.map((x) => {
+        box.innerHTML = `<span class="campo">Fonti</span>${fonti.map((x) => {
           const n = fc.features.filter((f) => f.properties.fonte === x).length;
           const label = (fc.features.find((f) => f.properties.fonte === x) || {}).properties.fonte_label || FONTI[x] || x;
           return `<label><input type="checkbox" value="${esc(x)}" ${stato.fontiCandidate.has(x) ? 'checked' : ''}> <span>${esc(label)} <span class="piccolo">(${n})</span></span></label>`;
