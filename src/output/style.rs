@@ -1,7 +1,12 @@
 //! MapLibre style (version 8) over the vector tiles, with the web map's colours: comuni in
 //! ColorBrewer YlOrRd by unused public dwellings (quantile classes computed as the map does),
-//! public dwellings by state in Okabe–Ito, PGT classes, constraints, cadastre. No glyphs and
-//! no sprites: the map works with no network.
+//! public dwellings by state in Okabe–Ito, PGT classes, constraints, cadastre, candidate
+//! social-housing areas by score (viridis) and the areas excluded whole (grey, hatched by the
+//! page). No glyphs and no sprites: the map works with no network.
+//!
+//! `aree_escluse` is styled only when it is a served public layer (the tiles carry every served
+//! layer): every style layer names a source layer of the tiles. The page shows its switch only
+//! when the TileJSON lists it.
 
 use serde_json::{json, Value};
 
@@ -35,6 +40,17 @@ pub const PGT_ALTRO: &str = "#dddddd";
 /// web map's fixed breaks.
 pub const PURPLES: [&str; 5] = ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"];
 pub const SOGLIE_PRIVATO: [f64; 5] = [0.0, 0.2, 0.35, 0.5, 0.65];
+/// Viridis, 5 steps (colour-blind safe, readable in grey), for the candidate areas' score:
+/// low scores light, high scores dark.
+pub const VIRIDIS: [&str; 5] = ["#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"];
+/// Lower bounds of the score classes (score 0–100), same as `web/app.js`.
+pub const SOGLIE_PUNTEGGIO: [f64; 5] = [0.0, 20.0, 40.0, 60.0, 80.0];
+/// Grey of the areas excluded whole.
+pub const GRIGIO_ESCLUSE: &str = "#7f7f7f";
+/// Whether the areas excluded whole are a served layer (and so in the tiles).
+pub fn escluse_servite() -> bool {
+    crate::output::geojson::SERVED_LAYERS.contains(&"aree_escluse")
+}
 /// Name of the vector source in the style.
 pub const SOURCE: &str = "abitare";
 
@@ -110,6 +126,15 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
         privato_step.push(json!(s));
         privato_step.push(json!(c));
     }
+    let mut punteggio_step = vec![
+        json!("step"),
+        json!(["to-number", ["get", "punteggio"], 0]),
+        json!(VIRIDIS[0]),
+    ];
+    for (s, c) in SOGLIE_PUNTEGGIO.iter().zip(VIRIDIS).skip(1) {
+        punteggio_step.push(json!(s));
+        punteggio_step.push(json!(c));
+    }
     let mut source = json!({
         "type": "vector",
         "tiles": [tiles_url],
@@ -117,7 +142,7 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
         "maxzoom": max_zoom,
         "attribution": "abitare – dati dell'Ambito",
         // Feature ids for feature-state (selected comune) and de-duplication across tiles.
-        "promoteId": {"comuni": "istat", "alloggi_pubblici": "id"},
+        "promoteId": {"comuni": "istat", "alloggi_pubblici": "id", "aree_candidate": "id", "aree_escluse": "id"},
     });
     if let Some(b) = bounds {
         source["bounds"] = json!(b);
@@ -125,11 +150,12 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
     let center = bounds
         .map(|b| json!([(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0]))
         .unwrap_or(json!([10.0, 45.9]));
-    json!({
+    let mut v = json!({
         "version": 8,
         "name": "abitare",
         "metadata": {
             "abitare:classi_inutilizzati": breaks,
+            "abitare:soglie_punteggio": SOGLIE_PUNTEGGIO,
         },
         "center": center,
         "zoom": 10,
@@ -167,6 +193,19 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
                 "minzoom": layer_min_zoom("pgt_zone"),
                 "layout": {"visibility": "none"},
                 "paint": {"line-color": "#555555", "line-width": 0.5, "line-opacity": 0.6},
+            },
+            {
+                "id": "aree-candidate-fill", "type": "fill", "source": SOURCE, "source-layer": "aree_candidate",
+                "layout": {"visibility": "none"},
+                "paint": {"fill-color": punteggio_step, "fill-opacity": 0.8},
+            },
+            {
+                "id": "aree-candidate-line", "type": "line", "source": SOURCE, "source-layer": "aree_candidate",
+                "layout": {"visibility": "none"},
+                "paint": {
+                    "line-color": "#1a1a1a",
+                    "line-width": ["interpolate", ["linear"], ["zoom"], 10, 0.8, 15, 2],
+                },
             },
             {
                 "id": "comuni-line", "type": "line", "source": SOURCE, "source-layer": "comuni",
@@ -213,7 +252,37 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
                 },
             },
         ],
-    })
+    });
+    if escluse_servite() {
+        insert_escluse(&mut v);
+    }
+    v
+}
+
+/// Adds the layers of the areas excluded whole (grey, hidden by default) below the candidates.
+fn insert_escluse(style: &mut Value) {
+    let Some(layers) = style["layers"].as_array_mut() else {
+        return;
+    };
+    let at = layers
+        .iter()
+        .position(|l| l["id"] == "aree-candidate-fill")
+        .unwrap_or(layers.len());
+    let new = [
+        json!({
+            "id": "aree-escluse-fill", "type": "fill", "source": SOURCE, "source-layer": "aree_escluse",
+            "layout": {"visibility": "none"},
+            "paint": {"fill-color": GRIGIO_ESCLUSE, "fill-opacity": 0.35},
+        }),
+        json!({
+            "id": "aree-escluse-line", "type": "line", "source": SOURCE, "source-layer": "aree_escluse",
+            "layout": {"visibility": "none"},
+            "paint": {"line-color": "#4d4d4d", "line-width": 1, "line-dasharray": [2, 2]},
+        }),
+    ];
+    for (i, l) in new.into_iter().enumerate() {
+        layers.insert(at + i, l);
+    }
 }
 
 #[cfg(test)]
@@ -228,5 +297,40 @@ mod tests {
             vec![1.0, 2.0, 3.0, 4.0, 5.0]
         );
         assert_eq!(class_breaks(&[2.0, 2.0, 2.0], 5), vec![2.0]);
+    }
+
+    #[test]
+    fn candidate_layers_are_styled_by_score() {
+        let v = crate::analysis::vacancy::vacancy(&crate::model::Model::empty(
+            crate::model::AmbitoInfo {
+                numero: None,
+                nome: "x".into(),
+                capofila: None,
+                anno: 2026,
+                data_riferimento: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
+                dimostrativo: false,
+            },
+        ));
+        let s = style(&v, "http://x/{z}/{x}/{y}.mvt", None, 18);
+        let layers = s["layers"].as_array().cloned().unwrap_or_default();
+        let by_id = |id: &str| layers.iter().find(|l| l["id"] == id).cloned();
+        let fill = by_id("aree-candidate-fill").expect("candidate fill");
+        assert_eq!(fill["source-layer"], "aree_candidate");
+        let expr = fill["paint"]["fill-color"].to_string();
+        for c in VIRIDIS {
+            assert!(expr.contains(c), "{c} in {expr}");
+        }
+        assert_eq!(by_id("aree-escluse-fill").is_some(), escluse_servite());
+        let mut with = s.clone();
+        insert_escluse(&mut with);
+        let layers = with["layers"].as_array().cloned().unwrap_or_default();
+        let pos = |id: &str| layers.iter().position(|l| l["id"] == id);
+        assert!(pos("aree-escluse-fill") < pos("aree-candidate-fill"));
+        let esc = layers
+            .iter()
+            .find(|l| l["id"] == "aree-escluse-fill")
+            .expect("excluded fill");
+        assert_eq!(esc["layout"]["visibility"], "none");
+        assert_eq!(s["sources"]["abitare"]["promoteId"]["aree_candidate"], "id");
     }
 }

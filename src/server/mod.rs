@@ -22,6 +22,7 @@ use crate::pipeline::Loaded;
 
 mod candidates;
 mod ogc;
+mod tavolo;
 mod tiles;
 
 mod export;
@@ -90,6 +91,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/layers/{layer}", get(layer))
         .route("/api/report/piano-annuale", get(piano_annuale))
         .merge(candidates::routes())
+        .merge(tavolo::routes())
         .merge(ogc::routes())
         .merge(export::routes())
         .merge(tiles::routes())

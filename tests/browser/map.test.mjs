@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 const BASE = (process.env.ABITARE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
 const EXECUTABLE = process.env.CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = Number(process.env.ABITARE_TIMEOUT_MS || 30000);
+globalThis.TIMEOUT = TIMEOUT;
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = path.join(HERE, 'artifacts');
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
@@ -134,6 +135,9 @@ async function main() {
     }
     const inPage = await page.evaluate(() => Number(document.body.dataset.readyMs || NaN));
     console.log(`tempo dalla navigazione alla mappa pronta: ${readyMs} ms (misurato nella pagina: ${inPage} ms)`);
+    const limite = Number(process.env.ABITARE_MAX_READY_MS || 2000);
+    check(readyMs < limite, `prima vista pronta in meno di ${limite} ms (${readyMs} ms dalla navigazione, ${inPage} ms nella pagina)`);
+    await writeFile(path.join(ARTIFACTS, 'tempo-prima-vista.txt'), `${readyMs} ms dalla navigazione alla mappa pronta (nella pagina: ${inPage} ms)\n`);
 
     // Conteggi con queryRenderedFeatures, senza duplicati tra tile.
     const counts = await page.evaluate(() => {
@@ -300,6 +304,209 @@ async function main() {
       await page.keyboard.press('Escape');
       await settle(page);
     }
+
+    // ------------------------------------------------------------------
+    // Tavolo Abitare: gruppi di livelli, filtri nell'URL, scheda del comune, ricerca, stampa.
+    await page.uncheck('#chk-privato');
+    await settle(page);
+
+    // Ogni gruppo di livelli disegna elementi (interrogando la mappa, non il DOM).
+    const gruppi = {};
+    for (const [gruppo, caselle, livelli] of [
+      ['Patrimonio pubblico', ['#chk-alloggi'], ['alloggi', 'comuni-fill']],
+      ['Patrimonio privato', ['#chk-offerti', '#chk-privato'], ['offerti', 'privato-fill']],
+      ['PGT', ['#chk-pgt', '#chk-servizi', '#chk-vincoli'], ['pgt-fill', 'pgt-servizi-fill', 'vincoli-fill']],
+      ['Aree candidate', ['#chk-candidate'], ['aree-candidate-punti', 'aree-candidate-fill']],
+    ]) {
+      for (const c of caselle) await page.check(c);
+      await settle(page);
+      // Le zone dei servizi sono piccole: si vedono avvicinandosi (qui, sopra Clusone).
+      const vista = gruppo === 'PGT' ? await page.evaluate(() => {
+        const map = window.abitareMap;
+        const prima = { center: map.getCenter().toArray(), zoom: map.getZoom() };
+        const u = map.queryRenderedFeatures({ layers: ['alloggi'] }).find((f) => f.properties.comune_istat === '016077');
+        if (u) map.jumpTo({ center: u.geometry.coordinates, zoom: 13 });
+        return prima;
+      }) : null;
+      await settle(page);
+      await page.waitForTimeout(150);
+      await settle(page);
+      const n = await page.evaluate((ls) => Object.fromEntries(ls.map((l) => [l, window.abitareMap.queryRenderedFeatures({ layers: [l] }).length])), livelli);
+      gruppi[gruppo] = n;
+      const ogni = gruppo === 'Aree candidate' ? Object.values(n).some((v) => v > 0) : Object.values(n).every((v) => v > 0);
+      check(ogni, `il gruppo «${gruppo}» disegna elementi (${Object.entries(n).map(([k, v]) => `${k}: ${v}`).join(', ')})`);
+      await page.screenshot({ path: path.join(ARTIFACTS, `06-gruppo-${gruppo.toLowerCase().replace(/\s+/g, '-')}.png`) });
+      if (vista) {
+        await page.evaluate((v) => window.abitareMap.jumpTo(v), vista);
+        await settle(page);
+      }
+      if (gruppo !== 'Patrimonio pubblico') for (const c of caselle) await page.uncheck(c);
+    }
+    const legTesto = await page.locator('#legenda').innerText();
+    check(!legTesto.includes('Zone del PGT') && !legTesto.includes('Aree candidate'), 'la legenda toglie le voci dei livelli spenti');
+
+    // Aree candidate: colore per punteggio, popup con i motivi, filtri per punteggio e fonte.
+    await page.check('#chk-candidate');
+    await page.waitForFunction(() => document.querySelectorAll('#fonti-candidate input').length > 0, null, { timeout: 5000 }).catch(() => {});
+    await settle(page);
+    const nFonti = await page.locator('#fonti-candidate input').count();
+    check(nFonti >= 2, `i filtri per fonte delle aree candidate elencano le fonti (${nFonti})`);
+    const candTutte = await page.evaluate(() => new Set(window.abitareMap.queryRenderedFeatures({ layers: ['aree-candidate-punti'] }).map((f) => f.properties.id)).size);
+    await page.locator('#rng-punteggio').fill('80');
+    await settle(page);
+    const candAlte = await page.evaluate(() => {
+      const fs = window.abitareMap.queryRenderedFeatures({ layers: ['aree-candidate-punti'] });
+      return { n: new Set(fs.map((f) => f.properties.id)).size, min: Math.min(...fs.map((f) => f.properties.punteggio)) };
+    });
+    check(candAlte.n > 0 && candAlte.n < candTutte && candAlte.min >= 80, `il punteggio minimo filtra le aree disegnate (${candTutte} → ${candAlte.n}, minimo ${candAlte.min})`);
+    check((await page.evaluate(() => window.location.hash)).includes('punteggio=80'), 'il punteggio minimo entra nell\'URL');
+    const primaFonte = await page.locator('#fonti-candidate input').first().getAttribute('value');
+    await page.locator('#fonti-candidate input').first().uncheck();
+    await settle(page);
+    const fontiViste = await page.evaluate(() => [...new Set(window.abitareMap.queryRenderedFeatures({ layers: ['aree-candidate-punti'] }).map((f) => f.properties.fonte))]);
+    check(!fontiViste.includes(primaFonte), `togliere una fonte toglie le sue aree (${primaFonte}; restano ${fontiViste.join(', ') || 'nessuna'})`);
+    await page.locator('#fonti-candidate input').first().check();
+    await page.locator('#rng-punteggio').fill('0');
+    await settle(page);
+    // Click su un'area candidata → popup con motivi e punteggio.
+    const candPt = await page.evaluate(() => {
+      const map = window.abitareMap;
+      const canvas = map.getCanvas().getBoundingClientRect();
+      for (const f of map.queryRenderedFeatures({ layers: ['aree-candidate-punti'] })) {
+        const p = map.project(f.geometry.coordinates);
+        if (document.elementFromPoint(p.x + canvas.left, p.y + canvas.top) !== map.getCanvas()) continue;
+        if (map.queryRenderedFeatures([[p.x - 7, p.y - 7], [p.x + 7, p.y + 7]], { layers: ['alloggi', 'offerti'] }).length) continue;
+        return { x: p.x + canvas.left, y: p.y + canvas.top, id: f.properties.id };
+      }
+      return null;
+    });
+    if (check(candPt, 'c\'è un\'area candidata cliccabile')) {
+      await page.mouse.click(candPt.x, candPt.y);
+      const popup = page.locator('.maplibregl-popup-content');
+      await popup.waitFor({ state: 'visible', timeout: 5000 }).catch(() => {});
+      const text = (await popup.count()) ? await popup.first().innerText() : '';
+      check(text.includes('Area candidata') && text.includes('Motivi') && text.includes('Punteggio') && text.includes('Alloggi stimati'), 'il popup dell\'area candidata spiega motivi, punteggio e alloggi stimati');
+      await settle(page);
+      await page.screenshot({ path: path.join(ARTIFACTS, '07-area-candidata.png') });
+      await page.keyboard.press('Escape');
+    }
+    await page.uncheck('#chk-candidate');
+    await settle(page);
+
+    // Un filtro cambia ciò che è disegnato e l'URL.
+    const primaDelFiltro = await page.evaluate(() => new Set(window.abitareMap.queryRenderedFeatures({ layers: ['alloggi'] }).map((f) => f.properties.id)).size);
+    for (const id of ['occupato', 'sfitto_carenze_manutentive', 'sfitto_ristrutturazione']) await page.locator(`#filtro-stati input[value="${id}"]`).uncheck();
+    await settle(page);
+    const filtrati = await page.evaluate(() => {
+      const fs = window.abitareMap.queryRenderedFeatures({ layers: ['alloggi'] });
+      return { n: new Set(fs.map((f) => f.properties.id)).size, stati: [...new Set(fs.map((f) => f.properties.stato))] };
+    });
+    check(filtrati.n > 0 && filtrati.n < primaDelFiltro && filtrati.stati.join() === 'libero', `il filtro per stato cambia gli alloggi disegnati (${primaDelFiltro} → ${filtrati.n}, stati: ${filtrati.stati.join(', ')})`);
+    await page.waitForTimeout(150);
+    const hash = await page.evaluate(() => decodeURIComponent(window.location.hash));
+    check(hash.includes('stati=libero'), `il filtro entra nell'URL (${hash})`);
+    const legF = await page.locator('#legenda').innerText();
+    check(legF.includes('Libero') && !legF.includes('Occupato'), 'la legenda segue il filtro per stato');
+    await page.selectOption('#sel-mesi', '24');
+    await settle(page);
+    const mesiMin = await page.evaluate(() => Math.min(...window.abitareMap.queryRenderedFeatures({ layers: ['alloggi'] }).map((f) => f.properties.mesi_sfitto)));
+    check(!Number.isFinite(mesiMin) || mesiMin >= 24, `il filtro "vuoti da almeno 2 anni" lascia solo alloggi vuoti da 24 mesi o più (minimo ${mesiMin})`);
+    await page.screenshot({ path: path.join(ARTIFACTS, '08-filtro.png') });
+    // Il link condiviso riapre la stessa vista con gli stessi filtri.
+    const condiviso = await page.evaluate(() => window.location.href);
+    const page2 = await context.newPage();
+    await page2.goto(condiviso);
+    await page2.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: TIMEOUT });
+    const rip = await page2.evaluate(() => ({
+      stati: [...document.querySelectorAll('#filtro-stati input:checked')].map((c) => c.value),
+      mesi: document.querySelector('#sel-mesi').value,
+      resi: [...new Set(window.abitareMap.queryRenderedFeatures({ layers: ['alloggi'] }).map((f) => f.properties.stato))],
+    }));
+    check(rip.stati.join() === 'libero' && rip.mesi === '24' && rip.resi.every((s) => s === 'libero'), `il link condiviso riapre gli stessi filtri (${rip.stati.join(', ')}; ${rip.mesi} mesi)`);
+    await page2.close();
+    await page.click('#btn-azzera');
+    await settle(page);
+    const dopoAzzera = await page.evaluate(() => new Set(window.abitareMap.queryRenderedFeatures({ layers: ['alloggi'] }).map((f) => f.properties.id)).size);
+    check(dopoAzzera === primaDelFiltro, `"Azzera i filtri" riporta tutti gli alloggi (${dopoAzzera})`);
+
+    // La scheda del comune mostra i numeri del Piano annuale per quel comune (API del report).
+    const report = await (await page.request.get(`${BASE}/api/report/piano-annuale?format=json`)).json();
+    await page.fill('#cerca', 'Clusone');
+    await page.press('#cerca', 'Enter');
+    await page.waitForFunction(() => document.querySelector('#scheda-titolo').textContent === 'Clusone' && document.querySelector('#scheda-piano'), null, { timeout: 5000 }).catch(() => {});
+    await settle(page);
+    const scheda = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#scheda-corpo [data-campo]')].map((d) => [d.dataset.campo, d.textContent.trim()])));
+    const rigaClusone = report.stato_per_ente.find((r) => r.ente === 'Comune di Clusone');
+    const campiPiano = ['di_proprieta', 'occupato', 'libero', 'sfitto_carenze_manutentive', 'sfitto_ristrutturazione', 'disponibili_anno'];
+    const diversi = campiPiano.filter((k) => String(rigaClusone[k]) !== scheda[k]);
+    check(rigaClusone && diversi.length === 0, `la ricerca porta a Clusone e la scheda ha i numeri del Piano annuale per «Comune di Clusone» (${campiPiano.map((k) => `${k} ${scheda[k]}`).join(', ')})${diversi.length ? `; diversi: ${diversi.join(', ')}` : ''}`);
+    const comuneApi = await (await page.request.get(`${BASE}/api/layers/comuni`)).json();
+    const cl = comuneApi.features.find((f) => f.properties.istat === '016077').properties;
+    check(scheda.alloggi === String(cl.alloggi) && scheda.inutilizzati.startsWith(String(cl.inutilizzati)), `la scheda ha gli alloggi del comune (${scheda.alloggi}, inutilizzati ${scheda.inutilizzati})`);
+    check(await page.locator('#scheda-corpo svg#grafico-enti rect').count() > 0, 'la scheda ha il grafico degli stati per proprietario');
+    check(/dell'offerta dell'Ambito/.test(await page.locator('#scheda-corpo').innerText()), 'la scheda mostra la quota del comune nell\'offerta dell\'Ambito');
+    check((await page.evaluate(() => window.location.hash)).includes('scheda=016077'), 'la scheda del comune entra nell\'URL');
+    await page.screenshot({ path: path.join(ARTIFACTS, '09-scheda-clusone.png') });
+    await page.keyboard.press('Escape');
+
+    // Ricerca per riferimento catastale.
+    const unAlloggio = (await (await page.request.get(`${BASE}/api/layers/alloggi_pubblici?limit=1`)).json()).features[0].properties;
+    await page.fill('#cerca', unAlloggio.riferimento_catastale.split(',').slice(0, 2).join(' '));
+    await page.waitForTimeout(100);
+    const risultati = await page.locator('#cerca-risultati li').allInnerTexts();
+    check(risultati.some((t) => t.includes(unAlloggio.riferimento_catastale.split(',')[0])), `la ricerca trova il riferimento catastale (${unAlloggio.riferimento_catastale}: ${risultati.length} risultati)`);
+    await page.fill('#cerca', '');
+
+    // Tastiera: i comandi si raggiungono con Tab.
+    await page.focus('#cerca');
+    const raggiunti = new Set();
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      raggiunti.add(await page.evaluate(() => document.activeElement && document.activeElement.id));
+    }
+    const attesi = ['chk-alloggi', 'sel-colore', 'chk-offerti', 'chk-pgt', 'chk-candidate', 'sel-ente', 'sel-mesi'];
+    check(attesi.every((id) => raggiunti.has(id)), `i comandi si raggiungono con la tastiera (${attesi.filter((id) => raggiunti.has(id)).length}/${attesi.length})`);
+    await page.focus('#chk-vincoli');
+    await page.keyboard.press('Space');
+    check(await page.isChecked('#chk-vincoli'), 'una casella dei livelli si accende con la barra spaziatrice');
+    await page.uncheck('#chk-vincoli');
+
+    // Vista di stampa: titolo, Ambito, data, mappa con legenda e scala, numeri chiave, fonte.
+    const stampa = await context.newPage();
+    await stampa.setViewportSize({ width: 1200, height: 900 });
+    await stampa.goto(`${BASE}/?stampa=A4#livelli=alloggi,candidate&scheda=016077`);
+    await stampa.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: TIMEOUT });
+    await stampa.waitForTimeout(200);
+    const vs = await stampa.evaluate(() => ({
+      titolo: document.querySelector('#ambito-nome').textContent,
+      legenda: [...document.querySelectorAll('.legenda-mappa li')].map((li) => li.textContent),
+      legendaVisibile: !!document.querySelector('.legenda-mappa').offsetParent,
+      scala: (document.querySelector('.maplibregl-ctrl-scale') || {}).textContent || '',
+      cifre: document.querySelectorAll('#scheda-cifre [data-campo]').length,
+      piede: document.querySelector('#piede-stampa').textContent,
+      pannello: getComputedStyle(document.querySelector('#pannello')).display,
+      candidate: window.abitareMap.queryRenderedFeatures({ layers: ['aree-candidate-punti'] }).length,
+    }));
+    check(vs.titolo.includes('Ambito') && vs.legendaVisibile && vs.legenda.some((t) => t.includes('Occupato')) && vs.legenda.some((t) => t.includes('punteggio')), `la vista di stampa contiene la legenda dei livelli accesi (${vs.legenda.length} voci)`);
+    check(/\d+\s*(m|km)/.test(vs.scala) && vs.cifre > 0 && /Fonte/.test(vs.piede) && /Dati al \d+ \w+ \d{4}/.test(vs.piede) && vs.pannello === 'none', `la vista di stampa ha scala (${vs.scala.trim()}), numeri chiave, fonte e data dei dati, senza i comandi`);
+    await stampa.screenshot({ path: path.join(ARTIFACTS, '10-stampa-A4.png'), fullPage: true });
+    const pdfStampa = await stampa.pdf({ path: path.join(ARTIFACTS, 'stampa-A4.pdf'), preferCSSPageSize: true, printBackground: true });
+    const pagine = (pdfStampa.toString('latin1').match(/\/Count (\d+)/) || [])[1];
+    const box = (pdfStampa.toString('latin1').match(/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]/) || []).slice(1).map(Number);
+    check(pagine === '1' && box[0] > box[1] && Math.abs(box[0] - 841.9) < 2, `la vista di stampa sta in una pagina A4 orizzontale (${pagine} pagina/e, ${box.map(Math.round).join('×')} pt)`);
+    // Piano annuale stampabile: grafici SVG e piccola mappa, in PDF dal browser.
+    await stampa.goto(`${BASE}/api/report/piano-annuale/stampa`);
+    const rep = await stampa.evaluate(() => ({
+      grafici: document.querySelectorAll('svg.grafico').length,
+      comuni: document.querySelectorAll('#mappa-comuni path').length,
+      barre: document.querySelectorAll('#grafico-stati rect').length,
+      tabelle: document.querySelectorAll('table').length,
+    }));
+    check(rep.grafici >= 3 && rep.comuni === 24 && rep.barre > 4 && rep.tabelle > 5, `il Piano annuale stampabile ha grafici SVG e la mappa dei 24 comuni (${rep.grafici} grafici, ${rep.comuni} comuni, ${rep.tabelle} tabelle)`);
+    await stampa.screenshot({ path: path.join(ARTIFACTS, '11-piano-annuale.png') });
+    await stampa.pdf({ path: path.join(ARTIFACTS, 'piano-annuale.pdf'), format: 'A4', printBackground: true });
+    await stampa.close();
+
     const bodies = await Promise.all(apiBodies);
     check(!requests.some((u) => u.includes('alloggi_privati')), 'nessuna richiesta di singoli alloggi privati');
     check(!requests.some((u) => u.includes('/api/layers/stock_privato')), 'le aree di stima arrivano dalle tile');

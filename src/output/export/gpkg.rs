@@ -326,14 +326,25 @@ const PGT_COLOURS: [(&str, &str, &str); 8] = [
     ),
 ];
 
-/// Score classes of the candidate areas: (lower, upper, label, viridis colour).
-pub const CANDIDATE_CLASSES: [(f64, f64, &str, &str); 5] = [
-    (-0.001, 40.0, "fino a 40 punti", "#440154"),
-    (40.0, 60.0, "40–60 punti", "#3b528b"),
-    (60.0, 80.0, "60–80 punti", "#21918c"),
-    (80.0, 100.0, "80–100 punti", "#5ec962"),
-    (100.0, 1000.0, "oltre 100 punti", "#fde725"),
-];
+/// Score classes of the candidate areas, as on the web map (`output::style`): (lower, upper,
+/// label, viridis colour, light = low score).
+fn candidate_classes() -> Vec<(f64, f64, String, &'static str)> {
+    use crate::output::style::{SOGLIE_PUNTEGGIO, VIRIDIS};
+    let n = SOGLIE_PUNTEGGIO.len();
+    (0..n)
+        .map(|i| {
+            let lo = SOGLIE_PUNTEGGIO[i];
+            let (hi, label) = match SOGLIE_PUNTEGGIO.get(i + 1) {
+                Some(&hi) => (hi, format!("{lo:.0}–{hi:.0} punti")),
+                None => (1000.0, format!("{lo:.0} punti e oltre")),
+            };
+            // QGIS ranges are (lower, upper]; the map's classes [lower, upper). Scores have one
+            // decimal, so half a tenth below each bound puts a score on a bound in the same
+            // class as on the map.
+            (lo - 0.05, hi - 0.05, label, VIRIDIS[i])
+        })
+        .collect()
+}
 
 /// ColorBrewer YlOrRd, 5 classes; grey for comuni with none.
 const YLORRD: [&str; 5] = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"];
@@ -491,14 +502,14 @@ fn style_of(t: &Table) -> Renderer {
             brush: "b_diagonal",
         }),
         "aree_candidate" => {
-            // Score classes, viridis (colour-blind safe, light = high): the same on the map.
-            let ranges = CANDIDATE_CLASSES
-                .iter()
-                .map(|&(lo, hi, label, colour)| {
+            // Score classes, viridis (colour-blind safe), the same as on the web map.
+            let ranges = candidate_classes()
+                .into_iter()
+                .map(|(lo, hi, label, colour)| {
                     (
                         lo,
                         hi,
-                        label.to_string(),
+                        label,
                         Symbol::Fill {
                             colour: colour.into(),
                             opacity: 0.75,

@@ -1,0 +1,302 @@
+//! The Tavolo Abitare endpoints on the demo: the side-panel figures of each comune and of the
+//! Ambito against the Piano Annuale report and the comuni layer, the share of the offer, the
+//! candidate areas, the printable report with charts and a small map, the style's candidate
+//! layers, and errors.
+
+use std::sync::{Arc, OnceLock};
+
+use abitare::pipeline::{self, Loaded};
+use abitare::project::Project;
+use abitare::server::app;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    loaded: Arc<Loaded>,
+}
+
+fn demo() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("demo");
+        let generated = abitare::demo::generate(&root).expect("demo generation");
+        let project = Project::load(&generated.project).expect("demo project");
+        pipeline::build(&project).expect("demo build");
+        let loaded =
+            Arc::new(pipeline::load_workspace(&root.join("workspace")).expect("workspace"));
+        Fixture { _dir: dir, loaded }
+    })
+}
+
+async fn get(uri: &str) -> (StatusCode, String, Vec<u8>) {
+    let resp = app(demo().loaded.clone())
+        .oneshot(
+            Request::get(uri)
+                .header("host", "localhost:8080")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, ct, body.to_vec())
+}
+
+async fn get_json(uri: &str) -> Value {
+    let (status, _, body) = get(uri).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{uri}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    serde_json::from_slice(&body).expect("json")
+}
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not an integer: {v}"))
+}
+
+#[tokio::test]
+async fn every_comune_panel_has_the_report_figures_of_the_comune() {
+    let report = get_json("/api/report/piano-annuale?format=json").await;
+    let comuni = get_json("/api/layers/comuni").await;
+    let features = comuni["features"].as_array().expect("features");
+    assert_eq!(features.len(), 24);
+    let mut compared = 0;
+    for f in features {
+        let p = &f["properties"];
+        let istat = p["istat"].as_str().expect("istat");
+        let nome = p["nome"].as_str().expect("nome");
+        let s = get_json(&format!("/api/sintesi/comuni/{istat}")).await;
+        assert_eq!(s["nome"], nome);
+        // Units located in the comune: the same as the comuni layer (vacancy).
+        for k in [
+            "alloggi",
+            "occupati",
+            "liberi",
+            "sfitto_carenze_manutentive",
+            "sfitto_ristrutturazione",
+            "inutilizzati",
+        ] {
+            assert_eq!(s["alloggi"][k], p[k], "{nome}: {k}");
+        }
+        assert_eq!(s["popolazione"], p["popolazione"], "{nome}");
+        // Per owner in the comune: sums to the comune's units.
+        let per_ente: u64 = s["per_ente"]
+            .as_array()
+            .expect("per_ente")
+            .iter()
+            .map(|e| u(&e["alloggi"]))
+            .sum();
+        assert_eq!(per_ente, u(&p["alloggi"]), "{nome}: per owner");
+        // The comune as owner in the Piano Annuale: the report's row, field by field.
+        let ente = format!("Comune di {nome}");
+        assert_eq!(s["piano_annuale"]["ente"], ente.as_str());
+        let row = report["stato_per_ente"]
+            .as_array()
+            .expect("stato_per_ente")
+            .iter()
+            .find(|r| r["ente"] == ente.as_str())
+            .unwrap_or_else(|| panic!("{ente} in the report"));
+        assert_eq!(&s["piano_annuale"]["stato"], row, "{ente}");
+        let cons = report["consistenza"]
+            .as_array()
+            .expect("consistenza")
+            .iter()
+            .find(|r| r["ente"] == ente.as_str())
+            .expect("consistenza row");
+        assert_eq!(&s["piano_annuale"]["consistenza"], cons, "{ente}");
+        let g = report["sezioni"]["g"]["per_ente"]
+            .as_array()
+            .expect("g")
+            .iter()
+            .find(|r| r["ente"] == ente.as_str());
+        assert_eq!(
+            u(&s["piano_annuale"]["sezioni"]["g"]["dichiarati"]),
+            g.map_or(0, |r| u(&r["dichiarati"])),
+            "{ente}: g"
+        );
+        assert_eq!(
+            u(&s["offerta"]["disponibili_anno"]),
+            g.map_or(0, |r| u(&r["dichiarati"])),
+            "{ente}: offer"
+        );
+        assert_eq!(
+            s["privato"]["privati_offerti"], p["privati_offerti"],
+            "{nome}"
+        );
+        compared += 1;
+    }
+    assert_eq!(compared, 24);
+}
+
+#[tokio::test]
+async fn clusone_matches_the_seed_figures() {
+    let s = get_json("/api/sintesi/comuni/016077").await;
+    assert_eq!(s["nome"], "Clusone");
+    assert_eq!(s["data_riferimento_it"], "27 ottobre 2025");
+    // Seed 003: Clusone owns 61 SAP units, 2 turnover, 3 available in the year.
+    let st = &s["piano_annuale"]["stato"];
+    assert_eq!(u(&st["di_proprieta"]), 61);
+    assert_eq!(u(&st["disponibili_anno"]), 3);
+    assert_eq!(u(&s["piano_annuale"]["sezioni"]["e"]), 2);
+    assert_eq!(u(&s["offerta"]["disponibili_anno"]), 3);
+    let q = s["offerta"]["quota_disponibili_anno"]
+        .as_f64()
+        .expect("share");
+    assert!((q - 0.6).abs() < 1e-9, "3 of 5: {q}");
+    assert!(s["link"]["piano_annuale_html"]
+        .as_str()
+        .is_some_and(|l| l.contains("piano-annuale")));
+}
+
+#[tokio::test]
+async fn ambito_totals_and_shares_add_up() {
+    let s = get_json("/api/sintesi/ambito").await;
+    let report = get_json("/api/report/piano-annuale?format=json").await;
+    let ambito = get_json("/api/ambito").await;
+    assert_eq!(s["piano_annuale"]["stato"], report["totale"]);
+    assert_eq!(
+        s["piano_annuale"]["consistenza"],
+        report["totale_consistenza"]
+    );
+    assert_eq!(
+        u(&s["piano_annuale"]["sezioni"]["g"]["dichiarati"]),
+        u(&report["sezioni"]["g"]["totale"])
+    );
+    for k in ["alloggi", "inutilizzati", "liberi", "occupati"] {
+        assert_eq!(s["alloggi"][k], ambito["totali"][k], "{k}");
+    }
+    let comuni = s["comuni"].as_array().expect("comuni");
+    assert_eq!(comuni.len(), 24);
+    // Every comune's offer, summed, is the Ambito's (units of comuni as owners + private).
+    let tot = u(&s["offerta"]["totale"]);
+    let sum: u64 = comuni.iter().map(|c| u(&c["offerta"]["totale"])).sum();
+    let aler_available: u64 = report["sezioni"]["g"]["per_ente"]
+        .as_array()
+        .expect("g")
+        .iter()
+        .filter(|r| !r["ente"].as_str().unwrap_or("").starts_with("Comune di "))
+        .map(|r| u(&r["dichiarati"]))
+        .sum();
+    let outside = u64::from(demo().loaded.privato.privati_senza_comune);
+    assert_eq!(sum + aler_available + outside, tot, "offer adds up");
+    let shares: f64 = comuni
+        .iter()
+        .filter_map(|c| c["offerta"]["quota_ambito"].as_f64())
+        .sum();
+    assert!(shares <= 1.0 + 1e-9, "{shares}");
+    // Candidates: the per-comune figures sum to the Ambito's.
+    let mut ha = 0.0;
+    let mut alloggi = 0;
+    for c in comuni {
+        let istat = c["istat"].as_str().expect("istat");
+        let d = get_json(&format!("/api/sintesi/comuni/{istat}")).await;
+        ha += d["candidate"]["ettari"].as_f64().expect("ha");
+        alloggi += u(&d["candidate"]["alloggi_stimati"]);
+    }
+    let cand = &s["candidate"];
+    assert!(u(&cand["aree"]) > 0);
+    assert_eq!(
+        u(&cand["aree"]) as usize,
+        demo().loaded.candidate.candidate.len()
+    );
+    assert_eq!(alloggi, u(&cand["alloggi_stimati"]));
+    assert!((ha - cand["ettari"].as_f64().expect("ha")).abs() < 0.005 * 25.0);
+}
+
+#[tokio::test]
+async fn bad_or_unknown_comune_is_a_problem() {
+    let (status, ct, _) = get("/api/sintesi/comuni/16077x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(ct, "application/problem+json");
+    let (status, _, body) = get("/api/sintesi/comuni/099999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(String::from_utf8_lossy(&body).contains("non fa parte dell'Ambito"));
+}
+
+#[tokio::test]
+async fn printable_report_has_charts_and_a_small_map() {
+    let (status, ct, body) = get("/api/report/piano-annuale/stampa").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ct.starts_with("text/html"));
+    let html = String::from_utf8(body).expect("utf-8");
+    assert!(html.contains("id=\"grafico-stati\""));
+    assert!(html.contains("id=\"grafico-sezioni\""));
+    assert!(html.contains("id=\"mappa-comuni\""));
+    assert_eq!(
+        html.matches("<path d=\"M").count(),
+        24,
+        "one path per comune"
+    );
+    assert!(html.contains("10 km"), "scale bar");
+    assert!(html.contains("Dati al 27 ottobre 2025"));
+    assert!(html.contains("@media print"));
+    // The tables are still all there, and the plain HTML report has the charts too.
+    let (_, _, plain) = get("/api/report/piano-annuale?format=html").await;
+    let plain = String::from_utf8(plain).expect("utf-8");
+    assert_eq!(
+        html.matches("<table>").count(),
+        plain.matches("<table>").count()
+    );
+    assert!(plain.contains("id=\"grafico-stati\"") && !plain.contains("id=\"mappa-comuni\""));
+}
+
+#[tokio::test]
+async fn style_has_candidate_and_excluded_layers() {
+    let style = get_json("/style.json").await;
+    let layers = style["layers"].as_array().expect("layers");
+    let find = |id: &str| layers.iter().find(|l| l["id"] == id);
+    let fill = find("aree-candidate-fill").expect("candidate fill");
+    assert_eq!(fill["source-layer"], "aree_candidate");
+    assert_eq!(fill["layout"]["visibility"], "none");
+    let expr = fill["paint"]["fill-color"].to_string();
+    assert!(
+        expr.contains("punteggio") && expr.contains("#440154"),
+        "{expr}"
+    );
+    // The excluded areas are styled exactly when the tiles carry them.
+    let tj = get_json("/tiles.json").await;
+    let in_tiles = tj["vector_layers"]
+        .as_array()
+        .expect("vector_layers")
+        .iter()
+        .any(|l| l["id"] == "aree_escluse");
+    match find("aree-escluse-fill") {
+        Some(excl) => {
+            assert!(in_tiles);
+            assert_eq!(excl["source-layer"], "aree_escluse");
+            assert_eq!(excl["layout"]["visibility"], "none");
+        }
+        None => assert!(!in_tiles),
+    }
+    // The page's assets for the Tavolo are embedded.
+    let (status, _, page) = get("/index.html").await;
+    assert_eq!(status, StatusCode::OK);
+    let page = String::from_utf8(page).expect("utf-8");
+    for id in [
+        "gruppo-pubblico",
+        "gruppo-privato",
+        "gruppo-pgt",
+        "gruppo-candidate",
+        "sel-ente",
+        "sel-mesi",
+        "cerca",
+        "scheda",
+    ] {
+        assert!(page.contains(&format!("id=\"{id}\"")), "{id}");
+    }
+}
