@@ -390,6 +390,23 @@ async function main() {
       await page.screenshot({ path: path.join(ARTIFACTS, '07-area-candidata.png') });
       await page.keyboard.press('Escape');
     }
+    // Aree escluse per intero: livello servito, tratteggiato, con il motivo nelle proprietà.
+    const escluse = await page.evaluate(async () => (await (await fetch('/api/layers/aree_escluse')).json()).features);
+    if (check(escluse.length > 0 && await page.locator('#chk-escluse').isEnabled(), `le aree escluse sono un livello della mappa (${escluse.length})`)) {
+      const vistaPrima = await page.evaluate(() => ({ center: window.abitareMap.getCenter(), zoom: window.abitareMap.getZoom() }));
+      await page.check('#chk-escluse');
+      const coords = escluse[0].geometry.coordinates.flat(2);
+      const lons = coords.map((c) => c[0]);
+      const lats = coords.map((c) => c[1]);
+      await page.evaluate((b) => window.abitareMap.fitBounds(b, { duration: 0, padding: 80, maxZoom: 17 }), [[Math.min(...lons), Math.min(...lats)], [Math.max(...lons), Math.max(...lats)]]);
+      await settle(page);
+      const motivi = await page.evaluate(() => window.abitareMap.queryRenderedFeatures({ layers: ['aree-escluse-fill'] }).map((f) => f.properties.motivo));
+      check(motivi.length > 0 && motivi.every((m) => m && m.length > 0), `le aree escluse si disegnano con il loro motivo (${motivi[0] || 'nessuna'})`);
+      check((await page.locator('#legenda').innerText()).includes('Area esclusa per intero'), 'la legenda mostra le aree escluse quando sono accese');
+      await page.uncheck('#chk-escluse');
+      await page.evaluate((v) => window.abitareMap.jumpTo(v), vistaPrima);
+      await settle(page);
+    }
     await page.uncheck('#chk-candidate');
     await settle(page);
 
