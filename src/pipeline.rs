@@ -482,9 +482,11 @@ pub fn ingest(
         }
     }
 
-    // PGT.
-    if !project.input.pgt.is_empty() {
-        let mappatura = match &project.input.pgt_mappatura {
+    // PGT: files and GDAL sources through the same mapping.
+    let mappatura = if project.input.pgt.is_empty() && project.input.gdal.is_empty() {
+        None
+    } else {
+        Some(match &project.input.pgt_mappatura {
             Some(file) => {
                 let path = project.resolve(file);
                 let mappatura = Mappatura::from_file(&path).map_err(PgtError::from)?;
@@ -492,9 +494,11 @@ pub fn ingest(
                 mappatura
             }
             None => Mappatura::regionale().map_err(PgtError::from)?,
-        };
+        })
+    };
+    if let Some(mappatura) = &mappatura {
         for entry in &project.input.pgt {
-            let read = read_pgt(&project.resolve(entry), &mappatura)?;
+            let read = read_pgt(&project.resolve(entry), mappatura)?;
             model.pgt_zone.extend(read.zone);
             model.vincoli.extend(read.vincoli);
             avvisi.extend(read.avvisi);
@@ -523,13 +527,21 @@ pub fn ingest(
         } else {
             entry.sorgente.clone()
         };
-        let read = read_gdal_source(&sorgente, entry.layer.as_deref(), entry.crs.as_deref())
-            .map_err(|e| {
-                PipelineError::Pgt(PgtError::Invalid {
-                    path: PathBuf::from(&e.sorgente),
-                    message: format!("input.gdal: {}", e.kind),
-                })
-            })?;
+        let Some(mappatura) = &mappatura else {
+            continue;
+        };
+        let read = read_gdal_source(
+            &sorgente,
+            entry.layer.as_deref(),
+            entry.crs.as_deref(),
+            mappatura,
+        )
+        .map_err(|e| {
+            PipelineError::Pgt(PgtError::Invalid {
+                path: PathBuf::from(&e.sorgente),
+                message: format!("input.gdal: {}", e.kind),
+            })
+        })?;
         model.pgt_zone.extend(read.zone);
         model.vincoli.extend(read.vincoli);
         avvisi.extend(read.avvisi);

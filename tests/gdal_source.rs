@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use abitare::ingest::gdal_source::{read_gdal_source, redact, tipo_layer, TipoLayer};
+use abitare::ingest::gdal_source::{read_gdal_source, redact};
+use abitare::ingest::pgt::mapping::{Destinazione, Mappatura};
 use abitare::ingest::pgt::PgtRead;
 use abitare::model::ClasseZona;
 use geo::{Centroid, GeodesicArea};
@@ -22,6 +23,10 @@ const GEOJSON: &str = r#"{"type":"FeatureCollection","features":[
 {"type":"Feature","properties":{"Layer":"VINCOLI","NOME_AMB":null,"FUN_PREV1":null,"NOME_COM":"Clusone","COD_VINC":"FR","NOME_VINC_PRINC":"Fascia di rispetto cimiteriale"},
  "geometry":{"type":"Polygon","coordinates":[[[9.9400,45.8750],[9.940645,45.8750],[9.940645,45.87545],[9.9400,45.87545],[9.9400,45.8750]]]}}
 ]}"#;
+
+fn regionale() -> Mappatura {
+    Mappatura::regionale().expect("built-in mapping")
+}
 
 fn have_ogr2ogr() -> bool {
     Command::new("ogr2ogr").arg("--version").output().is_ok()
@@ -98,17 +103,90 @@ fn check(read: &PgtRead, what: &str) {
 }
 
 #[test]
-fn layer_names_follow_the_regional_schema() {
+fn layer_names_follow_the_regional_mapping() {
+    let m = regionale();
+    let class = |name: &str| m.rule_for(&[name]).and_then(|(r, _)| r.classe.clone());
     assert_eq!(
-        tipo_layer("ambiti_trasformazione"),
-        Some(TipoLayer::Zona(ClasseZona::AmbitoTrasformazione))
+        class("ambiti_trasformazione"),
+        Some(Destinazione::Zona(ClasseZona::AmbitoTrasformazione))
     );
-    assert_eq!(tipo_layer("Fasce di rispetto"), Some(TipoLayer::Vincoli));
-    assert_eq!(tipo_layer("SERVIZI"), Some(TipoLayer::Servizi));
-    assert_eq!(tipo_layer("pippo"), None);
+    assert_eq!(
+        class("Fasce di rispetto"),
+        Some(Destinazione::Vincolo(None))
+    );
+    assert!(m.rule_for(&["SERVIZI"]).is_some());
+    assert!(m.rule_for(&["pippo"]).is_none());
     assert_eq!(
         redact("PG:host=db dbname=pgt user=u password=segreta"),
         "PG:host=db dbname=pgt user=u password=***"
+    );
+}
+
+#[test]
+fn a_project_mapping_reads_a_gdal_source_with_its_own_names() {
+    if !have_ogr2ogr() {
+        eprintln!("ogr2ogr non trovato nel PATH: test saltato");
+        return;
+    }
+    let f = fixture();
+    // A comune's own GeoPackage: one layer ZONIZZAZIONE, the class in field ZONA.
+    let gj = f.root.join("zone.geojson");
+    std::fs::write(
+        &gj,
+        r#"{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"ZONA":"B1 residenziale","NOME_COM":"Clusone"},
+ "geometry":{"type":"Polygon","coordinates":[[[9.9380,45.8730],[9.93929,45.8730],[9.93929,45.8739],[9.9380,45.8739],[9.9380,45.8730]]]}},
+{"type":"Feature","properties":{"ZONA":"E agricola","NOME_COM":"Clusone"},
+ "geometry":{"type":"Polygon","coordinates":[[[9.9400,45.8750],[9.940645,45.8750],[9.940645,45.87545],[9.9400,45.87545],[9.9400,45.8750]]]}},
+{"type":"Feature","properties":{"ZONA":"X ignota","NOME_COM":"Clusone"},
+ "geometry":{"type":"Polygon","coordinates":[[[9.9420,45.8750],[9.942645,45.8750],[9.942645,45.87545],[9.9420,45.87545],[9.9420,45.8750]]]}}
+]}"#,
+    )
+    .expect("write");
+    let out = f.root.join("comune.gpkg");
+    ogr2ogr(&[
+        "-f",
+        "GPKG",
+        "-t_srs",
+        "EPSG:32632",
+        "-nln",
+        "ZONIZZAZIONE",
+        s(&out),
+        s(&gj),
+    ]);
+    // The regional mapping does not know the layer: a warning, nothing read.
+    let read = read_gdal_source(s(&out), None, None, &regionale()).expect("read");
+    assert!(read.zone.is_empty());
+    assert!(
+        read.avvisi
+            .iter()
+            .any(|a| a.contains("ZONIZZAZIONE") && a.contains("non riconosciuto")),
+        "{:?}",
+        read.avvisi
+    );
+    // The project's mapping names it, with the class by the start of ZONA.
+    let m = Mappatura::from_toml(
+        "[[layer]]\nnomi = [\"ZONIZZAZIONE\"]\ncampo = \"ZONA\"\nlegenda = [\"ZONA\"]\n\
+         [layer.inizia]\n\"B\" = \"tessuto_urbano_consolidato\"\n\"E\" = \"agricolo\"\n",
+        "mappatura.toml",
+    )
+    .expect("mapping");
+    let read = read_gdal_source(s(&out), None, None, &m).expect("read");
+    let classes: Vec<ClasseZona> = read.zone.iter().map(|z| z.classe).collect();
+    assert_eq!(
+        classes,
+        [ClasseZona::TessutoUrbanoConsolidato, ClasseZona::Agricolo],
+        "{:?}",
+        read.avvisi
+    );
+    assert_eq!(read.zone[0].legenda.as_deref(), Some("B1 residenziale"));
+    // The value no rule maps is listed with its record number, as for shapefiles.
+    assert!(
+        read.avvisi.iter().any(|a| a.contains("X ignota")
+            && a.contains("non mappato")
+            && a.contains("record n. 3")),
+        "{:?}",
+        read.avvisi
     );
 }
 
@@ -121,12 +199,12 @@ fn geopackage_in_utm() {
     let f = fixture();
     let out = f.root.join("pgt.gpkg");
     write_layers(&f, &out, "GPKG", &["-t_srs", "EPSG:32632"]);
-    let read = read_gdal_source(s(&out), None, None).expect("gpkg");
+    let read = read_gdal_source(s(&out), None, None, &regionale()).expect("gpkg");
     check(&read, "GPKG");
     // One named layer only.
-    let read = read_gdal_source(s(&out), Some("vincoli"), None).expect("gpkg layer");
+    let read = read_gdal_source(s(&out), Some("vincoli"), None, &regionale()).expect("gpkg layer");
     assert_eq!((read.zone.len(), read.vincoli.len()), (0, 1));
-    let e = read_gdal_source(s(&out), Some("ZONE"), None).expect_err("missing layer");
+    let e = read_gdal_source(s(&out), Some("ZONE"), None, &regionale()).expect_err("missing layer");
     let msg = e.to_string();
     assert!(
         msg.contains("pgt.gpkg") && msg.contains("ZONE") && msg.contains("VINCOLI"),
@@ -159,7 +237,7 @@ fn mapinfo_tab_in_gauss_boaga() {
     }
     // A folder of TAB files is one GDAL dataset; MapInfo CRSs carry no EPSG code, so the
     // declared CRS is the fallback when GDAL cannot identify it.
-    let read = read_gdal_source(s(&dir), None, Some("EPSG:3003")).expect("tab");
+    let read = read_gdal_source(s(&dir), None, Some("EPSG:3003"), &regionale()).expect("tab");
     check(&read, "MapInfo TAB");
 }
 
@@ -179,7 +257,7 @@ fn kml() {
         s(&out),
         s(&f.geojson),
     ]);
-    let read = read_gdal_source(s(&out), None, None).expect("kml");
+    let read = read_gdal_source(s(&out), None, None, &regionale()).expect("kml");
     // Both features in one KML folder named after the zone layer.
     assert_eq!(read.zone.len(), 2, "{:?}", read.avvisi);
     assert!(read
@@ -198,13 +276,13 @@ fn dxf_cad_layers_without_crs() {
     let out = f.root.join("pgt.dxf");
     ogr2ogr(&["-f", "DXF", "-t_srs", "EPSG:32632", s(&out), s(&f.geojson)]);
     // DXF keeps no CRS and no attributes but the CAD layer.
-    let e = read_gdal_source(s(&out), None, None).expect_err("no crs");
+    let e = read_gdal_source(s(&out), None, None, &regionale()).expect_err("no crs");
     let msg = e.to_string();
     assert!(
         msg.contains("pgt.dxf") && msg.contains("entities") && msg.contains("crs"),
         "{msg}"
     );
-    let read = read_gdal_source(s(&out), None, Some("EPSG:32632")).expect("dxf");
+    let read = read_gdal_source(s(&out), None, Some("EPSG:32632"), &regionale()).expect("dxf");
     assert_eq!(read.zone.len(), 1, "{:?}", read.avvisi);
     assert_eq!(read.vincoli.len(), 1, "{:?}", read.avvisi);
     let area = read.zone[0].geometry.geodesic_area_unsigned();
@@ -221,7 +299,8 @@ fn wrong_declared_crs_names_source_layer_feature_and_field() {
     let f = fixture();
     let out = f.root.join("pgt.dxf");
     ogr2ogr(&["-f", "DXF", "-t_srs", "EPSG:32632", s(&out), s(&f.geojson)]);
-    let e = read_gdal_source(s(&out), None, Some("EPSG:4326")).expect_err("metres as degrees");
+    let e = read_gdal_source(s(&out), None, Some("EPSG:4326"), &regionale())
+        .expect_err("metres as degrees");
     let msg = e.to_string();
     assert!(
         msg.contains("pgt.dxf")
@@ -231,7 +310,8 @@ fn wrong_declared_crs_names_source_layer_feature_and_field() {
             && msg.contains("metri"),
         "{msg}"
     );
-    let e = read_gdal_source(s(&f.root.join("manca.gpkg")), None, None).expect_err("missing");
+    let e = read_gdal_source(s(&f.root.join("manca.gpkg")), None, None, &regionale())
+        .expect_err("missing");
     assert!(e.to_string().contains("manca.gpkg"), "{e}");
 }
 
@@ -260,7 +340,8 @@ fn postgis_when_configured() {
         ]);
     }
     // The table of constraints: its name contains VINCOL, so it maps to vincoli.
-    let read = read_gdal_source(&conn, Some("abitare_test_vincoli"), None).expect("postgis");
+    let read =
+        read_gdal_source(&conn, Some("abitare_test_vincoli"), None, &regionale()).expect("postgis");
     assert_eq!(read.vincoli.len(), 1, "{:?}", read.avvisi);
 }
 

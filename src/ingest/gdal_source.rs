@@ -1,13 +1,12 @@
 //! Reader of any GDAL/OGR vector source (GeoPackage, MapInfo TAB, KML, DXF, FileGDB, PostGIS
 //! `PG:` connection strings…) holding PGT layers; compiled with the `gdal` feature.
 //!
-//! Each layer (or the one named in the project) is mapped by its name with the rules of the
-//! regional schema used for shapefiles (`ingest::pgt`): `AMBITI_TRASFORMAZIONE`,
-//! `TESSUTO_URBANO_CONSOLIDATO`, `NUCLEI_ANTICA_FORMAZIONE`, `AREE_AGRICOLE`,
-//! `AREE_NON_TRASFORMAZIONE`, `SERVIZI`, `AMBITI_RIGENERAZIONE`, and names containing `VINCOL`
-//! or `RISPETTO` for constraints. DXF files have a single OGR layer (`entities`): there the CAD
-//! layer of each entity (field `Layer`) is the name mapped. Closed lines (CAD polylines) are
-//! read as polygons.
+//! Each layer (or the one named in the project) goes through the same PGT mapping as
+//! shapefiles (`ingest::pgt::mapping`: the regional schema built in, or the project's
+//! `pgt_mappatura`): its name picks the rule, the rule's fields give the class, legend,
+//! comune and constraint kind, and unmapped values are listed with their record numbers. DXF
+//! files have a single OGR layer (`entities`): there the CAD layer of each entity (field
+//! `Layer`) is the name mapped. Closed lines (CAD polylines) are read as polygons.
 //!
 //! The CRS is the layer's (its EPSG authority code, or the name of its WKT as in a `.prj`),
 //! else the `crs` declared in the project. Coordinates are taken easting/longitude first, as
@@ -22,8 +21,8 @@ use geo::{Coord, Geometry, LineString, MultiPolygon, Polygon};
 use thiserror::Error;
 
 use crate::crs::{self, ToLonLat};
-use crate::ingest::pgt::PgtRead;
-use crate::model::{ClasseZona, Vincolo, ZonaPgt};
+use crate::ingest::pgt::mapping::Mappatura;
+use crate::ingest::pgt::{unknown_layer, Attributes, LayerSink, PgtRead, Schema};
 
 /// What went wrong, without the source (see [`GdalSourceError`]).
 #[derive(Debug, Error)]
@@ -64,49 +63,6 @@ pub fn redact(sorgente: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// What a layer holds, decided by its name (regional schema).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TipoLayer {
-    Zona(ClasseZona),
-    /// Tessuto urbano consolidato: nucleo di antica formazione when `LEGENDA` says so.
-    Tessuto,
-    Servizi,
-    Vincoli,
-}
-
-/// Maps a layer name of the regional schema (any case) to what it holds.
-pub fn tipo_layer(name: &str) -> Option<TipoLayer> {
-    let upper = name.trim().to_ascii_uppercase().replace([' ', '-'], "_");
-    Some(match upper.as_str() {
-        "AMBITI_TRASFORMAZIONE" => TipoLayer::Zona(ClasseZona::AmbitoTrasformazione),
-        "TESSUTO_URBANO_CONSOLIDATO" => TipoLayer::Tessuto,
-        "NUCLEI_ANTICA_FORMAZIONE" => TipoLayer::Zona(ClasseZona::NucleoAnticaFormazione),
-        "AREE_AGRICOLE" => TipoLayer::Zona(ClasseZona::Agricolo),
-        "AREE_NON_TRASFORMAZIONE" => TipoLayer::Zona(ClasseZona::NonSoggettoTrasformazione),
-        "SERVIZI" => TipoLayer::Servizi,
-        "AMBITI_RIGENERAZIONE" => TipoLayer::Zona(ClasseZona::Rigenerazione),
-        _ if upper.contains("VINCOL") || upper.contains("RISPETTO") => TipoLayer::Vincoli,
-        _ => return None,
-    })
-}
-
-/// The attributes of a feature by upper-case name, as text.
-struct Attributes(HashMap<String, String>);
-
-impl Attributes {
-    fn text(&self, field: &str) -> Option<String> {
-        // DBF-derived sources truncate names to 10 characters (`NOME_VINC_`).
-        self.0
-            .get(field)
-            .or_else(|| field.get(..10).and_then(|f| self.0.get(f)))
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-    }
-    fn first(&self, fields: &[&str]) -> Option<String> {
-        fields.iter().find_map(|f| self.text(f))
-    }
 }
 
 fn value_text(v: FieldValue) -> Option<String> {
@@ -226,11 +182,13 @@ fn reproject(polys: Vec<Polygon<f64>>, to: &ToLonLat) -> Result<MultiPolygon<f64
     Ok(MultiPolygon::new(out))
 }
 
-/// Reads one GDAL source. `sorgente` is a path (already resolved) or a connection string.
+/// Reads one GDAL source through a PGT mapping. `sorgente` is a path (already resolved) or a
+/// connection string.
 pub fn read_gdal_source(
     sorgente: &str,
     layer: Option<&str>,
     crs_dichiarato: Option<&str>,
+    mappatura: &Mappatura,
 ) -> Result<PgtRead, GdalSourceError> {
     let shown = redact(sorgente);
     let fail = |kind| GdalSourceError {
@@ -266,16 +224,30 @@ pub fn read_gdal_source(
                 presenti: names.join(", "),
             })
         })?;
+        let label = format!("{shown}/{name}");
+        let field_names: Vec<String> = lyr.defn().fields().map(|f| f.name()).collect();
+        let schema = Schema::new(field_names.iter().map(String::as_str));
         // DXF: one OGR layer, the CAD layer in a field.
-        let cad = name.eq_ignore_ascii_case("entities")
-            && lyr.defn().fields().any(|f| f.name() == "Layer");
-        let layer_kind = tipo_layer(&name);
-        if layer_kind.is_none() && !cad {
-            out.avvisi.push(format!(
-                "{shown}: layer {name} non riconosciuto (schema regionale PGT): ignorato"
-            ));
-            continue;
-        }
+        let cad = name.eq_ignore_ascii_case("entities") && field_names.iter().any(|f| f == "Layer");
+        let mut sink = if cad {
+            None
+        } else {
+            match mappatura.rule_for(&[name.as_str()]) {
+                Some((rule, _)) => {
+                    let mut sink =
+                        LayerSink::new(rule, mappatura, label.clone(), name.clone(), None);
+                    if !sink.check_fields(&schema, &mut out) {
+                        continue;
+                    }
+                    Some(sink)
+                }
+                None => {
+                    out.avvisi.push(unknown_layer(&shown, &name, mappatura));
+                    continue;
+                }
+            }
+        };
+        let mut cad_sinks: HashMap<String, LayerSink<'_>> = HashMap::new();
         let epsg = layer_epsg(lyr.spatial_ref(), crs_dichiarato, &name).map_err(fail)?;
         let to = ToLonLat::new(epsg).map_err(|e| {
             fail(GdalErrorKind::Crs {
@@ -283,10 +255,10 @@ pub fn read_gdal_source(
                 message: e.to_string(),
             })
         })?;
-        let field_names: Vec<String> = lyr.defn().fields().map(|f| f.name()).collect();
         let mut skipped_types: HashMap<&'static str, usize> = HashMap::new();
         let mut unmapped: HashMap<String, usize> = HashMap::new();
-        for feature in lyr.features() {
+        for (i, feature) in lyr.features().enumerate() {
+            let n = i + 1;
             let fid = feature
                 .fid()
                 .map_or_else(|| "?".to_string(), |f| f.to_string());
@@ -298,35 +270,40 @@ pub fn read_gdal_source(
                     message,
                 })
             };
-            let mut attrs = HashMap::new();
-            for (i, f) in field_names.iter().enumerate() {
+            let mut attrs = Attributes::default();
+            for (k, f) in field_names.iter().enumerate() {
                 // Unset dates and similar make OGR's typed getters fail: fall back to text,
                 // and treat what is still unreadable as absent.
-                let text = match feature.field(i) {
+                let text = match feature.field(k) {
                     Ok(value) => value.and_then(value_text),
-                    Err(_) => feature.field_as_string(i).ok().flatten(),
+                    Err(_) => feature.field_as_string(k).ok().flatten(),
                 };
-                if let Some(text) = text {
-                    attrs.insert(f.trim().to_ascii_uppercase(), text);
-                }
+                attrs.insert(f, text);
             }
-            let attrs = Attributes(attrs);
-            let (fonte, kind) = if cad {
-                let cad_layer = attrs.text("LAYER").unwrap_or_default();
-                match tipo_layer(&cad_layer) {
-                    Some(k) => (cad_layer, k),
-                    None => {
+            let target = if cad {
+                let cad_layer = attrs.text("LAYER").unwrap_or_default().to_string();
+                if !cad_sinks.contains_key(&cad_layer) {
+                    let Some((rule, _)) = mappatura.rule_for(&[cad_layer.as_str()]) else {
                         *unmapped.entry(cad_layer).or_default() += 1;
                         continue;
-                    }
+                    };
+                    let mut s = LayerSink::new(
+                        rule,
+                        mappatura,
+                        format!("{label} (layer CAD {cad_layer})"),
+                        cad_layer.clone(),
+                        None,
+                    );
+                    s.check_fields(&schema, &mut out);
+                    cad_sinks.insert(cad_layer.clone(), s);
                 }
+                cad_sinks.get_mut(&cad_layer)
             } else {
-                match layer_kind {
-                    Some(k) => (name.clone(), k),
-                    None => continue,
-                }
+                sink.as_mut()
             };
+            let Some(target) = target else { continue };
             let Some(geometry) = feature.geometry() else {
+                target.null(n);
                 continue;
             };
             let g = geometry
@@ -338,12 +315,19 @@ pub fn read_gdal_source(
                 continue;
             }
             if polys.is_empty() {
+                target.null(n);
                 continue;
             }
             let geometry = reproject(polys, &to).map_err(|m| feature_err("geometria", m))?;
-            add_feature(kind, fonte, &attrs, geometry, &mut out, || {
-                format!("{shown}: layer {name}, elemento {fid}")
-            });
+            target.add(n, &attrs, geometry, &mut out);
+        }
+        if let Some(s) = sink {
+            s.finish(&mut out);
+        }
+        let mut cad_sinks: Vec<_> = cad_sinks.into_iter().collect();
+        cad_sinks.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, s) in cad_sinks {
+            s.finish(&mut out);
         }
         for (kind, n) in skipped_types {
             out.avvisi.push(format!(
@@ -354,100 +338,9 @@ pub fn read_gdal_source(
         unmapped.sort();
         for (cad_layer, n) in unmapped {
             out.avvisi.push(format!(
-                "{shown}: layer CAD {cad_layer:?} non riconosciuto (schema regionale PGT): {n} elementi ignorati"
+                "{shown}: layer CAD {cad_layer:?} non riconosciuto dalla mappatura PGT: {n} elementi ignorati"
             ));
         }
     }
     Ok(out)
-}
-
-fn add_feature(
-    kind: TipoLayer,
-    fonte: String,
-    attrs: &Attributes,
-    geometry: MultiPolygon<f64>,
-    out: &mut PgtRead,
-    where_: impl Fn() -> String,
-) {
-    let comune_istat = attrs
-        .first(&["COD_ISTAT", "ISTAT", "ISTAT_COM", "COD_COM"])
-        .filter(|c| c.len() <= 6 && c.bytes().all(|b| b.is_ascii_digit()))
-        .map(|c| format!("{c:0>6}"));
-    let comune_nome = attrs.text("NOME_COM");
-    let (classe, legenda, destinazione) = match kind {
-        TipoLayer::Vincoli => {
-            let codice = attrs.text("COD_VINC");
-            let nome = attrs
-                .text("NOME_VINC_PRINC")
-                .or_else(|| codice.clone())
-                .unwrap_or_else(|| fonte.clone());
-            out.vincoli.push(Vincolo {
-                comune_istat,
-                comune_nome,
-                codice,
-                nome,
-                fonte,
-                geometry,
-            });
-            return;
-        }
-        TipoLayer::Servizi => {
-            let stato = attrs.text("STATO");
-            let classe = match stato.as_deref().map(str::to_lowercase).as_deref() {
-                Some("esistente" | "esistenti" | "e" | "es") => ClasseZona::ServiziEsistenti,
-                Some("previsto" | "previsti" | "p" | "pr" | "progetto" | "di progetto") => {
-                    ClasseZona::ServiziPrevisti
-                }
-                _ => {
-                    out.avvisi.push(format!(
-                        "{}, campo STATO: valore {:?} non riconosciuto (attesi esistente/E o \
-                         previsto/P): zona ignorata",
-                        where_(),
-                        stato.unwrap_or_default()
-                    ));
-                    return;
-                }
-            };
-            let legenda = match (attrs.text("TIPO_SERV"), attrs.text("DESCR")) {
-                (Some(t), Some(d)) if t != d => Some(format!("{t} - {d}")),
-                (Some(t), _) => Some(t),
-                (None, d) => d,
-            };
-            (classe, legenda, None)
-        }
-        TipoLayer::Tessuto => {
-            let legenda = attrs.text("LEGENDA");
-            let storico = legenda.as_deref().is_some_and(|l| {
-                let l = l.to_lowercase();
-                l.contains("antica formazione") || l.contains("centro storico")
-            });
-            let classe = if storico {
-                ClasseZona::NucleoAnticaFormazione
-            } else {
-                ClasseZona::TessutoUrbanoConsolidato
-            };
-            (classe, legenda, attrs.text("COD_DEST1"))
-        }
-        TipoLayer::Zona(classe) => {
-            let legenda = match classe {
-                ClasseZona::AmbitoTrasformazione => attrs.text("NOME_AMB"),
-                ClasseZona::Rigenerazione => attrs.first(&["NOME_AMB", "LEGENDA", "NOME"]),
-                _ => attrs.first(&["LEGENDA", "NOME"]),
-            };
-            let destinazione = match classe {
-                ClasseZona::AmbitoTrasformazione => attrs.text("FUN_PREV1"),
-                _ => attrs.first(&["COD_DEST1", "FUN_PREV1"]),
-            };
-            (classe, legenda, destinazione)
-        }
-    };
-    out.zone.push(ZonaPgt {
-        comune_istat,
-        comune_nome,
-        classe,
-        legenda,
-        codice_destinazione: destinazione,
-        fonte,
-        geometry,
-    });
 }

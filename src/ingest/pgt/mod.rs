@@ -375,10 +375,10 @@ fn number_text(n: f64) -> String {
 
 /// The attribute values of one feature, by upper-case field name, trimmed; empty values absent.
 #[derive(Debug, Default)]
-struct Attributes(HashMap<String, String>);
+pub(crate) struct Attributes(HashMap<String, String>);
 
 impl Attributes {
-    fn insert(&mut self, field: &str, value: Option<String>) {
+    pub(crate) fn insert(&mut self, field: &str, value: Option<String>) {
         if let Some(v) = value {
             let v = v.trim();
             if !v.is_empty() {
@@ -389,7 +389,7 @@ impl Attributes {
 
     /// The value of a field. DBF field names hold at most 10 characters, so a longer schema
     /// name (`NOME_VINC_PRINC`) is also looked up truncated (`NOME_VINC_`).
-    fn text(&self, field: &str) -> Option<&str> {
+    pub(crate) fn text(&self, field: &str) -> Option<&str> {
         self.0
             .get(field)
             .or_else(|| {
@@ -419,10 +419,10 @@ impl Attributes {
 }
 
 /// The field names of a layer, upper case.
-struct Schema(HashSet<String>);
+pub(crate) struct Schema(HashSet<String>);
 
 impl Schema {
-    fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Schema {
+    pub(crate) fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Schema {
         Schema(names.into_iter().map(|n| n.trim().to_uppercase()).collect())
     }
 
@@ -436,7 +436,7 @@ impl Schema {
 
 /// Turns the features of one layer into zones and constraints, following its rule, and
 /// collects what could not be mapped.
-struct LayerSink<'a> {
+pub(crate) struct LayerSink<'a> {
     rule: &'a RegolaLayer,
     mappatura: &'a Mappatura,
     /// How avvisi name the layer (`016077_Clusone/AZZONAMENTO.shp`).
@@ -452,7 +452,7 @@ struct LayerSink<'a> {
 }
 
 impl<'a> LayerSink<'a> {
-    fn new(
+    pub(crate) fn new(
         rule: &'a RegolaLayer,
         mappatura: &'a Mappatura,
         label: String,
@@ -484,7 +484,7 @@ impl<'a> LayerSink<'a> {
 
     /// Warns about fields the rule expects and the layer lacks. Returns `false` when the layer
     /// cannot be mapped at all and must be skipped.
-    fn check_fields(&mut self, schema: &Schema, out: &mut PgtRead) -> bool {
+    pub(crate) fn check_fields(&mut self, schema: &Schema, out: &mut PgtRead) -> bool {
         let rule = self.rule;
         let (label, fonte) = (&self.label, &self.fonte);
         if let Some(campo) = &rule.campo {
@@ -547,11 +547,11 @@ impl<'a> LayerSink<'a> {
         true
     }
 
-    fn null(&mut self, n: usize) {
+    pub(crate) fn null(&mut self, n: usize) {
         self.null_records.push(n);
     }
 
-    fn add(
+    pub(crate) fn add(
         &mut self,
         n: usize,
         attrs: &Attributes,
@@ -622,7 +622,7 @@ impl<'a> LayerSink<'a> {
         }
     }
 
-    fn finish(self, out: &mut PgtRead) {
+    pub(crate) fn finish(self, out: &mut PgtRead) {
         let label = &self.label;
         if let Some(campo) = &self.rule.campo {
             for (value, records) in self.unmapped.values() {
@@ -664,7 +664,7 @@ fn record_list(records: &[usize]) -> String {
 }
 
 /// The avviso for a layer no rule maps.
-fn unknown_layer(label: &str, name: &str, mappatura: &Mappatura) -> String {
+pub(crate) fn unknown_layer(label: &str, name: &str, mappatura: &Mappatura) -> String {
     format!(
         "PGT {label}: layer {name} non riconosciuto dalla {}: ignorato",
         if mappatura.origine.starts_with("mappatura") {
