@@ -12,11 +12,8 @@ use abitare::index::ModelIndex;
 use abitare::model::*;
 use abitare::pipeline::{self, Loaded};
 use abitare::project::Project;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use geo::{LineString, MultiPolygon, Polygon};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 /// Origin of the test geometry in UTM 32N (near Clusone).
 const X0: f64 = 575_000.0;
@@ -563,19 +560,7 @@ fn demo_workspace_has_the_layer_and_the_report() {
 }
 
 async fn get(state: Arc<Loaded>, uri: &str) -> (StatusCode, String, String) {
-    let resp = abitare::server::app(state)
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let body = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, ct, String::from_utf8_lossy(&body).into_owned())
+    common::get_text(state, uri).await
 }
 
 #[tokio::test]

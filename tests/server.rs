@@ -7,12 +7,8 @@ use std::sync::Arc;
 use abitare::analysis::linkage::link_units;
 use abitare::model::{Servizio, Stato};
 use abitare::pipeline::Loaded;
-use abitare::server::app;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use common::*;
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 fn state() -> Arc<Loaded> {
     let mut m = two_comuni_model();
@@ -42,19 +38,7 @@ fn state() -> Arc<Loaded> {
 }
 
 async fn get(uri: &str) -> (StatusCode, String, String) {
-    let resp = app(state())
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, ct, String::from_utf8_lossy(&bytes).into_owned())
+    common::get_text(state(), uri).await
 }
 
 fn json(s: &str) -> serde_json::Value {

@@ -3,16 +3,14 @@
 //! candidate areas, the printable report with charts and a small map, the style's candidate
 //! layers, and errors.
 
+mod common;
+
 use std::sync::{Arc, OnceLock};
 
 use abitare::pipeline::{self, Loaded};
 use abitare::project::Project;
-use abitare::server::app;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use serde_json::Value;
-use tower::ServiceExt;
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -34,24 +32,7 @@ fn demo() -> &'static Fixture {
 }
 
 async fn get(uri: &str) -> (StatusCode, String, Vec<u8>) {
-    let resp = app(demo().loaded.clone())
-        .oneshot(
-            Request::get(uri)
-                .header("host", "localhost:8080")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await
-        .expect("response");
-    let status = resp.status();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let body = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, ct, body.to_vec())
+    common::get_raw(demo().loaded.clone(), uri).await
 }
 
 async fn get_json(uri: &str) -> Value {

@@ -109,3 +109,41 @@ pub fn two_comuni_model() -> Model {
 pub fn point(x: f64, y: f64) -> Point<f64> {
     Point::new(x, y)
 }
+
+/// Answers one GET through the application router: status, content type and body.
+pub async fn get_raw(
+    state: std::sync::Arc<abitare::pipeline::Loaded>,
+    uri: &str,
+) -> (axum::http::StatusCode, String, Vec<u8>) {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let resp = abitare::server::app(state)
+        .oneshot(
+            Request::get(uri)
+                .header("host", "localhost:8080")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, ct, body.to_vec())
+}
+
+/// [`get_raw`] with the body as text.
+pub async fn get_text(
+    state: std::sync::Arc<abitare::pipeline::Loaded>,
+    uri: &str,
+) -> (axum::http::StatusCode, String, String) {
+    let (s, ct, body) = get_raw(state, uri).await;
+    (s, ct, String::from_utf8_lossy(&body).into_owned())
+}
