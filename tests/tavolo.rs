@@ -281,3 +281,28 @@ async fn style_has_candidate_and_excluded_layers() {
         assert!(page.contains(&format!("id=\"{id}\"")), "{id}");
     }
 }
+
+#[tokio::test]
+async fn each_comune_carries_a_point_inside_it_for_its_symbols() {
+    use geo::Contains;
+    let loaded = demo().loaded.clone();
+    let (status, _, body) = get("/api/layers/comuni").await;
+    assert_eq!(status, StatusCode::OK);
+    let v: Value = serde_json::from_slice(&body).expect("json");
+    let feats = v["features"].as_array().expect("features");
+    assert_eq!(feats.len(), loaded.model.comuni.len());
+    for f in feats {
+        let istat = f["properties"]["istat"].as_str().expect("istat");
+        let lon = f["properties"]["lon_interno"]
+            .as_f64()
+            .expect("lon_interno");
+        let lat = f["properties"]["lat_interno"]
+            .as_f64()
+            .expect("lat_interno");
+        let c = loaded.model.comune_by_istat(istat).expect("comune");
+        assert!(
+            c.geometry.contains(&geo::Point::new(lon, lat)),
+            "{istat}: ({lon}, {lat}) outside the comune"
+        );
+    }
+}

@@ -842,7 +842,7 @@ function paddingMappa() {
 }
 
 function centroApprossimato(feature) {
-  // Punto interno approssimato: centro del riquadro dell'anello più esterno più lungo.
+  // Riquadro dell'anello esterno più lungo e un punto interno del comune.
   const g = feature.geometry;
   const poligoni = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
   let anello = poligoni[0][0];
@@ -851,7 +851,12 @@ function centroApprossimato(feature) {
   for (const [x, y] of anello) {
     x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y);
   }
-  return { bounds: [[x0, y0], [x1, y1]], centro: [(x0 + x1) / 2, (y0 + y1) / 2] };
+  // Il server dà un punto sicuramente interno al comune (lon_interno, lat_interno).
+  const p = feature.properties || {};
+  const centro = Number.isFinite(p.lon_interno) && Number.isFinite(p.lat_interno)
+    ? [p.lon_interno, p.lat_interno]
+    : [(x0 + x1) / 2, (y0 + y1) / 2];
+  return { bounds: [[x0, y0], [x1, y1]], centro };
 }
 
 function gestisciClick(e) {

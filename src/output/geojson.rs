@@ -206,6 +206,16 @@ pub fn layer_features(
                         obj.insert(k.into(), v);
                     }
                 }
+                // A point inside the comune (labels, per-comune symbols): the centre of the
+                // box can fall outside a concave or fragmented comune.
+                if let (Some(p), Some(obj)) = (
+                    geo::InteriorPoint::interior_point(&c.geometry),
+                    stats.as_object_mut(),
+                ) {
+                    let r = |v: f64| (v * 1e6).round() / 1e6;
+                    obj.insert("lon_interno".into(), json!(r(p.x())));
+                    obj.insert("lat_interno".into(), json!(r(p.y())));
+                }
                 feature(c.istat.clone(), Some(polygon_geometry(&c.geometry)), stats)
             }
             "fogli" => {
