@@ -460,21 +460,17 @@ fn a_changed_rules_file_changes_the_result_without_recompiling() {
 // The demo.
 
 struct Demo {
-    _dir: tempfile::TempDir,
+    _demo: common::BuiltDemo,
     workspace: std::path::PathBuf,
 }
 
 fn demo() -> &'static Demo {
     static D: OnceLock<Demo> = OnceLock::new();
     D.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path().join("demo");
-        let generated = abitare::demo::generate(&root).expect("demo");
-        let project = Project::load(&generated.project).expect("project");
-        pipeline::build(&project).expect("build");
+        let demo = common::build_demo();
         Demo {
-            workspace: root.join("workspace"),
-            _dir: dir,
+            workspace: demo.workspace(),
+            _demo: demo,
         }
     })
 }

@@ -1,8 +1,10 @@
 //! End to end on the generated demo: real-format files → readers → workspace → report,
 //! checked against the figures of the 2026 annual plan of Ambito 9 (seed 003).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -11,31 +13,14 @@ use abitare::pipeline::{self, Loaded};
 use abitare::project::Project;
 use geo::Contains;
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    project: PathBuf,
-}
-
 /// The demo, generated and built once for this test binary.
-fn demo() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path().join("demo");
-        let generated = abitare::demo::generate(&root).expect("demo generation");
-        let project = Project::load(&generated.project).expect("demo project");
-        pipeline::build(&project).expect("demo build");
-        Fixture {
-            _dir: dir,
-            project: generated.project,
-            root,
-        }
-    })
+fn demo() -> &'static common::BuiltDemo {
+    static F: OnceLock<common::BuiltDemo> = OnceLock::new();
+    F.get_or_init(common::build_demo)
 }
 
 fn loaded() -> Loaded {
-    pipeline::load_workspace(&demo().root.join("workspace")).expect("workspace")
+    demo().load()
 }
 
 /// `ente,n1,n2,…` rows of a reference CSV.

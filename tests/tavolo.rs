@@ -7,27 +7,24 @@ mod common;
 
 use std::sync::{Arc, OnceLock};
 
-use abitare::pipeline::{self, Loaded};
-use abitare::project::Project;
+use abitare::pipeline::Loaded;
 use axum::http::StatusCode;
 use serde_json::Value;
 
 struct Fixture {
-    _dir: tempfile::TempDir,
+    _demo: common::BuiltDemo,
     loaded: Arc<Loaded>,
 }
 
 fn demo() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path().join("demo");
-        let generated = abitare::demo::generate(&root).expect("demo generation");
-        let project = Project::load(&generated.project).expect("demo project");
-        pipeline::build(&project).expect("demo build");
-        let loaded =
-            Arc::new(pipeline::load_workspace(&root.join("workspace")).expect("workspace"));
-        Fixture { _dir: dir, loaded }
+        let demo = common::build_demo();
+        let loaded = Arc::new(demo.load());
+        Fixture {
+            _demo: demo,
+            loaded,
+        }
     })
 }
 

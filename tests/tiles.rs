@@ -2,13 +2,14 @@
 //! errors, ETag/304, gzip, TileJSON, style, and the PMTiles archive read back with the
 //! `pmtiles` crate's reader.
 
+mod common;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use abitare::output::mvt::{lat_to_y, lon_to_x, TileSource, BUFFER, EXTENT};
-use abitare::pipeline::{self, Loaded};
-use abitare::project::Project;
+use abitare::pipeline::Loaded;
 use abitare::server::app;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
@@ -16,7 +17,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 struct Fixture {
-    _dir: tempfile::TempDir,
+    _demo: common::BuiltDemo,
     root: PathBuf,
     loaded: Arc<Loaded>,
 }
@@ -24,17 +25,11 @@ struct Fixture {
 fn demo() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path().join("demo");
-        let generated = abitare::demo::generate(&root).expect("demo generation");
-        let project = Project::load(&generated.project).expect("demo project");
-        pipeline::build(&project).expect("demo build");
-        let loaded =
-            Arc::new(pipeline::load_workspace(&root.join("workspace")).expect("workspace"));
+        let demo = common::build_demo();
         Fixture {
-            _dir: dir,
-            root,
-            loaded,
+            root: demo.root.clone(),
+            loaded: Arc::new(demo.load()),
+            _demo: demo,
         }
     })
 }

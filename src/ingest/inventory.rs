@@ -69,16 +69,21 @@ pub enum InventoryError {
     Invalid { path: PathBuf, message: String },
 }
 
+/// The bytes of a table file, or an error naming it.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, InventoryError> {
+    std::fs::read(path).map_err(|source| InventoryError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// Reads an inventory file: CSV (`,` or `;`, UTF-8 with or without BOM, or Windows-1252) or a
 /// spreadsheet (XLSX, first sheet).
 pub fn read_inventory(
     path: &Path,
     opts: &InventoryOptions,
 ) -> Result<InventoryRead, InventoryError> {
-    let bytes = std::fs::read(path).map_err(|source| InventoryError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = read_file(path)?;
     read_inventory_bytes(&bytes, path, opts)
 }
 

@@ -19,8 +19,8 @@ use serde_json::Value;
 use thiserror::Error;
 
 use super::inventory::{
-    normalize_value, parse_categoria, parse_date, parse_decimal, parse_superficie, read_table,
-    Columns, InventoryError, InventoryOptions, Row, RowError, TableField,
+    normalize_value, parse_categoria, parse_date, parse_decimal, parse_superficie, read_file,
+    read_table, Columns, InventoryError, InventoryOptions, Row, RowError, TableField,
 };
 use crate::model::{AlloggioPrivato, Localizzazione, StatoPrivato, StimaNonOccupate};
 
@@ -129,10 +129,7 @@ pub fn read_private_units(
     path: &Path,
     opts: &InventoryOptions,
 ) -> Result<PrivateUnitsRead, InventoryError> {
-    let bytes = std::fs::read(path).map_err(|source| InventoryError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = read_file(path)?;
     read_private_units_bytes(&bytes, path, opts)
 }
 

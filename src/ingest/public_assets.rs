@@ -16,8 +16,8 @@ use serde_json::Value;
 use thiserror::Error;
 
 use super::inventory::{
-    normalize_value, parse_superficie, read_table, Columns, InventoryError, InventoryOptions, Row,
-    RowError, TableField,
+    normalize_value, parse_superficie, read_file, read_table, Columns, InventoryError,
+    InventoryOptions, Row, RowError, TableField,
 };
 use crate::model::{ProprietaPubblica, ServizioPuntuale, StatoProprieta};
 
@@ -93,10 +93,7 @@ pub fn read_altra_proprieta(
     path: &Path,
     opts: &InventoryOptions,
 ) -> Result<ProprietaRead, InventoryError> {
-    let bytes = std::fs::read(path).map_err(|source| InventoryError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = read_file(path)?;
     read_altra_proprieta_bytes(&bytes, path, opts)
 }
 

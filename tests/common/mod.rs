@@ -147,3 +147,36 @@ pub async fn get_text(
     let (s, ct, body) = get_raw(state, uri).await;
     (s, ct, String::from_utf8_lossy(&body).into_owned())
 }
+
+/// The demo Ambito generated and built in a temporary folder (removed when dropped).
+pub struct BuiltDemo {
+    pub dir: tempfile::TempDir,
+    /// The demo folder (inputs, `abitare.toml`, `workspace/`).
+    pub root: std::path::PathBuf,
+    /// Its project file.
+    pub project: std::path::PathBuf,
+}
+
+impl BuiltDemo {
+    pub fn workspace(&self) -> std::path::PathBuf {
+        self.root.join("workspace")
+    }
+
+    pub fn load(&self) -> abitare::pipeline::Loaded {
+        abitare::pipeline::load_workspace(&self.workspace()).expect("workspace")
+    }
+}
+
+/// Generates the demo and builds its workspace through the same path as `abitare demo`.
+pub fn build_demo() -> BuiltDemo {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("demo");
+    let generated = abitare::demo::generate(&root).expect("demo generation");
+    let project = abitare::project::Project::load(&generated.project).expect("demo project");
+    abitare::pipeline::build(&project).expect("demo build");
+    BuiltDemo {
+        dir,
+        root,
+        project: generated.project,
+    }
+}
