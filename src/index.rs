@@ -115,10 +115,9 @@ impl ModelIndex {
             stock_privato: LayerIndex::from_polygons(
                 model.stime_non_occupate.iter().map(|t| &t.geometry),
             ),
-            aree_candidate: LayerIndex::from_polygons(
-                model.aree_candidate.iter().map(|c| &c.geometry),
-            ),
-            aree_escluse: LayerIndex::from_polygons(model.aree_escluse.iter().map(|e| &e.geometry)),
+            // Filled by `index_candidates` once the screening has run.
+            aree_candidate: LayerIndex::default(),
+            aree_escluse: LayerIndex::default(),
         }
     }
 

@@ -655,12 +655,13 @@ pub struct Model {
     #[serde(default)]
     pub servizi_puntuali: Vec<ServizioPuntuale>,
     /// Candidate social-housing standard areas, set by the pipeline from
-    /// `analysis::candidates::screen` (derived: recomputed whenever a model is loaded).
-    #[serde(default)]
+    /// `analysis::candidates::screen` (derived: recomputed whenever a model is loaded, so
+    /// not stored in `model.json`).
+    #[serde(skip)]
     pub aree_candidate: Vec<AreaCandidata>,
     /// Source areas the screening excluded whole, with the rule that excluded them (derived,
     /// like `aree_candidate`).
-    #[serde(default)]
+    #[serde(skip)]
     pub aree_escluse: Vec<AreaEsclusa>,
 }
 
