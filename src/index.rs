@@ -95,9 +95,6 @@ pub struct ModelIndex {
     pub vincoli: LayerIndex,
     /// Area estimates of non-occupied private dwellings (aggregates, public).
     pub stock_privato: LayerIndex,
-    /// Derived layers: filled by [`ModelIndex::index_candidates`] after the screening.
-    pub aree_candidate: LayerIndex,
-    pub aree_escluse: LayerIndex,
 }
 
 impl ModelIndex {
@@ -115,36 +112,6 @@ impl ModelIndex {
             stock_privato: LayerIndex::from_polygons(
                 model.stime_non_occupate.iter().map(|t| &t.geometry),
             ),
-            // Filled by `index_candidates` once the screening has run.
-            aree_candidate: LayerIndex::default(),
-            aree_escluse: LayerIndex::default(),
-        }
-    }
-
-    /// (Re)indexes the candidate and excluded areas, which the screening derives from the
-    /// other layers after they are indexed.
-    pub fn index_candidates(&mut self, model: &Model) {
-        self.aree_candidate =
-            LayerIndex::from_polygons(model.aree_candidate.iter().map(|c| &c.geometry));
-        self.aree_escluse =
-            LayerIndex::from_polygons(model.aree_escluse.iter().map(|e| &e.geometry));
-    }
-
-    /// The index of a layer by its public name.
-    pub fn layer(&self, name: &str) -> Option<&LayerIndex> {
-        match name {
-            "comuni" => Some(&self.comuni),
-            "fogli" => Some(&self.fogli),
-            "particelle" => Some(&self.particelle),
-            "fabbricati" => Some(&self.fabbricati),
-            "alloggi_pubblici" => Some(&self.alloggi_pubblici),
-            "pgt_zone" => Some(&self.pgt_zone),
-            "vincoli" => Some(&self.vincoli),
-            "stock_privato" => Some(&self.stock_privato),
-            "aree_candidate" => Some(&self.aree_candidate),
-            "aree_escluse" => Some(&self.aree_escluse),
-            // The individual private units are not indexed for serving: officers only.
-            _ => None,
         }
     }
 }

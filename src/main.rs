@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use abitare::analysis::Analisi;
 use abitare::output::report::{self, Formato};
-use abitare::pipeline::{self, Loaded};
+use abitare::pipeline;
 use abitare::project::Project;
 
 #[derive(Parser, Debug)]
@@ -141,7 +142,7 @@ fn workspace_of(project: &Path) -> Result<PathBuf> {
     Ok(p.workspace_dir())
 }
 
-fn load(workspace: &Path) -> Result<Loaded> {
+fn load(workspace: &Path) -> Result<Analisi> {
     pipeline::load_workspace(workspace)
         .with_context(|| format!("apertura del workspace {}", workspace.display()))
 }
@@ -194,7 +195,7 @@ fn build(project: &Path) -> Result<PathBuf> {
     Ok(outcome.workspace)
 }
 
-async fn serve(loaded: Loaded, opts: &ServeOpts) -> Result<()> {
+async fn serve(loaded: Analisi, opts: &ServeOpts) -> Result<()> {
     let addr = SocketAddr::new(opts.host, opts.port);
     eprintln!(
         "Mappa dell'Ambito {} su http://{addr}/ (Ctrl-C per terminare)",
@@ -264,6 +265,8 @@ async fn main() -> Result<()> {
                 options: export::Options {
                     csv_geometry: export::CsvGeometry::parse(&geometry)?,
                 },
+                // Exported files leave the service: the public layers only.
+                caller: abitare::output::layers::Audience::Pubblico,
             };
             let ws = match workspace {
                 Some(w) => w,
@@ -289,10 +292,10 @@ async fn main() -> Result<()> {
             };
             let loaded = load(&ws)?;
             let t0 = std::time::Instant::now();
-            let source = abitare::output::mvt::TileSource::from_model(
-                &loaded.model,
-                &loaded.vacancy,
-                &loaded.privato,
+            // A PMTiles archive is a file anyone may read: public layers only.
+            let source = abitare::output::mvt::TileSource::for_audience(
+                &loaded,
+                abitare::output::layers::Audience::Pubblico,
             );
             let prepared = t0.elapsed().as_secs_f64();
             let descrizione = if loaded.model.ambito.dimostrativo {

@@ -11,13 +11,12 @@ use geo::{BoundingRect, MultiPolygon};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::analysis::candidates::{screen, Regole, RegoleError, Screening};
+use crate::analysis::candidates::{Regole, RegoleError};
 use crate::analysis::linkage::{link_units, LinkageReport};
 use crate::analysis::piano_annuale::{piano_annuale, Avviso, Contesto, PianoAnnuale};
-use crate::analysis::private::{assign_tracts, link_private_units, stock_privato, StockPrivato};
-use crate::analysis::vacancy::{vacancy, Vacancy};
+use crate::analysis::private::{assign_tracts, link_private_units};
+use crate::analysis::Analisi;
 use crate::crs;
-use crate::index::ModelIndex;
 use crate::ingest::boundaries::{read_boundaries, BoundaryError};
 use crate::ingest::gml::{CadastralFeature, GmlError};
 use crate::ingest::inventory::{read_inventory, InventoryError, InventoryOptions};
@@ -27,7 +26,8 @@ use crate::ingest::public_assets::{read_altra_proprieta, read_servizi_puntuali, 
 use crate::model::workspace::{self, InputRecord, Manifest, Staging, WorkspaceError};
 use crate::model::{Comune, Localizzazione, Model};
 use crate::output::candidates_report::{self, FormatoCandidate};
-use crate::output::geojson::{collection, layer_features, PublicLayer};
+use crate::output::geojson::{collection, layer_features};
+use crate::output::layers::{self, Audience};
 use crate::output::report::{self, Formato};
 use crate::project::{Project, ProjectError};
 
@@ -69,52 +69,8 @@ pub enum PipelineError {
     NoCadastralFiles { path: PathBuf },
 }
 
-/// Everything the server and the reports need, in memory.
-#[derive(Debug)]
-pub struct Loaded {
-    pub model: Model,
-    pub index: ModelIndex,
-    pub vacancy: Vacancy,
-    pub report: PianoAnnuale,
-    /// Private-stock figures (aggregates; individual private units stay in `model`).
-    pub privato: StockPrivato,
-    /// Candidate social-housing standard areas (also in `model.aree_candidate`) and the
-    /// areas excluded whole.
-    pub candidate: Screening,
-    /// The rules the candidates were screened with.
-    pub regole: Regole,
-}
-
 /// The workspace file holding the rules the candidates were screened with.
 pub const REGOLE_WORKSPACE: &str = "regole_aree_candidate.toml";
-
-impl Loaded {
-    /// Indexes a model and runs the analyses (candidates with the built-in rules).
-    pub fn from_model(model: Model) -> Loaded {
-        Loaded::from_model_with_rules(model, Regole::predefinite())
-    }
-
-    /// Indexes a model and runs the analyses, screening candidates with `regole`.
-    pub fn from_model_with_rules(mut model: Model, regole: Regole) -> Loaded {
-        let mut index = ModelIndex::build(&model);
-        let vacancy = vacancy(&model);
-        let report = piano_annuale(&model.alloggi_pubblici, &report_context(&model));
-        let privato = stock_privato(&model);
-        let candidate = screen(&model, &index, &regole);
-        model.aree_candidate = candidate.candidate.clone();
-        model.aree_escluse = candidate.escluse.clone();
-        index.index_candidates(&model);
-        Loaded {
-            model,
-            index,
-            vacancy,
-            report,
-            privato,
-            candidate,
-            regole,
-        }
-    }
-}
 
 /// The candidate rules of a project: its `input.regole_candidate` over the built-in ones.
 pub fn project_rules(project: &Project) -> Result<Regole, PipelineError> {
@@ -128,57 +84,8 @@ pub fn project_rules(project: &Project) -> Result<Regole, PipelineError> {
     }
 }
 
-/// The report context of a model: the Ambito, the owners expected (every comune), and
-/// data-quality warnings about units not linked to the cadastre.
-pub fn report_context(model: &Model) -> Contesto {
-    let mut avvisi = Vec::new();
-    let unlinked: Vec<_> = model
-        .alloggi_pubblici
-        .iter()
-        .filter(|u| u.localizzazione != Localizzazione::Particella)
-        .collect();
-    if model.particelle.is_empty() {
-        if !model.alloggi_pubblici.is_empty() {
-            avvisi.push(Avviso {
-                codice: "catasto_assente".into(),
-                messaggio: format!(
-                    "Catasto non caricato: le {} unità non sono collegate alle particelle.",
-                    model.alloggi_pubblici.len()
-                ),
-            });
-        }
-    } else {
-        for u in unlinked {
-            avvisi.push(Avviso {
-                codice: "unita_non_collegata".into(),
-                messaggio: format!(
-                    "{} – unità {} (riga {}): nessuna particella corrisponde al riferimento catastale{}.",
-                    u.ente_proprietario,
-                    u.codice_unita,
-                    u.riga,
-                    match u.localizzazione {
-                        Localizzazione::Coordinate => "; posizionata dalle coordinate",
-                        _ => "; non rappresentata sulla mappa",
-                    }
-                ),
-            });
-        }
-    }
-    Contesto {
-        ambito: model.ambito.nome.clone(),
-        anno: model.ambito.anno,
-        dimostrativo: model.ambito.dimostrativo,
-        enti_attesi: model
-            .comuni
-            .iter()
-            .map(|c| format!("Comune di {}", c.nome))
-            .collect(),
-        avvisi,
-    }
-}
-
 /// Loads a built workspace.
-pub fn load_workspace(dir: &Path) -> Result<Loaded, PipelineError> {
+pub fn load_workspace(dir: &Path) -> Result<Analisi, PipelineError> {
     let model = workspace::load_model(dir)?;
     // The rules of the build, when the workspace has them (older workspaces do not).
     let rules_path = dir.join(REGOLE_WORKSPACE);
@@ -188,7 +95,7 @@ pub fn load_workspace(dir: &Path) -> Result<Loaded, PipelineError> {
     } else {
         Regole::predefinite()
     };
-    Ok(Loaded::from_model_with_rules(model, regole))
+    Ok(Analisi::from_model_with_rules(model, regole))
 }
 
 /// What a build did.
@@ -750,15 +657,15 @@ pub fn build(project: &Project) -> Result<BuildOutcome, PipelineError> {
         record_input(&project.resolve(p), &mut inputs)?;
     }
     let target = project.workspace_dir();
-    let loaded = Loaded::from_model_with_rules(model, regole);
+    let loaded = Analisi::from_model_with_rules(model, regole);
     avvisi.extend(loaded.candidate.avvisi.iter().cloned());
 
     let staging = Staging::new(&target)?;
     staging.write_model(&loaded.model)?;
     let mut conteggi = BTreeMap::new();
-    // Public layers only: `PublicLayer` cannot name the individual private units.
-    for layer in PublicLayer::all() {
-        let feats = layer_features(&loaded.model, &loaded.vacancy, &loaded.privato, layer, None);
+    // The workspace's `layers/` is for anyone: the public audience's layers only.
+    for layer in layers::visible(Audience::Pubblico) {
+        let feats = layer_features(&loaded, layer, None);
         let name = layer.name();
         conteggi.insert(name.to_string(), feats.len());
         let fc = collection(feats, conteggi[name]);

@@ -7,10 +7,12 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use abitare::analysis::candidates::{screen, Regole, Screening};
+use abitare::analysis::candidates::{AreaCandidata, FonteCandidata, VocePunteggio};
+use abitare::analysis::Analisi;
 use abitare::crs::ToLonLat;
 use abitare::index::ModelIndex;
 use abitare::model::*;
-use abitare::pipeline::{self, Loaded};
+use abitare::pipeline;
 use abitare::project::Project;
 use axum::http::StatusCode;
 use geo::{LineString, MultiPolygon, Polygon};
@@ -555,7 +557,7 @@ fn demo_workspace_has_the_layer_and_the_report() {
     assert!(ws.join("regole_aree_candidate.toml").is_file());
 }
 
-async fn get(state: Arc<Loaded>, uri: &str) -> (StatusCode, String, String) {
+async fn get(state: Arc<Analisi>, uri: &str) -> (StatusCode, String, String) {
     common::get_text(state, uri).await
 }
 
@@ -779,7 +781,12 @@ fn property_list_and_service_points_are_read_with_clear_errors() {
 async fn drafters_package_holds_candidates_beside_the_pgt_with_styles() {
     use abitare::output::export;
     let loaded = Arc::new(pipeline::load_workspace(&demo().workspace).expect("workspace"));
-    let tables = export::tables(&loaded, &["pacchetto_pgt".to_string()]).expect("tables");
+    let tables = export::tables(
+        &loaded,
+        &["pacchetto_pgt".to_string()],
+        abitare::output::layers::Audience::Pubblico,
+    )
+    .expect("tables");
     let names: Vec<&str> = tables.iter().map(|t| t.layer).collect();
     assert_eq!(names, export::PACCHETTO_PGT);
     let dir = tempfile::tempdir().expect("tmp");

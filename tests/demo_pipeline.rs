@@ -8,8 +8,9 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
+use abitare::analysis::Analisi;
 use abitare::model::Localizzazione;
-use abitare::pipeline::{self, Loaded};
+use abitare::pipeline;
 use abitare::project::Project;
 use geo::Contains;
 
@@ -19,7 +20,7 @@ fn demo() -> &'static common::BuiltDemo {
     F.get_or_init(common::build_demo)
 }
 
-fn loaded() -> Loaded {
+fn loaded() -> Analisi {
     demo().load()
 }
 

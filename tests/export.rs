@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
+use abitare::analysis::Analisi;
 use abitare::output::export::{self, CsvGeometry, ExportError, Format, Options, Request};
-use abitare::output::geojson::{layer_features, layer_len, PublicLayer};
-use abitare::pipeline::{self, Loaded};
+use abitare::output::geojson::{layer_features, layer_len};
+use abitare::output::layers::{self, Audience, Layer};
+use abitare::pipeline;
 use abitare::project::Project;
 use abitare::server::app;
 use axum::body::Body;
@@ -20,7 +22,7 @@ use tower::ServiceExt;
 
 struct Fixture {
     _dir: tempfile::TempDir,
-    loaded: Arc<Loaded>,
+    loaded: Arc<Analisi>,
     out: PathBuf,
 }
 
@@ -43,6 +45,7 @@ fn fixture() -> &'static Fixture {
                     layers: layers.iter().map(|s| s.to_string()).collect(),
                     out: out.join(path),
                     options: Options { csv_geometry: csv },
+                    caller: Audience::Pubblico,
                 },
             )
             .unwrap_or_else(|e| panic!("export {path}: {e}"))
@@ -67,10 +70,17 @@ fn fixture() -> &'static Fixture {
 }
 
 fn count(layer: &str) -> usize {
-    layer_len(
-        &fixture().loaded.model,
-        PublicLayer::parse(layer).expect("public layer"),
-    )
+    layer_len(&fixture().loaded, public(layer))
+}
+
+fn public(name: &str) -> Layer {
+    layers::layer(name, Audience::Pubblico).expect("public layer")
+}
+
+fn public_layers() -> Vec<&'static str> {
+    layers::visible(Audience::Pubblico)
+        .map(Layer::name)
+        .collect()
 }
 
 // --- GDAL ------------------------------------------------------------------------------------
@@ -128,7 +138,7 @@ fn expected_geometry(layer: &str) -> &'static str {
 #[test]
 fn geojson_round_trips_through_gdal() {
     let f = fixture();
-    for layer in export::public_layers() {
+    for layer in &public_layers() {
         let path = f.out.join("geojson").join(format!("{layer}.geojson"));
         assert!(path.is_file(), "{}", path.display());
         let Some(info) = ogrinfo(&path, &[]) else {
@@ -153,13 +163,7 @@ fn geojson_carries_the_served_properties() {
     assert_eq!(fc["name"], "alloggi_pubblici");
     assert!(fc.get("crs").is_none(), "RFC 7946 has no crs member");
     let exported = &fc["features"][0];
-    let served = layer_features(
-        &f.loaded.model,
-        &f.loaded.vacancy,
-        &f.loaded.privato,
-        PublicLayer::parse("alloggi_pubblici").expect("public layer"),
-        Some(&[0usize][..]),
-    );
+    let served = layer_features(&f.loaded, public("alloggi_pubblici"), Some(&[0usize][..]));
     let served = serde_json::to_value(&served[0]).expect("feature");
     assert_eq!(exported["properties"], served["properties"]);
     assert_eq!(exported["geometry"], served["geometry"]);
@@ -171,7 +175,7 @@ fn gpkg_lists_every_public_layer_through_gdal() {
     let Some(info) = ogrinfo(&f.out.join("tutto.gpkg"), &[]) else {
         return;
     };
-    for layer in export::public_layers() {
+    for layer in &public_layers() {
         let (geometry, n) = info
             .get(*layer)
             .unwrap_or_else(|| panic!("{layer} missing from {info:?}"));
@@ -182,7 +186,7 @@ fn gpkg_lists_every_public_layer_through_gdal() {
     }
     assert_eq!(info["alloggi_pubblici"].1, 253);
     assert_eq!(info["comuni"].1, 24);
-    assert_eq!(info["layer_styles"].1, export::public_layers().len());
+    assert_eq!(info["layer_styles"].1, public_layers().len());
 }
 
 #[test]
@@ -205,7 +209,7 @@ fn gpkg_tables_srs_index_and_styles() {
         )
         .expect("srs");
     assert_eq!(srs, 1);
-    for layer in export::public_layers() {
+    for layer in &public_layers() {
         let (kind, srs_id): (String, i64) = db
             .query_row(
                 "SELECT data_type, srs_id FROM gpkg_contents WHERE table_name = ?1",
@@ -315,7 +319,7 @@ fn geoparquet_reads_back_with_geo_metadata() {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::record::Field;
     let f = fixture();
-    for layer in export::public_layers() {
+    for layer in &public_layers() {
         let path = f.out.join("parquet").join(format!("{layer}.parquet"));
         let file = std::fs::File::open(&path).expect("parquet file");
         let reader = SerializedFileReader::new(file).expect("parquet reader");
@@ -353,8 +357,8 @@ fn geoparquet_reads_back_with_geo_metadata() {
             .iter()
             .map(|t| t.name().to_string())
             .collect();
-        let table = export::table(&f.loaded, layer).expect("table");
-        let mut expected: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+        let table = export::table(&f.loaded, public(layer));
+        let mut expected: Vec<String> = table.columns.iter().map(|c| c.name.to_string()).collect();
         expected.extend(["geometry".to_string(), "bbox".to_string()]);
         assert_eq!(names, expected, "{layer}");
     }
@@ -456,6 +460,7 @@ fn folder_exports_replace_only_previous_exports() {
         layers: vec!["comuni".into(), "vincoli".into()],
         out: out.clone(),
         options: Options::default(),
+        caller: Audience::Pubblico,
     };
     let files = export::export(&f.loaded, &req).expect("first export");
     assert_eq!(files.len(), 2);
@@ -484,6 +489,7 @@ fn folder_exports_replace_only_previous_exports() {
         layers: vec!["comuni".into()],
         out: single.clone(),
         options: Options::default(),
+        caller: Audience::Pubblico,
     };
     assert_eq!(export::export(&f.loaded, &req).expect("file"), vec![single]);
 
@@ -492,9 +498,10 @@ fn folder_exports_replace_only_previous_exports() {
         layers: vec!["alloggi_privati".into()],
         out: dir.path().join("x.csv"),
         options: Options::default(),
+        caller: Audience::Pubblico,
     };
     let e = export::export(&f.loaded, &bad).expect_err("not a public layer");
-    assert!(matches!(e, ExportError::UnknownLayer(_)), "{e}");
+    assert!(matches!(e, ExportError::UnknownLayer { .. }), "{e}");
 }
 
 async fn get(uri: &str) -> (StatusCode, String, String, Vec<u8>) {
@@ -568,7 +575,7 @@ async fn http_downloads_have_content_types_and_attachment_names() {
 #[tokio::test]
 async fn http_bad_exports_are_problems() {
     for (uri, status) in [
-        ("/api/export/alloggi_privati.gpkg", StatusCode::NOT_FOUND),
+        ("/api/export/alloggi_privati.gpkg", StatusCode::FORBIDDEN),
         ("/api/export/nessuno.geojson", StatusCode::NOT_FOUND),
         ("/api/export/comuni.shp", StatusCode::BAD_REQUEST),
         ("/api/export/comuni", StatusCode::BAD_REQUEST),

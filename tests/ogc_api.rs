@@ -6,9 +6,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use abitare::analysis::linkage::link_units;
+use abitare::analysis::Analisi;
 use abitare::model::{Servizio, Stato};
-use abitare::output::geojson::SERVED_LAYERS;
-use abitare::pipeline::Loaded;
 use abitare::server::app;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -44,8 +43,8 @@ fn model() -> abitare::model::Model {
     m
 }
 
-fn state() -> Arc<Loaded> {
-    Arc::new(Loaded::from_model(model()))
+fn state() -> Arc<Analisi> {
+    Arc::new(Analisi::from_model(model()))
 }
 
 struct Answer {
@@ -60,7 +59,7 @@ impl Answer {
     }
 }
 
-async fn request(state: Arc<Loaded>, uri: &str, headers: &[(&str, &str)]) -> Answer {
+async fn request(state: Arc<Analisi>, uri: &str, headers: &[(&str, &str)]) -> Answer {
     let mut req = Request::get(uri);
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -188,7 +187,11 @@ async fn collections_are_the_public_layers() {
     assert!(ids.contains(&"alloggi_pubblici") && ids.contains(&"comuni"));
     for c in list {
         let id = c["id"].as_str().expect("id");
-        assert!(SERVED_LAYERS.contains(&id), "{id} is not a public layer");
+        assert!(
+            abitare::output::layers::names(abitare::output::layers::Audience::Pubblico)
+                .contains(&id),
+            "{id} is not a public layer"
+        );
         assert_eq!(c["itemType"], "feature");
         assert_eq!(c["crs"][0], "http://www.opengis.net/def/crs/OGC/1.3/CRS84");
         assert!(c["title"].as_str().is_some());
@@ -211,7 +214,7 @@ async fn collections_are_the_public_layers() {
 }
 
 /// Follows `next` links from `first` and returns every feature id.
-async fn walk(state: Arc<Loaded>, first: &str, expected: usize) -> Vec<String> {
+async fn walk(state: Arc<Analisi>, first: &str, expected: usize) -> Vec<String> {
     let mut ids = Vec::new();
     let mut next = Some(first.to_string());
     let mut pages = 0;
@@ -357,7 +360,7 @@ async fn repeated_ids_fall_back_to_positions() {
     let mut twin = m.particelle[0].clone();
     twin.geometry = square(9.93, 45.851, 0.001);
     m.particelle.push(twin);
-    let s = Arc::new(Loaded::from_model(m));
+    let s = Arc::new(Analisi::from_model(m));
     let ids = walk(s.clone(), "/collections/particelle/items?limit=3", 4).await;
     assert_eq!(ids, ["0", "1", "2", "3"]);
     let a = request(s.clone(), "/collections/particelle/items/3", &[]).await;

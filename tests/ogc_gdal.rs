@@ -6,7 +6,6 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
-use abitare::output::geojson::SERVED_LAYERS;
 use abitare::pipeline;
 use abitare::project::Project;
 use abitare::server::app;
@@ -91,7 +90,7 @@ async fn gdal_lists_collections_and_pages_through_items() {
         !stderr.contains("ERROR"),
         "ogrinfo reported errors:\n{stderr}"
     );
-    for layer in SERVED_LAYERS {
+    for layer in abitare::output::layers::names(abitare::output::layers::Audience::Pubblico) {
         assert!(
             stdout.contains(&format!(": {layer} (")),
             "{layer} not listed:\n{stdout}"

@@ -12,13 +12,14 @@ use abitare::analysis::private::{
     assign_tracts, idoneita, link_private_units, stock_privato, stock_privato_con,
     superficie_massima_mq, FinestraRimessi,
 };
+use abitare::analysis::Analisi;
 use abitare::ingest::inventory::{read_inventory, InventoryError, InventoryOptions};
 use abitare::ingest::private::{read_estimates, read_private_units, read_private_units_bytes};
 use abitare::model::{
     AlloggioPrivato, Localizzazione, Servizio, Stato, StatoPrivato, StimaNonOccupate,
 };
-use abitare::output::geojson::{visibility, PublicLayer, Visibility, SERVED_LAYERS};
-use abitare::pipeline::{self, Loaded};
+use abitare::output::layers::{self, Audience, Refusal};
+use abitare::pipeline;
 use abitare::project::Project;
 use abitare::server::app;
 use axum::body::Body;
@@ -550,7 +551,7 @@ fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-async fn get(state: Arc<Loaded>, uri: &str) -> (StatusCode, String) {
+async fn get(state: Arc<Analisi>, uri: &str) -> (StatusCode, String) {
     let resp = app(state)
         .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
         .await
@@ -602,10 +603,7 @@ async fn owner_names_and_individual_units_never_leave_the_model() {
 
     let (st, body) = get(loaded.clone(), "/api/layers/alloggi_privati").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
-    assert!(
-        body.contains("riservato agli operatori: non ancora disponibile"),
-        "{body}"
-    );
+    assert!(body.contains("riservato a: ufficio dell'Ambito"), "{body}");
     let (_, list) = get(loaded.clone(), "/api/layers").await;
     assert!(!list.contains("alloggi_privati"), "{list}");
     assert!(list.contains("stock_privato"), "{list}");
@@ -635,7 +633,11 @@ async fn owner_names_and_individual_units_never_leave_the_model() {
         "/api/report/piano-annuale?format=testo".into(),
         "/api/layers/alloggi_privati".into(),
     ];
-    uris.extend(SERVED_LAYERS.iter().map(|l| format!("/api/layers/{l}")));
+    uris.extend(
+        layers::names(Audience::Pubblico)
+            .iter()
+            .map(|l| format!("/api/layers/{l}")),
+    );
     for uri in &uris {
         let (_, body) = get(loaded.clone(), uri).await;
         assert!(!body.contains("Quagliarulo"), "{uri} holds the name");
@@ -650,11 +652,22 @@ async fn owner_names_and_individual_units_never_leave_the_model() {
 
 #[test]
 fn visibility_is_explicit() {
-    assert_eq!(visibility("alloggi_privati"), Some(Visibility::Reserved));
-    assert_eq!(visibility("stock_privato"), Some(Visibility::Public));
-    assert_eq!(visibility("nessuno"), None);
-    assert!(PublicLayer::parse("alloggi_privati").is_err());
-    assert!(PublicLayer::all().all(|l| l.name() != "alloggi_privati"));
+    assert_eq!(
+        layers::info("alloggi_privati").map(|l| l.audience),
+        Some(Audience::Ufficio)
+    );
+    assert_eq!(
+        layers::info("stock_privato").map(|l| l.audience),
+        Some(Audience::Pubblico)
+    );
+    assert!(layers::info("nessuno").is_none());
+    assert_eq!(
+        layers::layer("alloggi_privati", Audience::Pubblico).err(),
+        Some(Refusal::Restricted {
+            required: Audience::Ufficio
+        })
+    );
+    assert!(layers::visible(Audience::Pubblico).all(|l| l.name() != "alloggi_privati"));
 }
 
 #[test]

@@ -5,12 +5,12 @@ mod common;
 use std::sync::Arc;
 
 use abitare::analysis::linkage::link_units;
+use abitare::analysis::Analisi;
 use abitare::model::{Servizio, Stato};
-use abitare::pipeline::Loaded;
 use axum::http::StatusCode;
 use common::*;
 
-fn state() -> Arc<Loaded> {
+fn state() -> Arc<Analisi> {
     let mut m = two_comuni_model();
     let mut a = unit(
         "Comune di Alfa",
@@ -34,7 +34,7 @@ fn state() -> Arc<Loaded> {
     b.belfiore = Some("B002".into());
     m.alloggi_pubblici = vec![a, b];
     link_units(&mut m);
-    Arc::new(Loaded::from_model(m))
+    Arc::new(Analisi::from_model(m))
 }
 
 async fn get(uri: &str) -> (StatusCode, String, String) {

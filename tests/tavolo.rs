@@ -7,13 +7,13 @@ mod common;
 
 use std::sync::{Arc, OnceLock};
 
-use abitare::pipeline::Loaded;
+use abitare::analysis::Analisi;
 use axum::http::StatusCode;
 use serde_json::Value;
 
 struct Fixture {
     _demo: common::BuiltDemo,
-    loaded: Arc<Loaded>,
+    loaded: Arc<Analisi>,
 }
 
 fn demo() -> &'static Fixture {

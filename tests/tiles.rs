@@ -8,8 +8,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+use abitare::analysis::Analisi;
 use abitare::output::mvt::{lat_to_y, lon_to_x, TileSource, BUFFER, EXTENT};
-use abitare::pipeline::Loaded;
 use abitare::server::app;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
@@ -19,7 +19,7 @@ use tower::ServiceExt;
 struct Fixture {
     _demo: common::BuiltDemo,
     root: PathBuf,
-    loaded: Arc<Loaded>,
+    loaded: Arc<Analisi>,
 }
 
 fn demo() -> &'static Fixture {
@@ -263,7 +263,7 @@ fn ring_area(r: &[(i64, i64)]) -> i64 {
 }
 
 /// The z14 tile holding the first public unit of Clusone.
-fn clusone_tile(loaded: &Loaded) -> (u32, u32, String) {
+fn clusone_tile(loaded: &Analisi) -> (u32, u32, String) {
     let u = loaded
         .model
         .alloggi_pubblici
@@ -493,7 +493,7 @@ async fn tilejson_and_style() {
     assert!(b[0].as_f64().expect("minlon") > 9.5 && b[2].as_f64().expect("maxlon") < 10.5);
     let layers = v["vector_layers"].as_array().expect("vector_layers");
     let ids: Vec<&str> = layers.iter().filter_map(|l| l["id"].as_str()).collect();
-    for l in abitare::output::geojson::SERVED_LAYERS {
+    for l in abitare::output::layers::names(abitare::output::layers::Audience::Pubblico) {
         assert!(ids.contains(&l), "{l} missing from {ids:?}");
     }
     let units = layers
@@ -554,7 +554,7 @@ async fn tilejson_and_style() {
 #[tokio::test]
 async fn pmtiles_archive_reads_back() {
     let f = demo();
-    let source = TileSource::from_model(&f.loaded.model, &f.loaded.vacancy, &f.loaded.privato);
+    let source = TileSource::for_audience(&f.loaded, abitare::output::layers::Audience::Pubblico);
     let out = f.root.join("ambito.pmtiles");
     let stats = abitare::output::pmtiles::write_pmtiles(&source, &out, 8, 14, "abitare", "prova")
         .expect("pmtiles");
@@ -579,7 +579,7 @@ async fn pmtiles_archive_reads_back() {
         serde_json::from_str(&reader.get_metadata().await.expect("metadata")).expect("json");
     assert_eq!(
         meta["vector_layers"].as_array().map(Vec::len),
-        Some(abitare::output::geojson::SERVED_LAYERS.len())
+        Some(abitare::output::layers::names(abitare::output::layers::Audience::Pubblico).len())
     );
     let (x, y, _) = clusone_tile(&f.loaded);
     let tile = reader
@@ -614,7 +614,8 @@ async fn pmtiles_archive_reads_back() {
             for l in decode(&source.encode(None, 14, x, y)) {
                 seen += 1;
                 assert!(
-                    abitare::output::geojson::SERVED_LAYERS.contains(&l.name.as_str()),
+                    abitare::output::layers::names(abitare::output::layers::Audience::Pubblico)
+                        .contains(&l.name.as_str()),
                     "{}",
                     l.name
                 );

@@ -21,11 +21,115 @@ use thiserror::Error;
 
 use crate::crs::{FromLonLat, ToLonLat};
 use crate::index::ModelIndex;
-pub use crate::model::AreaEsclusa;
-use crate::model::{
-    AreaCandidata, ClasseZona, EsclusioneParziale, FonteCandidata, Model, StatoProprieta,
-    VocePunteggio,
-};
+use crate::model::{ClasseZona, Model, StatoProprieta};
+
+/// What made an area a candidate social-housing standard area (DOMAIN.md, PGT section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum FonteCandidata {
+    /// A planned service area of the Piano dei Servizi.
+    ServiziPrevisti,
+    /// An ambito di trasformazione (the share of its standard ceded as dwellings).
+    AmbitoTrasformazione,
+    /// A regeneration area (L.R. 18/2019).
+    Rigenerazione,
+    /// A parcel of a comune or ALER with unused public units.
+    PatrimonioPubblico,
+    /// A parcel of other public property (office, school, depot) that is unused or underused.
+    AltraProprietaPubblica,
+}
+
+impl FonteCandidata {
+    pub const ALL: [FonteCandidata; 5] = [
+        FonteCandidata::ServiziPrevisti,
+        FonteCandidata::AmbitoTrasformazione,
+        FonteCandidata::Rigenerazione,
+        FonteCandidata::PatrimonioPubblico,
+        FonteCandidata::AltraProprietaPubblica,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            FonteCandidata::ServiziPrevisti => "servizi_previsti",
+            FonteCandidata::AmbitoTrasformazione => "ambito_trasformazione",
+            FonteCandidata::Rigenerazione => "rigenerazione",
+            FonteCandidata::PatrimonioPubblico => "patrimonio_pubblico",
+            FonteCandidata::AltraProprietaPubblica => "altra_proprieta_pubblica",
+        }
+    }
+    pub fn label_it(self) -> &'static str {
+        match self {
+            FonteCandidata::ServiziPrevisti => "Area per servizi prevista dal Piano dei Servizi",
+            FonteCandidata::AmbitoTrasformazione => "Ambito di trasformazione (standard cedibile)",
+            FonteCandidata::Rigenerazione => "Ambito di rigenerazione urbana",
+            FonteCandidata::PatrimonioPubblico => "Patrimonio pubblico inutilizzato",
+            FonteCandidata::AltraProprietaPubblica => {
+                "Altra proprietà pubblica dismessa o sottoutilizzata"
+            }
+        }
+    }
+}
+
+/// One item of a candidate's score: the rule, the points it gave and what was measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VocePunteggio {
+    /// Rule key (`servizi`, `tessuto_consolidato`, …).
+    pub regola: String,
+    pub punti: f64,
+    /// The measured value and the threshold, in Italian.
+    pub misura: String,
+}
+
+/// A part of a candidate cut by an exclusion rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EsclusioneParziale {
+    /// Rule key (`vincolo:cimiteriale`, `agricolo`, `area_minima`).
+    pub regola: String,
+    /// Italian description (the constraint's name, buffer).
+    pub descrizione: String,
+    /// Hectares removed by this rule (in the order the rules were applied).
+    pub ettari: f64,
+}
+
+/// A candidate social-housing standard area: a result of [`screen`], rendered by the layer
+/// outputs from the analysis results (never stored in the model).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AreaCandidata {
+    /// Stable id: source, comune and ordinal, or the cadastral reference.
+    pub id: String,
+    pub comune_istat: Option<String>,
+    pub comune_nome: Option<String>,
+    pub fonte: FonteCandidata,
+    /// What the source calls it (zone legend, ambito name, cadastral reference).
+    pub denominazione: Option<String>,
+    pub punteggio: f64,
+    pub punteggio_voci: Vec<VocePunteggio>,
+    /// Area left after the exclusions, hectares (UTM 32N).
+    pub area_ha: f64,
+    /// Area of the source feature, hectares.
+    pub area_origine_ha: f64,
+    /// Share of the area that could become social housing.
+    pub quota: f64,
+    pub alloggi_stimati: u32,
+    /// Every reason, in Italian: the source, each rule passed with its measured value.
+    pub motivi: Vec<String>,
+    pub esclusioni: Vec<EsclusioneParziale>,
+    pub geometry: MultiPolygon<f64>,
+}
+
+/// A source area removed whole by the exclusions, with why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AreaEsclusa {
+    pub id: String,
+    pub comune_istat: Option<String>,
+    pub comune_nome: Option<String>,
+    pub fonte: FonteCandidata,
+    pub denominazione: Option<String>,
+    pub area_origine_ha: f64,
+    /// Why, in Italian.
+    pub motivo: String,
+    pub esclusioni: Vec<EsclusioneParziale>,
+    pub geometry: MultiPolygon<f64>,
+}
 
 /// The built-in rules (the documented defaults).
 pub const REGOLE_PREDEFINITE: &str = include_str!("../../data/regole_aree_candidate.toml");

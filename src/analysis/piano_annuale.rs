@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{AlloggioPubblico, FlagPiano, Servizio, Stato};
+use crate::model::{AlloggioPubblico, FlagPiano, Localizzazione, Model, Servizio, Stato};
 
 /// One row of the state table per owner (SAP units only).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -141,6 +141,55 @@ pub struct Contesto {
     pub enti_attesi: Vec<String>,
     /// Warnings computed elsewhere (linkage) to carry into the report.
     pub avvisi: Vec<Avviso>,
+}
+
+/// The report context of a model: the Ambito, the owners expected (every comune), and
+/// data-quality warnings about units not linked to the cadastre.
+pub fn contesto(model: &Model) -> Contesto {
+    let mut avvisi = Vec::new();
+    let unlinked: Vec<_> = model
+        .alloggi_pubblici
+        .iter()
+        .filter(|u| u.localizzazione != Localizzazione::Particella)
+        .collect();
+    if model.particelle.is_empty() {
+        if !model.alloggi_pubblici.is_empty() {
+            avvisi.push(Avviso {
+                codice: "catasto_assente".into(),
+                messaggio: format!(
+                    "Catasto non caricato: le {} unità non sono collegate alle particelle.",
+                    model.alloggi_pubblici.len()
+                ),
+            });
+        }
+    } else {
+        for u in unlinked {
+            avvisi.push(Avviso {
+                codice: "unita_non_collegata".into(),
+                messaggio: format!(
+                    "{} – unità {} (riga {}): nessuna particella corrisponde al riferimento catastale{}.",
+                    u.ente_proprietario,
+                    u.codice_unita,
+                    u.riga,
+                    match u.localizzazione {
+                        Localizzazione::Coordinate => "; posizionata dalle coordinate",
+                        _ => "; non rappresentata sulla mappa",
+                    }
+                ),
+            });
+        }
+    }
+    Contesto {
+        ambito: model.ambito.nome.clone(),
+        anno: model.ambito.anno,
+        dimostrativo: model.ambito.dimostrativo,
+        enti_attesi: model
+            .comuni
+            .iter()
+            .map(|c| format!("Comune di {}", c.nome))
+            .collect(),
+        avvisi,
+    }
 }
 
 fn name_key(s: &str) -> String {

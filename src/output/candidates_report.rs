@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use crate::analysis::candidates::{esclusioni_testo, numero_it, per_comune, Screening};
-use crate::model::{AmbitoInfo, AreaCandidata, Comune, FonteCandidata};
+use crate::analysis::candidates::{AreaCandidata, FonteCandidata};
+use crate::model::{AmbitoInfo, Comune};
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

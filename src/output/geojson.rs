@@ -1,77 +1,17 @@
 //! Layers as RFC 7946 GeoJSON (lon/lat), with the properties the web map, the API and the
-//! exports share. These property sets are wire types: they are built here, not in the model.
+//! exports share. These property sets are wire types: they are built here, not in the model;
+//! their names, order and types are declared in the registry ([`crate::output::layers`]).
+//! Rendering takes a [`Layer`], which only the registry hands out after checking the caller's
+//! audience.
 
 use chrono::NaiveDate;
 use geo::{GeodesicArea, MapCoords, MultiPolygon, Point};
 use geojson::{Feature, FeatureCollection, Geometry, JsonObject, JsonValue};
 use serde_json::json;
 
-use crate::analysis::private::StockPrivato;
-use crate::analysis::vacancy::Vacancy;
-use crate::model::Model;
-
-/// Layers anyone may see, in the API and in the workspace's `layers/` (others of FORMATS.md §6
-/// come with later inputs). `stock_privato` holds only aggregates of the private stock.
-pub const SERVED_LAYERS: [&str; 10] = [
-    "comuni",
-    "fogli",
-    "particelle",
-    "fabbricati",
-    "alloggi_pubblici",
-    "pgt_zone",
-    "vincoli",
-    "stock_privato",
-    "aree_candidate",
-    "aree_escluse",
-];
-
-/// Layers that exist but are for officers only: the individual private units. No role that
-/// may see them exists yet, so nothing renders them (no arm in [`layer_features`]) and the
-/// server answers 403 for them.
-pub const RESERVED_LAYERS: [&str; 1] = ["alloggi_privati"];
-
-/// Who may see a layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Visibility {
-    /// Anyone: the public API, the web map, the workspace's `layers/`.
-    Public,
-    /// Officers only (individual private units): never in public responses or exports.
-    Reserved,
-}
-
-/// A layer anyone may see. It can only be obtained from [`PublicLayer::parse`], which refuses
-/// reserved layers: the functions that render features take a `PublicLayer`, so no public code
-/// path can produce the individual private units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PublicLayer(&'static str);
-
-impl PublicLayer {
-    /// The public layer of that name; `Err(Some(Reserved))` for an officers-only layer,
-    /// `Err(None)` for an unknown one.
-    pub fn parse(name: &str) -> Result<PublicLayer, Option<Visibility>> {
-        if let Some(l) = SERVED_LAYERS.iter().find(|l| **l == name) {
-            return Ok(PublicLayer(l));
-        }
-        if RESERVED_LAYERS.contains(&name) {
-            return Err(Some(Visibility::Reserved));
-        }
-        Err(None)
-    }
-    pub fn all() -> impl Iterator<Item = PublicLayer> {
-        SERVED_LAYERS.iter().map(|l| PublicLayer(l))
-    }
-    pub fn name(self) -> &'static str {
-        self.0
-    }
-}
-
-/// Who may see the layer `name`, `None` when there is no such layer.
-pub fn visibility(name: &str) -> Option<Visibility> {
-    match PublicLayer::parse(name) {
-        Ok(_) => Some(Visibility::Public),
-        Err(v) => v,
-    }
-}
+use crate::analysis::Analisi;
+use crate::index::LayerIndex;
+use crate::output::layers::{Layer, LayerId};
 
 /// Coordinates are rounded to 7 decimals (about 1 cm), more than any input carries.
 fn round7(v: f64) -> f64 {
@@ -104,20 +44,39 @@ fn feature(id: String, geometry: Option<Geometry>, properties: serde_json::Value
     }
 }
 
-/// Number of features of a public layer.
-pub fn layer_len(model: &Model, layer: PublicLayer) -> usize {
-    match layer.name() {
-        "comuni" => model.comuni.len(),
-        "fogli" => model.fogli.len(),
-        "particelle" => model.particelle.len(),
-        "fabbricati" => model.fabbricati.len(),
-        "alloggi_pubblici" => model.alloggi_pubblici.len(),
-        "pgt_zone" => model.pgt_zone.len(),
-        "vincoli" => model.vincoli.len(),
-        "stock_privato" => model.stime_non_occupate.len(),
-        "aree_candidate" => model.aree_candidate.len(),
-        "aree_escluse" => model.aree_escluse.len(),
-        _ => 0,
+/// Number of features of a layer.
+pub fn layer_len(a: &Analisi, layer: Layer) -> usize {
+    let m = &a.model;
+    match layer.id() {
+        LayerId::Comuni => m.comuni.len(),
+        LayerId::Fogli => m.fogli.len(),
+        LayerId::Particelle => m.particelle.len(),
+        LayerId::Fabbricati => m.fabbricati.len(),
+        LayerId::AlloggiPubblici => m.alloggi_pubblici.len(),
+        LayerId::PgtZone => m.pgt_zone.len(),
+        LayerId::Vincoli => m.vincoli.len(),
+        LayerId::StockPrivato => m.stime_non_occupate.len(),
+        LayerId::AreeCandidate => a.candidate.candidate.len(),
+        LayerId::AreeEscluse => a.candidate.escluse.len(),
+        LayerId::AlloggiPrivati => m.alloggi_privati.len(),
+    }
+}
+
+/// The R-tree of a layer (feature bounding boxes, by position in the layer).
+pub fn layer_index(a: &Analisi, layer: Layer) -> &LayerIndex {
+    let i = &a.index;
+    match layer.id() {
+        LayerId::Comuni => &i.comuni,
+        LayerId::Fogli => &i.fogli,
+        LayerId::Particelle => &i.particelle,
+        LayerId::Fabbricati => &i.fabbricati,
+        LayerId::AlloggiPubblici => &i.alloggi_pubblici,
+        LayerId::PgtZone => &i.pgt_zone,
+        LayerId::Vincoli => &i.vincoli,
+        LayerId::StockPrivato => &i.stock_privato,
+        LayerId::AreeCandidate => &a.indice_candidate,
+        LayerId::AreeEscluse => &a.indice_escluse,
+        LayerId::AlloggiPrivati => &a.indice_privati,
     }
 }
 
@@ -150,16 +109,11 @@ fn share(v: Option<f64>) -> JsonValue {
         .unwrap_or(JsonValue::Null)
 }
 
-/// The features of a public layer at the given positions (all when `selection` is `None`).
-pub fn layer_features(
-    model: &Model,
-    vacancy: &Vacancy,
-    privato: &StockPrivato,
-    layer: PublicLayer,
-    selection: Option<&[usize]>,
-) -> Vec<Feature> {
-    let layer = layer.name();
-    let n = layer_len(model, PublicLayer(layer));
+/// The features of a layer at the given positions (all when `selection` is `None`). The
+/// [`Layer`] handle is the proof that the caller may see the layer.
+pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) -> Vec<Feature> {
+    let (model, vacancy, privato) = (&a.model, &a.vacancy, &a.privato);
+    let n = layer_len(a, layer);
     let all: Vec<usize>;
     let sel = match selection {
         Some(s) => s,
@@ -172,8 +126,8 @@ pub fn layer_features(
     let out = sel
         .iter()
         .filter(|&&i| i < n)
-        .map(|&i| match layer {
-            "comuni" => {
+        .map(|&i| match layer.id() {
+            LayerId::Comuni => {
                 let c = &model.comuni[i];
                 let mut stats = vacancy
                     .per_comune
@@ -218,7 +172,7 @@ pub fn layer_features(
                 }
                 feature(c.istat.clone(), Some(polygon_geometry(&c.geometry)), stats)
             }
-            "fogli" => {
+            LayerId::Fogli => {
                 let f = &model.fogli[i];
                 feature(
                     f.riferimento.clone(),
@@ -232,7 +186,7 @@ pub fn layer_features(
                     }),
                 )
             }
-            "particelle" => {
+            LayerId::Particelle => {
                 let p = &model.particelle[i];
                 feature(
                     p.riferimento.clone(),
@@ -247,7 +201,7 @@ pub fn layer_features(
                     }),
                 )
             }
-            "fabbricati" => {
+            LayerId::Fabbricati => {
                 let f = &model.fabbricati[i];
                 feature(
                     f.riferimento.clone(),
@@ -262,7 +216,7 @@ pub fn layer_features(
                     }),
                 )
             }
-            "alloggi_pubblici" => {
+            LayerId::AlloggiPubblici => {
                 let u = &model.alloggi_pubblici[i];
                 feature(
                     format!("{}|{}", u.ente_proprietario, u.codice_unita),
@@ -293,7 +247,7 @@ pub fn layer_features(
                     }),
                 )
             }
-            "pgt_zone" => {
+            LayerId::PgtZone => {
                 let z = &model.pgt_zone[i];
                 feature(
                     format!("pgt_zone.{i}"),
@@ -309,7 +263,7 @@ pub fn layer_features(
                     }),
                 )
             }
-            "stock_privato" => {
+            LayerId::StockPrivato => {
                 let t = &model.stime_non_occupate[i];
                 let comune = t
                     .comune_istat
@@ -330,8 +284,8 @@ pub fn layer_features(
                     }),
                 )
             }
-            "aree_candidate" => {
-                let c = &model.aree_candidate[i];
+            LayerId::AreeCandidate => {
+                let c = &a.candidate.candidate[i];
                 feature(
                     c.id.clone(),
                     Some(polygon_geometry(&c.geometry)),
@@ -362,8 +316,8 @@ pub fn layer_features(
                     }),
                 )
             }
-            "aree_escluse" => {
-                let e = &model.aree_escluse[i];
+            LayerId::AreeEscluse => {
+                let e = &a.candidate.escluse[i];
                 feature(
                     e.id.clone(),
                     Some(polygon_geometry(&e.geometry)),
@@ -380,7 +334,35 @@ pub fn layer_features(
                     }),
                 )
             }
-            _ => {
+            LayerId::AlloggiPrivati => {
+                let u = &model.alloggi_privati[i];
+                feature(
+                    u.codice.clone(),
+                    u.posizione.as_ref().map(point_geometry),
+                    json!({
+                        "codice": u.codice,
+                        "comune": u.comune_nome,
+                        "comune_istat": u.comune_istat,
+                        "indirizzo": u.indirizzo,
+                        "riferimento_catastale": riferimento_leggibile(
+                            u.sezione.as_deref(),
+                            u.foglio.as_deref(),
+                            u.particella.as_deref(),
+                            u.subalterno.as_deref(),
+                        ),
+                        "categoria_catastale": u.categoria_catastale,
+                        "superficie_mq": u.superficie_mq,
+                        "canone_mensile": u.canone_mensile,
+                        "stato": u.stato.code(),
+                        "stato_label": u.stato.label_it(),
+                        "data_offerta": iso(Some(u.data_offerta)),
+                        "data_locazione": iso(u.data_locazione),
+                        "data_ritiro": iso(u.data_ritiro),
+                        "localizzazione": u.localizzazione,
+                    }),
+                )
+            }
+            LayerId::Vincoli => {
                 let v = &model.vincoli[i];
                 feature(
                     format!("vincoli.{i}"),

@@ -5,6 +5,7 @@ pub mod export;
 
 pub mod candidates_report;
 pub mod geojson;
+pub mod layers;
 pub mod mvt;
 pub mod pmtiles;
 pub mod report;

@@ -22,11 +22,10 @@ use geo::Rect;
 use geojson::{Feature, Value as GeoValue};
 use serde_json::Value as JsonValue;
 
-use crate::analysis::private::StockPrivato;
-use crate::analysis::vacancy::Vacancy;
+use crate::analysis::Analisi;
 use crate::index::LayerIndex;
-use crate::model::Model;
-use crate::output::geojson::{layer_features, PublicLayer};
+use crate::output::geojson::layer_features;
+use crate::output::layers::{self, Audience};
 
 /// Tile extent (coordinates per tile side).
 pub const EXTENT: u32 = 4096;
@@ -44,12 +43,7 @@ const MAX_LAT: f64 = 85.051_128_779_806_59;
 
 /// The zoom from which a layer is in tiles.
 pub fn layer_min_zoom(layer: &str) -> u8 {
-    match layer {
-        "particelle" | "fabbricati" => 14,
-        "fogli" => 12,
-        // comuni, alloggi_pubblici, pgt_zone, vincoli, stock_privato: hundreds of features
-        _ => 0,
-    }
+    layers::info(layer).map_or(0, |l| l.min_zoom)
 }
 
 /// Longitude → Web Mercator x in the unit square.
@@ -170,12 +164,12 @@ pub struct TileSource {
 }
 
 impl TileSource {
-    /// Prepares the layers that [`super::geojson`] serves publicly ([`PublicLayer`]), with
-    /// its properties: no other layer can reach a tile.
-    pub fn from_model(model: &Model, vacancy: &Vacancy, privato: &StockPrivato) -> TileSource {
-        let layers = PublicLayer::all()
+    /// Prepares the layers `caller` may see ([`layers::visible`]), with the properties of
+    /// [`super::geojson`]: no other layer can reach a tile of this source.
+    pub fn for_audience(a: &Analisi, caller: Audience) -> TileSource {
+        let layers = layers::visible(caller)
             .map(|layer| {
-                let feats = layer_features(model, vacancy, privato, layer, None);
+                let feats = layer_features(a, layer, None);
                 (layer.name(), feats)
             })
             .collect();

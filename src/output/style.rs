@@ -12,44 +12,23 @@ use serde_json::{json, Value};
 
 use crate::analysis::vacancy::Vacancy;
 
+use super::layers::{
+    self, Audience, Category, LayerId, Palette, GRIGIO_ESCLUSE, PURPLES, SOGLIE_PRIVATO,
+    SOGLIE_PUNTEGGIO, VIRIDIS,
+};
+pub use super::layers::{GRIGIO_NESSUNO, YLORRD};
 use super::mvt::layer_min_zoom;
 
-/// Okabe–Ito colours of the unit states (same as `web/app.js`).
-pub const STATI: [(&str, &str); 4] = [
-    ("occupato", "#0072B2"),
-    ("libero", "#009E73"),
-    ("sfitto_carenze_manutentive", "#E69F00"),
-    ("sfitto_ristrutturazione", "#D55E00"),
-];
-pub const COLORE_STATO_IGNOTO: &str = "#999999";
-/// ColorBrewer YlOrRd, 5 classes.
-pub const YLORRD: [&str; 5] = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"];
-pub const GRIGIO_NESSUNO: &str = "#e3e3e3";
-pub const PGT_CLASSI: [(&str, &str); 8] = [
-    ("tessuto_urbano_consolidato", "#bdbdbd"),
-    ("nucleo_antica_formazione", "#8c6d31"),
-    ("ambito_trasformazione", "#cc79a7"),
-    ("rigenerazione", "#f0e442"),
-    ("servizi_esistenti", "#56b4e9"),
-    ("servizi_previsti", "#0072b2"),
-    ("agricolo", "#b8e186"),
-    ("non_soggetto_trasformazione", "#4d9221"),
-];
-pub const PGT_ALTRO: &str = "#dddddd";
-/// ColorBrewer Purples, 5 classes, for the share of non-occupied private dwellings, with the
-/// web map's fixed breaks.
-pub const PURPLES: [&str; 5] = ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"];
-pub const SOGLIE_PRIVATO: [f64; 5] = [0.0, 0.2, 0.35, 0.5, 0.65];
-/// Viridis, 5 steps (colour-blind safe, readable in grey), for the candidate areas' score:
-/// low scores light, high scores dark.
-pub const VIRIDIS: [&str; 5] = ["#fde725", "#5ec962", "#21918c", "#3b528b", "#440154"];
-/// Lower bounds of the score classes (score 0–100), same as `web/app.js`.
-pub const SOGLIE_PUNTEGGIO: [f64; 5] = [0.0, 20.0, 40.0, 60.0, 80.0];
-/// Grey of the areas excluded whole.
-pub const GRIGIO_ESCLUSE: &str = "#7f7f7f";
-/// Whether the areas excluded whole are a served layer (and so in the tiles).
+/// The unit states' (value, colour) pairs of the registry, for the report's charts.
+pub const STATI: [(&str, &str); 4] = [stato(0), stato(1), stato(2), stato(3)];
+
+const fn stato(i: usize) -> (&'static str, &'static str) {
+    (layers::STATI[i].value, layers::STATI[i].colour)
+}
+
+/// Whether the areas excluded whole are a public layer (and so in the public tiles).
 pub fn escluse_servite() -> bool {
-    crate::output::geojson::SERVED_LAYERS.contains(&"aree_escluse")
+    layers::info_of(LayerId::AreeEscluse).visible_to(Audience::Pubblico)
 }
 /// Name of the vector source in the style.
 pub const SOURCE: &str = "abitare";
@@ -107,22 +86,14 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
         .map(|c| f64::from(c.conteggi.inutilizzati))
         .collect();
     let breaks = class_breaks(&values, YLORRD.len());
-    let stato_color: Vec<Value> = std::iter::once(json!("match"))
-        .chain(std::iter::once(json!(["get", "stato"])))
-        .chain(STATI.iter().flat_map(|(k, c)| [json!(k), json!(c)]))
-        .chain(std::iter::once(json!(COLORE_STATO_IGNOTO)))
-        .collect();
-    let pgt_color: Vec<Value> = std::iter::once(json!("match"))
-        .chain(std::iter::once(json!(["get", "classe"])))
-        .chain(PGT_CLASSI.iter().flat_map(|(k, c)| [json!(k), json!(c)]))
-        .chain(std::iter::once(json!(PGT_ALTRO)))
-        .collect();
+    let stato_color = match_expression(LayerId::AlloggiPubblici);
+    let pgt_color = match_expression(LayerId::PgtZone);
     let mut privato_step = vec![
         json!("step"),
         json!(["to-number", ["get", "quota_non_occupate"], 0]),
         json!(PURPLES[0]),
     ];
-    for (s, c) in SOGLIE_PRIVATO.iter().zip(PURPLES).skip(1) {
+    for (s, c) in SOGLIE_PRIVATO.iter().zip(PURPLES.iter()).skip(1) {
         privato_step.push(json!(s));
         privato_step.push(json!(c));
     }
@@ -131,7 +102,7 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
         json!(["to-number", ["get", "punteggio"], 0]),
         json!(VIRIDIS[0]),
     ];
-    for (s, c) in SOGLIE_PUNTEGGIO.iter().zip(VIRIDIS).skip(1) {
+    for (s, c) in SOGLIE_PUNTEGGIO.iter().zip(VIRIDIS.iter()).skip(1) {
         punteggio_step.push(json!(s));
         punteggio_step.push(json!(c));
     }
@@ -156,6 +127,7 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
         "metadata": {
             "abitare:classi_inutilizzati": breaks,
             "abitare:soglie_punteggio": SOGLIE_PUNTEGGIO,
+            "abitare:layer": palette_metadata(Audience::Pubblico),
         },
         "center": center,
         "zoom": 10,
@@ -259,6 +231,45 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
     v
 }
 
+/// A MapLibre `match` expression colouring a layer by its categorical palette.
+fn match_expression(id: LayerId) -> Value {
+    let (property, classes, other): (&str, &[Category], &str) = match layers::info_of(id).palette {
+        Palette::Categorie {
+            property,
+            classes,
+            other,
+            ..
+        } => (property, classes, other),
+        _ => ("", &[], GRIGIO_NESSUNO),
+    };
+    let mut v = vec![json!("match"), json!(["get", property])];
+    for c in classes {
+        v.push(json!(c.value));
+        v.push(json!(c.colour));
+    }
+    v.push(json!(other));
+    Value::Array(v)
+}
+
+/// The registry's facts the page needs, for the layers `caller` may see: title, minimum
+/// zoom and palette by layer name (the page draws its legends from them).
+pub fn palette_metadata(caller: Audience) -> Value {
+    let m: serde_json::Map<String, Value> = layers::visible(caller)
+        .map(|l| {
+            let i = l.info();
+            (
+                i.name.to_string(),
+                json!({
+                    "titolo": i.title,
+                    "minzoom": i.min_zoom,
+                    "palette": i.palette,
+                }),
+            )
+        })
+        .collect();
+    Value::Object(m)
+}
+
 /// Adds the layers of the areas excluded whole (grey, hidden by default) below the candidates.
 fn insert_escluse(style: &mut Value) {
     let Some(layers) = style["layers"].as_array_mut() else {
@@ -318,7 +329,7 @@ mod tests {
         assert_eq!(fill["source-layer"], "aree_candidate");
         let expr = fill["paint"]["fill-color"].to_string();
         for c in VIRIDIS {
-            assert!(expr.contains(c), "{c} in {expr}");
+            assert!(expr.contains(*c), "{c} in {expr}");
         }
         assert_eq!(by_id("aree-escluse-fill").is_some(), escluse_servite());
         let mut with = s.clone();

@@ -37,21 +37,9 @@ pub fn vector_layer(layer: &SourceLayer, max_zoom: u8) -> Value {
     })
 }
 
-/// Italian description of a public layer.
+/// Italian description of a layer, from the registry.
 pub fn descrizione(layer: &str) -> &'static str {
-    match layer {
-        "comuni" => "Comuni dell'Ambito con gli alloggi pubblici inutilizzati",
-        "fogli" => "Fogli catastali",
-        "particelle" => "Particelle catastali",
-        "fabbricati" => "Fabbricati del catasto",
-        "alloggi_pubblici" => "Alloggi pubblici e loro stato",
-        "pgt_zone" => "Zone del PGT",
-        "vincoli" => "Vincoli",
-        "stock_privato" => "Abitazioni private non occupate (stima per area, solo dati aggregati)",
-        "aree_candidate" => "Aree candidate a standard di edilizia residenziale sociale",
-        "aree_escluse" => "Aree escluse dallo screening delle aree candidate",
-        _ => "",
-    }
+    crate::output::layers::info(layer).map_or("", |l| l.description)
 }
 
 /// The TileJSON of `layers` (all of the source when `None`).

@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use super::{ApiError, AppState};
+use super::{layer_for, ApiError, AppState, Caller};
 use crate::output::export::{self, CsvGeometry, Format, Options};
 
 /// The export routes, merged into the application router.
@@ -32,6 +32,7 @@ fn extensions() -> String {
 
 async fn download(
     State(s): State<AppState>,
+    Caller(c): Caller,
     Path(file): Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
@@ -55,7 +56,7 @@ async fn download(
         }
         vec![layer.to_string()]
     } else {
-        export::public_layer(layer).map_err(|e| ApiError::not_found(e.to_string()))?;
+        layer_for(c, layer)?;
         vec![layer.to_string()]
     };
     let csv_geometry = match q.geometry.as_deref() {
@@ -65,7 +66,7 @@ async fn download(
     let options = Options { csv_geometry };
     let state = s.clone();
     let body = tokio::task::spawn_blocking(move || {
-        let tables = export::tables(&state, &layers)?;
+        let tables = export::tables(&state, &layers, c)?;
         export::encode(&state, &tables, format, options)
     })
     .await

@@ -14,11 +14,10 @@ use geo::Rect;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::output::geojson::{
-    collection, layer_features, layer_len, PublicLayer, Visibility, SERVED_LAYERS,
-};
+use crate::analysis::Analisi;
+use crate::output::geojson::{collection, layer_features, layer_index, layer_len};
+use crate::output::layers::{self, Audience, Layer, Refusal};
 use crate::output::report::{self, Formato};
-use crate::pipeline::Loaded;
 
 mod candidates;
 mod ogc;
@@ -35,7 +34,40 @@ pub const MAX_LIMIT: usize = 100_000;
 /// `limit` when none is given.
 pub const DEFAULT_LIMIT: usize = 10_000;
 
-pub type AppState = Arc<Loaded>;
+pub type AppState = Arc<Analisi>;
+
+/// Who is asking. Every request is public until accounts exist; routes take this extractor
+/// and hand its audience to the layer registry, which refuses what the caller may not see.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller(pub Audience);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        _parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Caller(Audience::Pubblico))
+    }
+}
+
+/// The layer `name` for `caller`: `404` naming the layers it may see when there is no such
+/// layer, `403` when the layer is for a narrower audience.
+pub fn layer_for(caller: Audience, name: &str) -> Result<Layer, ApiError> {
+    layers::layer(name, caller).map_err(|r| match r {
+        Refusal::Unknown => ApiError::not_found(format!(
+            "layer sconosciuto: {name:?} (disponibili: {})",
+            layers::visible_names(caller)
+        )),
+        Refusal::Restricted { required } => ApiError::forbidden(format!(
+            "il layer {name:?} è riservato a: {}. Per questo accesso non è disponibile; sono \
+             pubblici solo i dati aggregati (layer \"stock_privato\" e proprietà del layer \
+             \"comuni\").",
+            required.label_it()
+        )),
+    })
+}
 
 /// An error answered as `application/problem+json`; the message is meant for the client.
 #[derive(Debug)]
@@ -87,7 +119,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(ogc::root))
         .route("/health", get(health))
         .route("/api/ambito", get(ambito))
-        .route("/api/layers", get(layers))
+        .route("/api/layers", get(layer_list))
         .route("/api/layers/{layer}", get(layer))
         .route("/api/report/piano-annuale", get(piano_annuale))
         .merge(candidates::routes())
@@ -144,9 +176,9 @@ async fn static_asset(uri: axum::http::Uri) -> Response {
     }
 }
 
-async fn health(State(s): State<AppState>) -> Json<serde_json::Value> {
-    let counts: serde_json::Map<String, serde_json::Value> = PublicLayer::all()
-        .map(|l| (l.name().to_string(), json!(layer_len(&s.model, l))))
+async fn health(State(s): State<AppState>, Caller(c): Caller) -> Json<serde_json::Value> {
+    let counts: serde_json::Map<String, serde_json::Value> = layers::visible(c)
+        .map(|l| (l.name().to_string(), json!(layer_len(&s, l))))
         .collect();
     Json(json!({"stato": "ok", "ambito": s.model.ambito.nome, "layer": counts}))
 }
@@ -208,12 +240,13 @@ fn private_totals(p: &crate::analysis::private::StockPrivato) -> serde_json::Val
     })
 }
 
-async fn layers(State(s): State<AppState>) -> Json<serde_json::Value> {
-    let list: Vec<serde_json::Value> = PublicLayer::all()
+async fn layer_list(State(s): State<AppState>, Caller(c): Caller) -> Json<serde_json::Value> {
+    let list: Vec<serde_json::Value> = layers::visible(c)
         .map(|l| {
             json!({
                 "nome": l.name(),
-                "elementi": layer_len(&s.model, l),
+                "titolo": l.info().title,
+                "elementi": layer_len(&s, l),
                 "url": format!("/api/layers/{}", l.name()),
             })
         })
@@ -247,26 +280,12 @@ fn parse_bbox(s: &str) -> Result<Rect<f64>, ApiError> {
 
 async fn layer(
     State(s): State<AppState>,
+    Caller(c): Caller,
     Path(name): Path<String>,
     Query(q): Query<LayerQuery>,
 ) -> Result<Response, ApiError> {
     let name = name.strip_suffix(".geojson").unwrap_or(&name).to_string();
-    let layer = match PublicLayer::parse(&name) {
-        Ok(l) => l,
-        Err(Some(Visibility::Reserved)) => {
-            return Err(ApiError::forbidden(format!(
-                "il layer {name:?} contiene i singoli alloggi privati: riservato agli operatori: \
-                 non ancora disponibile. Sono pubblici solo i dati aggregati (layer \
-                 \"stock_privato\" e proprietà del layer \"comuni\")."
-            )))
-        }
-        Err(_) => {
-            return Err(ApiError::not_found(format!(
-                "layer sconosciuto: {name:?} (disponibili: {})",
-                SERVED_LAYERS.join(", ")
-            )))
-        }
-    };
+    let layer = layer_for(c, &name)?;
     let limit = match q.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(l) => match l.parse::<usize>() {
@@ -281,20 +300,14 @@ async fn layer(
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
     let state = s.clone();
     let body = tokio::task::spawn_blocking(move || {
-        let n = layer_len(&state.model, layer);
-        let matched: Vec<usize> = match (bbox, state.index.layer(layer.name())) {
-            (Some(b), Some(index)) => index.query_bbox(b),
-            _ => (0..n).collect(),
+        let n = layer_len(&state, layer);
+        let matched: Vec<usize> = match bbox {
+            Some(b) => layer_index(&state, layer).query_bbox(b),
+            None => (0..n).collect(),
         };
         let total = matched.len();
         let selected: Vec<usize> = matched.into_iter().take(limit).collect();
-        let feats = layer_features(
-            &state.model,
-            &state.vacancy,
-            &state.privato,
-            layer,
-            Some(&selected),
-        );
+        let feats = layer_features(&state, layer, Some(&selected));
         serde_json::to_vec(&collection(feats, total))
     })
     .await
@@ -331,7 +344,7 @@ async fn piano_annuale(
 }
 
 /// Serves until Ctrl-C.
-pub async fn serve(loaded: Loaded, addr: SocketAddr) -> std::io::Result<()> {
+pub async fn serve(loaded: Analisi, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let app = app(Arc::new(loaded));
     axum::serve(listener, app)

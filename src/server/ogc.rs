@@ -21,9 +21,10 @@ use geojson::feature::Id;
 use geojson::Feature;
 use serde_json::{json, Value};
 
-use super::{ApiError, AppState};
-use crate::output::geojson::{self as layers, PublicLayer, SERVED_LAYERS};
-use crate::pipeline::Loaded;
+use super::{ApiError, AppState, Caller};
+use crate::analysis::Analisi;
+use crate::output::geojson as render;
+use crate::output::layers::{self, Audience, Layer};
 
 /// `limit` when none is given.
 pub const OGC_DEFAULT_LIMIT: usize = 10;
@@ -89,13 +90,13 @@ struct MetaCache {
 }
 
 type Cache = Arc<MetaCache>;
-type CacheEntry = (Weak<Loaded>, Arc<LayerMeta>);
+type CacheEntry = (Weak<Analisi>, Arc<LayerMeta>);
 
 impl MetaCache {
     /// Blocking: may build every feature of the layer once.
-    fn get(&self, state: &AppState, layer: &str) -> Arc<LayerMeta> {
+    fn get(&self, state: &AppState, layer: Layer) -> Arc<LayerMeta> {
         if let Ok(map) = self.layers.lock() {
-            if let Some((weak, meta)) = map.get(layer) {
+            if let Some((weak, meta)) = map.get(layer.name()) {
                 if weak.upgrade().is_some_and(|s| Arc::ptr_eq(&s, state)) {
                     return meta.clone();
                 }
@@ -103,7 +104,10 @@ impl MetaCache {
         }
         let meta = Arc::new(compute_meta(state, layer));
         if let Ok(mut map) = self.layers.lock() {
-            map.insert(layer.to_string(), (Arc::downgrade(state), meta.clone()));
+            map.insert(
+                layer.name().to_string(),
+                (Arc::downgrade(state), meta.clone()),
+            );
         }
         meta
     }
@@ -111,22 +115,20 @@ impl MetaCache {
 
 const CHUNK: usize = 2_000;
 
-fn compute_meta(state: &Loaded, layer: &str) -> LayerMeta {
-    let n = layer_len(&state.model, layer).unwrap_or(0);
+fn compute_meta(state: &Analisi, layer: Layer) -> LayerMeta {
+    let n = render::layer_len(state, layer);
     let mut ids: HashMap<String, usize> = HashMap::with_capacity(n);
     let mut unique = true;
     let mut properties = Vec::new();
     let mut seen = HashSet::new();
-    let mut extent: Option<[f64; 4]> = state
-        .index
-        .layer(layer)
-        .and_then(|i| i.envelope())
+    let mut extent: Option<[f64; 4]> = render::layer_index(state, layer)
+        .envelope()
         .map(rect_to_array);
     let compute_extent = extent.is_none();
     let mut start = 0;
     while start < n {
         let sel: Vec<usize> = (start..(start + CHUNK).min(n)).collect();
-        let feats = layer_features(state, layer, Some(&sel)).unwrap_or_default();
+        let feats = render::layer_features(state, layer, Some(&sel));
         for (&i, f) in sel.iter().zip(&feats) {
             if unique {
                 match native_id(f) {
@@ -409,75 +411,34 @@ fn link(base: &str, href: impl Into<String>, rel: &str, kind: &str, title: &str)
 // ---------------------------------------------------------------------------------------------
 // Collections
 
-fn title_of(layer: &str) -> &str {
-    match layer {
-        "comuni" => "Comuni dell'Ambito",
-        "fogli" => "Fogli catastali",
-        "particelle" => "Particelle catastali",
-        "fabbricati" => "Fabbricati (mappa catastale)",
-        "alloggi_pubblici" => "Alloggi pubblici",
-        "pgt_zone" => "Zone del PGT",
-        "vincoli" => "Vincoli",
-        "stock_privato" => "Stock abitativo privato (aggregato)",
-        "aree_candidate" => "Aree candidate a standard di edilizia sociale",
-        "aree_escluse" => "Aree escluse dallo screening",
-        other => other,
-    }
-}
-
-fn description_of(layer: &str) -> &'static str {
-    match layer {
-        "comuni" => "Confini dei comuni con gli alloggi pubblici inutilizzati e i tassi.",
-        "fogli" => "Fogli della mappa catastale (Agenzia delle Entrate).",
-        "particelle" => "Particelle della mappa catastale con la superficie.",
-        "fabbricati" => "Fabbricati della mappa catastale.",
-        "alloggi_pubblici" => {
-            "Alloggi pubblici con stato, ente proprietario e riferimento catastale."
-        }
-        "pgt_zone" => "Zone degli strumenti urbanistici comunali (PGT).",
-        "vincoli" => "Vincoli territoriali.",
-        "stock_privato" => "Abitazioni private non occupate stimate per area (solo dati aggregati).",
-        "aree_candidate" => {
-            "Aree candidate a standard urbanistico di edilizia residenziale sociale, con punteggio, \
-             motivi, superficie e alloggi stimati."
-        }
-        "aree_escluse" => "Aree proposte dalle fonti ed escluse per intero, con la regola che le esclude.",
-        _ => "Layer del modello.",
-    }
-}
-
-/// The layer if it is served publicly and the model has it.
-fn served(state: &Loaded, id: &str) -> Result<usize, ApiError> {
-    match SERVED_LAYERS.contains(&id) {
-        true => layer_len(&state.model, id),
-        false => None,
-    }
-    .ok_or_else(|| {
+/// The layer `id` if the caller may see it, with its feature count.
+fn served(state: &Analisi, id: &str, caller: Audience) -> Result<(Layer, usize), ApiError> {
+    let layer = layers::layer(id, caller).map_err(|_| {
         ApiError::not_found(format!(
             "collezione sconosciuta: {id:?} (disponibili: {})",
-            SERVED_LAYERS.join(", ")
+            layers::visible_names(caller)
         ))
-    })
+    })?;
+    Ok((layer, render::layer_len(state, layer)))
 }
 
 fn collection_json(
     base: &str,
     state: &AppState,
     cache: &MetaCache,
-    id: &str,
+    layer: Layer,
     count: usize,
 ) -> Value {
-    let extent = state
-        .index
-        .layer(id)
-        .and_then(|i| i.envelope())
+    let id = layer.name();
+    let extent = render::layer_index(state, layer)
+        .envelope()
         .map(rect_to_array)
-        .or_else(|| cache.get(state, id).extent);
+        .or_else(|| cache.get(state, layer).extent);
     let enc = percent_encode(id);
     let mut c = json!({
         "id": id,
-        "title": title_of(id),
-        "description": description_of(id),
+        "title": layer.info().title,
+        "description": layer.info().description,
         "itemType": "feature",
         "crs": [CRS84],
         "storageCrs": CRS84,
@@ -498,7 +459,7 @@ fn collection_json(
 // ---------------------------------------------------------------------------------------------
 // Landing page, API, conformance
 
-fn landing_json(base: &str, state: &Loaded) -> Value {
+fn landing_json(base: &str, state: &Analisi) -> Value {
     json!({
         "title": format!("abitare: {}", state.model.ambito.nome),
         "description": "Patrimonio abitativo pubblico dell'Ambito territoriale: OGC API - Features.",
@@ -552,13 +513,14 @@ async fn conformance(RawQuery(q): RawQuery, headers: HeaderMap) -> Result<Respon
 
 async fn api(
     State(s): State<AppState>,
+    Caller(caller): Caller,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(q.as_deref())?;
     params.only(&["f"])?;
     Ok(match representation(&params, &headers)? {
-        Repr::Json => json_response(MT_OPENAPI, &openapi(&base_url(&headers), &s)),
+        Repr::Json => json_response(MT_OPENAPI, &openapi(&base_url(&headers), &s, caller)),
         Repr::Html => {
             let mut b = page_start("Descrizione dell'API");
             b.push_str(
@@ -581,7 +543,7 @@ async fn api(
     })
 }
 
-fn openapi(base: &str, state: &Loaded) -> Value {
+fn openapi(base: &str, state: &Analisi, caller: Audience) -> Value {
     let f = json!({"name": "f", "in": "query", "required": false,
         "description": "Formato della risposta",
         "schema": {"type": "string", "enum": ["json", "html"]}});
@@ -612,11 +574,12 @@ fn openapi(base: &str, state: &Loaded) -> Value {
         simple("Classi di conformità", MT_JSON),
     );
     paths.insert("/collections".into(), simple("Collezioni", MT_JSON));
-    for id in SERVED_LAYERS {
-        if layer_len(&state.model, id).is_none() {
-            continue;
-        }
-        paths.insert(format!("/collections/{id}"), simple(title_of(id), MT_JSON));
+    for layer in layers::visible(caller) {
+        let id = layer.name();
+        paths.insert(
+            format!("/collections/{id}"),
+            simple(layer.info().title, MT_JSON),
+        );
         paths.insert(
             format!("/collections/{id}/items"),
             json!({"get": {
@@ -655,6 +618,7 @@ fn openapi(base: &str, state: &Loaded) -> Value {
 
 async fn collections(
     State(s): State<AppState>,
+    Caller(caller): Caller,
     Extension(cache): Extension<Cache>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
@@ -666,11 +630,10 @@ async fn collections(
     let b = base.to_string();
     let state = s.clone();
     let list: Vec<Value> = tokio::task::spawn_blocking(move || {
-        SERVED_LAYERS
-            .iter()
-            .filter_map(|id| {
-                let n = layer_len(&state.model, id)?;
-                Some(collection_json(&b, &state, &cache, id, n))
+        layers::visible(caller)
+            .map(|layer| {
+                let n = render::layer_len(&state, layer);
+                collection_json(&b, &state, &cache, layer, n)
             })
             .collect()
     })
@@ -712,6 +675,7 @@ async fn collections(
 
 async fn collection(
     State(s): State<AppState>,
+    Caller(caller): Caller,
     Extension(cache): Extension<Cache>,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(q): RawQuery,
@@ -721,23 +685,22 @@ async fn collection(
     let params = Params::parse(q.as_deref())?;
     params.only(&["f"])?;
     let repr = representation(&params, &headers)?;
-    let n = served(&s, &id)?;
+    let (layer, n) = served(&s, &id, caller)?;
     let state = s.clone();
-    let idc = id.clone();
     let b = base_url(&headers);
-    let c = tokio::task::spawn_blocking(move || collection_json(&b, &state, &cache, &idc, n))
+    let c = tokio::task::spawn_blocking(move || collection_json(&b, &state, &cache, layer, n))
         .await
         .map_err(internal)?;
     Ok(match repr {
         Repr::Json => json_response(MT_JSON, &c),
         Repr::Html => {
             let enc = percent_encode(&id);
-            let mut b = page_start(title_of(&id));
+            let mut b = page_start(layer.info().title);
             let _ = write!(
                 b,
                 "<p>{}</p><dl><dt>Identificativo</dt><dd><code>{}</code></dd>\
                  <dt>Elementi</dt><dd>{n}</dd><dt>Sistema di riferimento</dt><dd><code>{CRS84}</code></dd>",
-                esc(description_of(&id)),
+                esc(layer.info().description),
                 esc(&id)
             );
             if let Some(bb) = c["extent"]["spatial"]["bbox"][0].as_array() {
@@ -941,9 +904,9 @@ fn matches(v: Option<&Value>, want: &str) -> bool {
 }
 
 /// Positions of the matching features, ascending (the paging order).
-fn matching_positions(state: &Loaded, layer: &str, q: &ItemsQuery) -> Vec<usize> {
-    let n = layer_len(&state.model, layer).unwrap_or(0);
-    let index = state.index.layer(layer);
+fn matching_positions(state: &Analisi, layer: Layer, q: &ItemsQuery) -> Vec<usize> {
+    let n = render::layer_len(state, layer);
+    let index = Some(render::layer_index(state, layer));
     let mut candidates: Vec<usize> = match (&q.bbox[..], index) {
         ([], _) => (0..n).collect(),
         (boxes, Some(index)) => {
@@ -961,7 +924,7 @@ fn matching_positions(state: &Loaded, layer: &str, q: &ItemsQuery) -> Vec<usize>
     }
     let mut kept = Vec::new();
     for chunk in candidates.chunks(CHUNK) {
-        let feats = layer_features(state, layer, Some(chunk)).unwrap_or_default();
+        let feats = render::layer_features(state, layer, Some(chunk));
         for (&i, f) in chunk.iter().zip(&feats) {
             let props = f.properties.as_ref();
             let ok_filters = q
@@ -992,12 +955,12 @@ fn matching_positions(state: &Loaded, layer: &str, q: &ItemsQuery) -> Vec<usize>
 
 /// The features at `positions`, with their OGC ids.
 fn page_features(
-    state: &Loaded,
-    layer: &str,
+    state: &Analisi,
+    layer: Layer,
     meta: &LayerMeta,
     positions: &[usize],
 ) -> Vec<Feature> {
-    let mut feats = layer_features(state, layer, Some(positions)).unwrap_or_default();
+    let mut feats = render::layer_features(state, layer, Some(positions));
     if let Ids::Positional = meta.ids {
         for (f, &i) in feats.iter_mut().zip(positions) {
             f.id = Some(Id::Number(i.into()));
@@ -1036,6 +999,7 @@ fn items_url(id: &str, q: &ItemsQuery, offset: usize, f: Option<&str>) -> String
 
 async fn items(
     State(s): State<AppState>,
+    Caller(caller): Caller,
     Extension(cache): Extension<Cache>,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(raw): RawQuery,
@@ -1044,17 +1008,17 @@ async fn items(
     let Path(id) = path.map_err(|e| ApiError::bad_request(format!("percorso non valido: {e}")))?;
     let params = Params::parse(raw.as_deref())?;
     let repr = representation(&params, &headers)?;
-    served(&s, &id)?;
+    let (layer, _) = served(&s, &id, caller)?;
     let base = &base_url(&headers);
     let state = s.clone();
     let (page, total, q) = tokio::task::spawn_blocking(move || {
-        let meta = cache.get(&state, &id);
+        let meta = cache.get(&state, layer);
         let q = parse_items_query(&params, &meta.properties)?;
-        let matched = matching_positions(&state, &id, &q);
+        let matched = matching_positions(&state, layer, &q);
         let total = matched.len();
         let from = q.offset.min(total);
         let to = from.saturating_add(q.limit).min(total);
-        let feats = page_features(&state, &id, &meta, &matched[from..to]);
+        let feats = page_features(&state, layer, &meta, &matched[from..to]);
         Ok::<_, ApiError>(((id, feats), total, q))
     })
     .await
@@ -1087,7 +1051,7 @@ async fn items(
                     format!("/collections/{}", percent_encode(&id)),
                     "collection",
                     MT_JSON,
-                    title_of(&id),
+                    layer.info().title,
                 ),
             ];
             if has_next {
@@ -1125,7 +1089,7 @@ async fn items(
         }
         Repr::Html => {
             let enc = percent_encode(&id);
-            let mut b = page_start(&format!("{}: elementi", title_of(&id)));
+            let mut b = page_start(&format!("{}: elementi", layer.info().title));
             let _ = write!(
                 b,
                 "<p>Elementi {}–{} di {total}. <a href=\"/collections/{enc}?f=html\">Collezione</a></p>",
@@ -1183,6 +1147,7 @@ async fn items(
 
 async fn item(
     State(s): State<AppState>,
+    Caller(caller): Caller,
     Extension(cache): Extension<Cache>,
     path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
     RawQuery(raw): RawQuery,
@@ -1194,12 +1159,12 @@ async fn item(
     params.only(&["f", "crs"])?;
     check_crs(&params)?;
     let repr = representation(&params, &headers)?;
-    let n = served(&s, &id)?;
+    let (layer, n) = served(&s, &id, caller)?;
     let base = &base_url(&headers);
     let state = s.clone();
-    let (idc, fidc) = (id.clone(), fid.clone());
+    let fidc = fid.clone();
     let feat = tokio::task::spawn_blocking(move || {
-        let meta = cache.get(&state, &idc);
+        let meta = cache.get(&state, layer);
         let pos = match &meta.ids {
             Ids::Native(map) => map.get(&fidc).copied(),
             Ids::Positional => fidc
@@ -1207,7 +1172,7 @@ async fn item(
                 .ok()
                 .filter(|i| *i < n && fidc.bytes().all(|b| b.is_ascii_digit())),
         };
-        pos.and_then(|i| page_features(&state, &idc, &meta, &[i]).into_iter().next())
+        pos.and_then(|i| page_features(&state, layer, &meta, &[i]).into_iter().next())
     })
     .await
     .map_err(internal)?
@@ -1241,7 +1206,7 @@ async fn item(
                     format!("/collections/{enc}"),
                     "collection",
                     MT_JSON,
-                    title_of(&id)
+                    layer.info().title
                 ),
             ]);
             let mut r = json_response(MT_GEOJSON, &v);
@@ -1252,7 +1217,7 @@ async fn item(
             Ok(r)
         }
         Repr::Html => {
-            let mut b = page_start(&format!("{}: {}", title_of(&id), fid));
+            let mut b = page_start(&format!("{}: {}", layer.info().title, fid));
             b.push_str("<table>");
             for (k, v) in feat.properties.iter().flatten() {
                 let _ = write!(
@@ -1333,7 +1298,7 @@ fn page_end(mut body: String, json_href: &str) -> String {
     body
 }
 
-fn landing_html(state: &Loaded) -> String {
+fn landing_html(state: &Analisi) -> String {
     let a = &state.model.ambito;
     let mut b = page_start(&format!("abitare: {}", a.nome));
     if a.dimostrativo {
@@ -1347,27 +1312,4 @@ fn landing_html(state: &Loaded) -> String {
          <li><a href=\"/\">Mappa web</a></li></ul>",
     );
     page_end(b, "/?f=json")
-}
-
-/// Feature count of a public layer; `None` for any other name (officers-only layers included).
-fn layer_len(model: &crate::model::Model, layer: &str) -> Option<usize> {
-    PublicLayer::parse(layer)
-        .ok()
-        .map(|l| layers::layer_len(model, l))
-}
-
-/// Features of a public layer; `None` for any other name (officers-only layers included).
-fn layer_features(
-    state: &Loaded,
-    layer: &str,
-    selection: Option<&[usize]>,
-) -> Option<Vec<Feature>> {
-    let l = PublicLayer::parse(layer).ok()?;
-    Some(layers::layer_features(
-        &state.model,
-        &state.vacancy,
-        &state.privato,
-        l,
-        selection,
-    ))
 }

@@ -9,7 +9,7 @@
 //! - `/api/report/piano-annuale/stampa`: the printable HTML Piano Annuale with SVG charts and a
 //!   small map of the comuni.
 //!
-//! Every figure is read from [`Loaded`] (vacancy, report, private stock, screening): nothing is
+//! Every figure is read from [`Analisi`] (vacancy, report, private stock, screening): nothing is
 //! recomputed differently from the report, so the panel and the report agree by construction.
 
 use std::collections::BTreeMap;
@@ -24,8 +24,8 @@ use serde_json::{json, Value};
 use super::{ApiError, AppState};
 use crate::analysis::piano_annuale::PianoAnnuale;
 use crate::analysis::vacancy::Conteggi;
+use crate::analysis::Analisi;
 use crate::output::report::{html_stampa, ComuneMappa, MappaComuni};
-use crate::pipeline::Loaded;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -152,7 +152,7 @@ impl Offerta {
     }
 }
 
-fn offerta_comune(s: &Loaded, istat: &str, nome: &str) -> Offerta {
+fn offerta_comune(s: &Analisi, istat: &str, nome: &str) -> Offerta {
     let ente = ente_comune(nome);
     Offerta {
         disponibili_anno: s
@@ -173,7 +173,7 @@ fn offerta_comune(s: &Loaded, istat: &str, nome: &str) -> Offerta {
     }
 }
 
-fn offerta_ambito(s: &Loaded) -> Offerta {
+fn offerta_ambito(s: &Analisi) -> Offerta {
     Offerta {
         disponibili_anno: s.report.sezioni.g.totale,
         privati_offerti: s.privato.ambito.privati_offerti,
@@ -192,7 +192,7 @@ fn offerta_json(o: &Offerta, ambito: &Offerta) -> Value {
 }
 
 /// Candidate areas (of one comune, or all), in hectares and estimated dwellings, per source.
-fn candidate_json(s: &Loaded, istat: Option<&str>) -> Value {
+fn candidate_json(s: &Analisi, istat: Option<&str>) -> Value {
     let keep = |c: &Option<String>| istat.is_none() || c.as_deref() == istat;
     let mut per_fonte: BTreeMap<&'static str, (&'static str, usize, f64, u32)> = BTreeMap::new();
     let (mut n, mut ha, mut alloggi) = (0usize, 0.0f64, 0u32);
@@ -253,7 +253,7 @@ fn links(istat: Option<&str>) -> Value {
 }
 
 /// The side-panel figures of one comune; `None` for an ISTAT code not in the Ambito.
-pub fn sintesi_comune(s: &Loaded, istat: &str) -> Option<Value> {
+pub fn sintesi_comune(s: &Analisi, istat: &str) -> Option<Value> {
     let stat = s.vacancy.per_comune.iter().find(|c| c.istat == istat)?;
     let reference = s.model.ambito.data_riferimento;
     let mut per_ente: BTreeMap<String, (String, Conteggi)> = BTreeMap::new();
@@ -313,7 +313,7 @@ pub fn sintesi_comune(s: &Loaded, istat: &str) -> Option<Value> {
 }
 
 /// The side-panel figures of the Ambito, with the offer of each comune.
-pub fn sintesi_ambito(s: &Loaded) -> Value {
+pub fn sintesi_ambito(s: &Analisi) -> Value {
     let a = &s.model.ambito;
     let t = &s.vacancy.ambito;
     let tot = offerta_ambito(s);
@@ -409,7 +409,7 @@ async fn comune(
 }
 
 /// The small map of the printable report: every comune with its unused units.
-pub fn mappa_comuni(s: &Loaded) -> MappaComuni {
+pub fn mappa_comuni(s: &Analisi) -> MappaComuni {
     MappaComuni {
         comuni: s
             .model

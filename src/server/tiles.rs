@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 
 use super::{ApiError, AppState};
-use crate::output::geojson::{PublicLayer, Visibility};
+use crate::output::layers::Audience;
 use crate::output::mvt::{valid_tile, TileSource, MAX_ZOOM};
 use crate::output::style::style;
 use crate::output::tilejson::{tilejson, TileSetInfo, SERVER_MAX_ZOOM, SERVER_MIN_ZOOM};
@@ -124,11 +124,8 @@ impl TileService {
                 return src.clone();
             }
         }
-        let src = Arc::new(TileSource::from_model(
-            &state.model,
-            &state.vacancy,
-            &state.privato,
-        ));
+        // The tiles are public: one source, of the layers the public may see.
+        let src = Arc::new(TileSource::for_audience(state, Audience::Pubblico));
         *guard = Some((id, src.clone()));
         drop(guard);
         // A new source: tiles of the previous one are stale.
@@ -313,12 +310,10 @@ async fn style_json(
 }
 
 fn unknown_layer(name: &str, src: &TileSource) -> ApiError {
-    if let Err(Some(Visibility::Reserved)) = PublicLayer::parse(name) {
-        return ApiError::forbidden(format!(
-            "il layer {name:?} contiene i singoli alloggi privati: riservato agli operatori, \
-             non è disponibile in tile. Sono pubblici solo i dati aggregati (layer \
-             \"stock_privato\" e proprietà del layer \"comuni\")."
-        ));
+    if let Err(e @ ApiError { .. }) = super::layer_for(Audience::Pubblico, name) {
+        if e.status == StatusCode::FORBIDDEN {
+            return e;
+        }
     }
     let names: Vec<&str> = src.layers().iter().map(|l| l.name()).collect();
     ApiError::not_found(format!(

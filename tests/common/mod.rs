@@ -112,7 +112,7 @@ pub fn point(x: f64, y: f64) -> Point<f64> {
 
 /// Answers one GET through the application router: status, content type and body.
 pub async fn get_raw(
-    state: std::sync::Arc<abitare::pipeline::Loaded>,
+    state: std::sync::Arc<abitare::analysis::Analisi>,
     uri: &str,
 ) -> (axum::http::StatusCode, String, Vec<u8>) {
     use axum::body::Body;
@@ -141,7 +141,7 @@ pub async fn get_raw(
 
 /// [`get_raw`] with the body as text.
 pub async fn get_text(
-    state: std::sync::Arc<abitare::pipeline::Loaded>,
+    state: std::sync::Arc<abitare::analysis::Analisi>,
     uri: &str,
 ) -> (axum::http::StatusCode, String, String) {
     let (s, ct, body) = get_raw(state, uri).await;
@@ -162,7 +162,7 @@ impl BuiltDemo {
         self.root.join("workspace")
     }
 
-    pub fn load(&self) -> abitare::pipeline::Loaded {
+    pub fn load(&self) -> abitare::analysis::Analisi {
         abitare::pipeline::load_workspace(&self.workspace()).expect("workspace")
     }
 }

@@ -18,7 +18,7 @@ pub fn cell(v: &Value) -> String {
 
 pub fn to_bytes(t: &Table, geometry: CsvGeometry) -> Result<Vec<u8>, ExportError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+    let mut header: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
     match geometry {
         CsvGeometry::Wkt => header.push("wkt"),
         CsvGeometry::LonLat => header.extend(["lon", "lat"]),

@@ -15,7 +15,7 @@ pub fn to_bytes(t: &Table) -> Result<Vec<u8>, ExportError> {
                 .columns
                 .iter()
                 .zip(&r.values)
-                .map(|(c, v)| (c.name.clone(), v.clone()))
+                .map(|(c, v)| (c.name.to_string(), v.clone()))
                 .collect();
             Feature {
                 bbox: None,

@@ -71,13 +71,13 @@ pub fn to_bytes(t: &Table) -> Result<Vec<u8>, ExportError> {
     // Properties that would clash with the geometry columns are left out (none do today).
     let columns: Vec<usize> = (0..t.columns.len())
         .filter(|&i| {
-            let n = t.columns[i].name.as_str();
+            let n = t.columns[i].name;
             n != GEOMETRY_COLUMN && n != BBOX_COLUMN
         })
         .collect();
     let mut fields: Vec<TypePtr> = columns
         .iter()
-        .map(|&i| primitive(&t.columns[i].name, t.columns[i].kind))
+        .map(|&i| primitive(t.columns[i].name, t.columns[i].kind))
         .collect::<Result<_, _>>()?;
     fields.push(Arc::new(
         Type::primitive_type_builder(GEOMETRY_COLUMN, Physical::BYTE_ARRAY)

@@ -12,7 +12,8 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{params, Connection};
 use serde_json::Value;
 
-use super::{bbox, label_it, title_it, wkb, ExportError, Kind, Table};
+use super::{bbox, wkb, ExportError, Kind, Table};
+use crate::output::layers::{Display, GeometryKind, Palette};
 
 /// Name of the geometry column of every feature table.
 pub const GEOMETRY_COLUMN: &str = "geom";
@@ -127,14 +128,14 @@ fn write_table(tx: &rusqlite::Transaction<'_>, t: &Table) -> Result<(), ExportEr
         quote(GEOMETRY_COLUMN)
     );
     for c in &t.columns {
-        let _ = write!(ddl, ", {} {}", quote(&c.name), sql_type(c.kind));
+        let _ = write!(ddl, ", {} {}", quote(c.name), sql_type(c.kind));
     }
     ddl.push(')');
     tx.execute_batch(&ddl)?;
 
     let placeholders: Vec<String> = (1..=t.columns.len() + 1).map(|i| format!("?{i}")).collect();
     let columns: Vec<String> = std::iter::once(quote(GEOMETRY_COLUMN))
-        .chain(t.columns.iter().map(|c| quote(&c.name)))
+        .chain(t.columns.iter().map(|c| quote(c.name)))
         .collect();
     let rtree = format!("rtree_{name}_{GEOMETRY_COLUMN}");
     tx.execute_batch(&format!(
@@ -180,7 +181,7 @@ fn write_table(tx: &rusqlite::Transaction<'_>, t: &Table) -> Result<(), ExportEr
         params![
             name,
             name,
-            title_it(name),
+            t.info.title,
             extent.map(|b| b[0]),
             extent.map(|b| b[1]),
             extent.map(|b| b[2]),
@@ -211,7 +212,7 @@ fn write_table(tx: &rusqlite::Transaction<'_>, t: &Table) -> Result<(), ExportEr
             name,
             qml(t, &style),
             sld(t, &style),
-            format!("{} – colori della mappa web di abitare", title_it(name)),
+            format!("{} – colori della mappa web di abitare", t.info.title),
         ],
     )?;
     Ok(())
@@ -282,74 +283,6 @@ pub fn to_bytes(tables: &[Table]) -> Result<Vec<u8>, ExportError> {
 
 // --- styles ----------------------------------------------------------------------------------
 
-/// States of a public unit and their colours (Okabe–Ito), as on the web map.
-pub const STATE_COLOURS: [(&str, &str, &str); 4] = [
-    ("occupato", "Occupato", "#0072B2"),
-    ("libero", "Libero", "#009E73"),
-    (
-        "sfitto_carenze_manutentive",
-        "Sfitto per carenze manutentive",
-        "#E69F00",
-    ),
-    (
-        "sfitto_ristrutturazione",
-        "Sfitto per ristrutturazione",
-        "#D55E00",
-    ),
-];
-
-/// PGT classes and their colours, as on the web map.
-const PGT_COLOURS: [(&str, &str, &str); 8] = [
-    (
-        "tessuto_urbano_consolidato",
-        "Tessuto urbano consolidato",
-        "#bdbdbd",
-    ),
-    (
-        "nucleo_antica_formazione",
-        "Nucleo di antica formazione",
-        "#8c6d31",
-    ),
-    (
-        "ambito_trasformazione",
-        "Ambito di trasformazione",
-        "#cc79a7",
-    ),
-    ("rigenerazione", "Ambito di rigenerazione", "#f0e442"),
-    ("servizi_esistenti", "Servizi esistenti", "#56b4e9"),
-    ("servizi_previsti", "Servizi previsti", "#0072b2"),
-    ("agricolo", "Area agricola", "#b8e186"),
-    (
-        "non_soggetto_trasformazione",
-        "Area non soggetta a trasformazione",
-        "#4d9221",
-    ),
-];
-
-/// Score classes of the candidate areas, as on the web map (`output::style`): (lower, upper,
-/// label, viridis colour, light = low score).
-fn candidate_classes() -> Vec<(f64, f64, String, &'static str)> {
-    use crate::output::style::{SOGLIE_PUNTEGGIO, VIRIDIS};
-    let n = SOGLIE_PUNTEGGIO.len();
-    (0..n)
-        .map(|i| {
-            let lo = SOGLIE_PUNTEGGIO[i];
-            let (hi, label) = match SOGLIE_PUNTEGGIO.get(i + 1) {
-                Some(&hi) => (hi, format!("{lo:.0}–{hi:.0} punti")),
-                None => (1000.0, format!("{lo:.0} punti e oltre")),
-            };
-            // QGIS ranges are (lower, upper]; the map's classes [lower, upper). Scores have one
-            // decimal, so half a tenth below each bound puts a score on a bound in the same
-            // class as on the map.
-            (lo - 0.05, hi - 0.05, label, VIRIDIS[i])
-        })
-        .collect()
-}
-
-/// ColorBrewer YlOrRd, 5 classes; grey for comuni with none.
-const YLORRD: [&str; 5] = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"];
-const GREY_NONE: &str = "#e3e3e3";
-
 #[derive(Debug, Clone)]
 enum Symbol {
     Marker {
@@ -401,69 +334,87 @@ fn outline(colour: &str, width: f64) -> Symbol {
 }
 
 /// Class upper ends for a graduated style of non-negative integers: one class per value when
-/// there are at most five, else quantile breaks.
-fn class_ends(values: &[i64]) -> Vec<i64> {
+/// there are at most `k`, else quantile breaks.
+fn class_ends(values: &[i64], k: usize) -> Vec<i64> {
     let mut positive: Vec<i64> = values.iter().copied().filter(|v| *v > 0).collect();
     positive.sort_unstable();
     let mut unique = positive.clone();
     unique.dedup();
-    if unique.len() <= YLORRD.len() {
+    if unique.len() <= k {
         return unique;
     }
     let n = positive.len();
-    let mut ends: Vec<i64> = (1..=YLORRD.len())
-        .map(|i| positive[(i * n).div_ceil(YLORRD.len()).saturating_sub(1).min(n - 1)])
+    let mut ends: Vec<i64> = (1..=k)
+        .map(|i| positive[(i * n).div_ceil(k).saturating_sub(1).min(n - 1)])
         .collect();
     ends.dedup();
     ends
 }
 
+/// Label of a class bound: a percentage for shares, else the number.
+fn bound_label(v: f64, percent: bool) -> String {
+    if percent {
+        format!("{:.0}%", v * 100.0)
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// The QGIS renderer of a layer, from its palette in the registry (the web map's colours).
 fn style_of(t: &Table) -> Renderer {
-    match t.layer {
-        "alloggi_pubblici" => {
-            let mut categories: Vec<(String, String, Symbol)> = STATE_COLOURS
+    let point = t.info.geometry == GeometryKind::Point;
+    let symbol = |colour: &str, opacity: f64| {
+        if point {
+            Symbol::Marker {
+                colour: colour.to_string(),
+            }
+        } else {
+            fill(colour, opacity)
+        }
+    };
+    match t.info.palette {
+        Palette::Categorie {
+            property,
+            classes,
+            other,
+            other_label,
+        } => {
+            let mut categories: Vec<(String, String, Symbol)> = classes
                 .iter()
-                .map(|(v, l, c)| {
+                .map(|c| {
                     (
-                        v.to_string(),
-                        l.to_string(),
-                        Symbol::Marker {
-                            colour: c.to_string(),
-                        },
+                        c.value.to_string(),
+                        c.label.to_string(),
+                        symbol(c.colour, 0.6),
                     )
                 })
                 .collect();
-            categories.push((
-                String::new(),
-                "Stato non indicato".into(),
-                Symbol::Marker {
-                    colour: "#999999".into(),
-                },
-            ));
+            categories.push((String::new(), other_label.into(), symbol(other, 0.6)));
             Renderer::Categorized {
-                attr: "stato",
+                attr: property,
                 categories,
             }
         }
-        "comuni" => {
-            let idx = t.columns.iter().position(|c| c.name == "inutilizzati");
+        Palette::Quantili {
+            property,
+            colours,
+            none,
+            none_label,
+        } => {
+            let idx = t.columns.iter().position(|c| c.name == property);
             let values: Vec<i64> = idx
                 .map(|i| t.rows.iter().filter_map(|r| r.values[i].as_i64()).collect())
                 .unwrap_or_default();
-            let ends = class_ends(&values);
-            let mut ranges = vec![(
-                -0.5,
-                0.5,
-                "Nessun alloggio inutilizzato".to_string(),
-                fill(GREY_NONE, 0.85),
-            )];
+            let ends = class_ends(&values, colours.len());
+            let mut ranges = vec![(-0.5, 0.5, none_label.to_string(), fill(none, 0.85))];
             let k = ends.len();
+            let last = colours.len().saturating_sub(1);
             let mut prev = 0;
             for (j, end) in ends.iter().enumerate() {
                 let colour = if k <= 1 {
-                    YLORRD[YLORRD.len() - 1]
+                    colours[last]
                 } else {
-                    YLORRD[(j * (YLORRD.len() - 1) + (k - 1) / 2) / (k - 1)]
+                    colours[(j * last + (k - 1) / 2) / (k - 1)]
                 };
                 let label = if prev + 1 == *end {
                     format!("{end}")
@@ -479,39 +430,41 @@ fn style_of(t: &Table) -> Renderer {
                 prev = *end;
             }
             Renderer::Graduated {
-                attr: "inutilizzati",
+                attr: property,
                 ranges,
             }
         }
-        "pgt_zone" => {
-            let mut categories: Vec<(String, String, Symbol)> = PGT_COLOURS
+        Palette::Soglie {
+            property,
+            thresholds,
+            colours,
+            ..
+        } => {
+            let percent = t
+                .info
+                .column(property)
+                .is_some_and(|c| c.display == Display::Percent);
+            // QGIS ranges are (lower, upper]; the map's classes [lower, upper): a hair below
+            // each bound puts a value on a bound in the same class as on the map.
+            const HAIR: f64 = 1e-9;
+            let ranges = thresholds
                 .iter()
-                .map(|(v, l, c)| (v.to_string(), l.to_string(), fill(c, 0.6)))
-                .collect();
-            categories.push((String::new(), "Altro".into(), fill("#dddddd", 0.6)));
-            Renderer::Categorized {
-                attr: "classe",
-                categories,
-            }
-        }
-        "vincoli" => Renderer::Single(Symbol::Fill {
-            colour: "#781c81".into(),
-            opacity: 0.85,
-            outline: "#781c81".into(),
-            outline_width: 0.4,
-            brush: "b_diagonal",
-        }),
-        "aree_candidate" => {
-            // Score classes, viridis (colour-blind safe), the same as on the web map.
-            let ranges = candidate_classes()
-                .into_iter()
-                .map(|(lo, hi, label, colour)| {
+                .zip(colours)
+                .enumerate()
+                .map(|(i, (&lo, colour))| {
+                    let (hi, label) = match thresholds.get(i + 1) {
+                        Some(&hi) => (
+                            hi,
+                            format!("{}–{}", bound_label(lo, percent), bound_label(hi, percent)),
+                        ),
+                        None => (1e12, format!("{} e oltre", bound_label(lo, percent))),
+                    };
                     (
-                        lo,
-                        hi,
+                        lo - HAIR,
+                        hi - HAIR,
                         label,
                         Symbol::Fill {
-                            colour: colour.into(),
+                            colour: colour.to_string(),
                             opacity: 0.75,
                             outline: "#1a1a1a".into(),
                             outline_width: 0.4,
@@ -521,20 +474,34 @@ fn style_of(t: &Table) -> Renderer {
                 })
                 .collect();
             Renderer::Graduated {
-                attr: "punteggio",
+                attr: property,
                 ranges,
             }
         }
-        "aree_escluse" => Renderer::Single(Symbol::Fill {
-            colour: "#7f7f7f".into(),
-            opacity: 0.8,
-            outline: "#595959".into(),
-            outline_width: 0.3,
-            brush: "b_diagonal",
+        Palette::Unico {
+            fill: f,
+            outline: o,
+            hatched,
+        } => Renderer::Single(match (point, f) {
+            (true, _) => Symbol::Marker {
+                colour: o.to_string(),
+            },
+            (false, "none") => outline(o, 0.3),
+            (false, _) if hatched => Symbol::Fill {
+                colour: f.to_string(),
+                opacity: 0.85,
+                outline: o.to_string(),
+                outline_width: 0.4,
+                brush: "b_diagonal",
+            },
+            (false, _) => Symbol::Fill {
+                colour: f.to_string(),
+                opacity: 0.7,
+                outline: o.to_string(),
+                outline_width: 0.4,
+                brush: "solid",
+            },
         }),
-        "fogli" => Renderer::Single(outline("#555555", 0.4)),
-        "fabbricati" => Renderer::Single(fill("#8c8c8c", 0.7)),
-        _ => Renderer::Single(outline("#9a9a9a", 0.2)),
     }
 }
 
@@ -661,9 +628,9 @@ fn qml(t: &Table, r: &Renderer) -> String {
         let _ = write!(
             x,
             "<alias field=\"{}\" index=\"{}\" name=\"{}\"/>",
-            esc(&c.name),
+            esc(c.name),
             i + 1,
-            esc(&label_it(&c.name))
+            esc(c.label)
         );
     }
     let _ = write!(
@@ -728,7 +695,7 @@ fn sld_rule(name: &str, filter: Option<String>, s: &Symbol) -> String {
 fn sld(t: &Table, r: &Renderer) -> String {
     let mut rules = String::new();
     match r {
-        Renderer::Single(s) => rules.push_str(&sld_rule(&title_it(t.layer), None, s)),
+        Renderer::Single(s) => rules.push_str(&sld_rule(t.info.title, None, s)),
         Renderer::Categorized { attr, categories } => {
             for (value, label, s) in categories {
                 if value.is_empty() {
@@ -774,10 +741,10 @@ mod tests {
 
     #[test]
     fn class_ends_of_few_and_many_values() {
-        assert_eq!(class_ends(&[0, 1, 1, 3]), vec![1, 3]);
-        assert_eq!(class_ends(&[0, 0]), Vec::<i64>::new());
+        assert_eq!(class_ends(&[0, 1, 1, 3], 5), vec![1, 3]);
+        assert_eq!(class_ends(&[0, 0], 5), Vec::<i64>::new());
         let many: Vec<i64> = (1..=20).collect();
-        assert_eq!(class_ends(&many), vec![4, 8, 12, 16, 20]);
+        assert_eq!(class_ends(&many, 5), vec![4, 8, 12, 16, 20]);
     }
 
     #[test]

@@ -19,14 +19,15 @@ use chrono::NaiveDate;
 use geo::Centroid;
 use serde_json::Value;
 
-use crate::output::geojson::{layer_features, PublicLayer, SERVED_LAYERS};
-use crate::pipeline::Loaded;
+use crate::analysis::Analisi;
+use crate::output::geojson::layer_features;
+use crate::output::layers::{self as registry, Audience, Layer, LayerInfo};
 
 /// What can go wrong while exporting. Messages are for the user (Italian).
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("layer sconosciuto o non esportabile: {0:?} (disponibili: {list})", list = public_layers().join(", "))]
-    UnknownLayer(String),
+    #[error("layer sconosciuto o non esportabile: {name:?} (disponibili: {available})")]
+    UnknownLayer { name: String, available: String },
     #[error("formato di esportazione sconosciuto: {0:?} (geojson, gpkg, geoparquet, csv, xlsx)")]
     UnknownFormat(String),
     #[error("geometria CSV sconosciuta: {0:?} (wkt, lonlat)")]
@@ -62,16 +63,12 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
     }
 }
 
-/// The layers anyone may download: exactly those `output::geojson` serves publicly.
-pub fn public_layers() -> &'static [&'static str] {
-    &SERVED_LAYERS
-}
-
-/// The public layer called `name`, as a static name, or an error.
-pub fn public_layer(name: &str) -> Result<&'static str, ExportError> {
-    PublicLayer::parse(name)
-        .map(PublicLayer::name)
-        .map_err(|_| ExportError::UnknownLayer(name.to_string()))
+/// The layer called `name` if the caller may download it, or an error naming what it may.
+pub fn export_layer(name: &str, caller: Audience) -> Result<Layer, ExportError> {
+    registry::layer(name, caller).map_err(|_| ExportError::UnknownLayer {
+        name: name.to_string(),
+        available: registry::visible_names(caller),
+    })
 }
 
 /// Export formats.
@@ -167,22 +164,7 @@ pub struct Options {
     pub csv_geometry: CsvGeometry,
 }
 
-/// Type of a column, inferred from the property values of a layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    Integer,
-    Real,
-    Boolean,
-    /// ISO `YYYY-MM-DD` strings.
-    Date,
-}
-
-#[derive(Debug, Clone)]
-pub struct Column {
-    pub name: String,
-    pub kind: Kind,
-}
+pub use crate::output::layers::{Column, Kind};
 
 /// One feature: geometry (GeoJSON value, lon/lat) and one value per column.
 #[derive(Debug, Clone)]
@@ -195,6 +177,8 @@ pub struct Row {
 #[derive(Debug, Clone)]
 pub struct Table {
     pub layer: &'static str,
+    /// The layer's entry in the registry (title, palette).
+    pub info: &'static LayerInfo,
     pub columns: Vec<Column>,
     pub rows: Vec<Row>,
 }
@@ -239,120 +223,23 @@ impl Table {
     }
 }
 
-/// Preferred column order of each layer; properties not listed follow in name order.
-fn preferred_order(layer: &str) -> &'static [&'static str] {
-    match layer {
-        "comuni" => &[
-            "istat",
-            "belfiore",
-            "nome",
-            "sub_ambito",
-            "popolazione",
-            "area_km2",
-            "alloggi",
-            "alloggi_sap",
-            "occupati",
-            "liberi",
-            "sfitto_carenze_manutentive",
-            "sfitto_ristrutturazione",
-            "inutilizzati",
-            "tasso_inutilizzo",
-            "alloggi_per_1000_ab",
-            "inutilizzati_per_1000_ab",
-            "quota_inutilizzati_ambito",
-            "inutilizzati_con_data",
-            "mesi_sfitto_medi",
-            "sfitti_oltre_24_mesi",
-        ],
-        "alloggi_pubblici" => &[
-            "id",
-            "ente_proprietario",
-            "codice_unita",
-            "comune",
-            "comune_istat",
-            "indirizzo",
-            "servizio",
-            "servizio_label",
-            "stato",
-            "stato_label",
-            "inutilizzato",
-            "sfitto_dal",
-            "mesi_sfitto",
-            "riferimento_catastale",
-            "categoria_catastale",
-            "superficie_mq",
-            "localizzazione",
-        ],
-        "pgt_zone" => &[
-            "comune",
-            "comune_istat",
-            "classe",
-            "classe_label",
-            "legenda",
-            "codice_destinazione",
-            "fonte",
-        ],
-        "vincoli" => &["comune", "comune_istat", "codice", "nome", "fonte"],
-        "aree_candidate" => &[
-            "id",
-            "comune",
-            "comune_istat",
-            "fonte",
-            "fonte_label",
-            "denominazione",
-            "punteggio",
-            "area_ha",
-            "alloggi_stimati",
-            "motivi",
-            "punteggio_dettaglio",
-            "esclusioni",
-        ],
-        "aree_escluse" => &[
-            "id",
-            "comune",
-            "comune_istat",
-            "fonte",
-            "fonte_label",
-            "denominazione",
-            "area_ha",
-            "motivo",
-            "esclusioni",
-        ],
-        _ => &[
-            "riferimento",
-            "belfiore",
-            "sezione",
-            "foglio",
-            "particella",
-            "scala",
-            "area_m2",
-        ],
-    }
-}
-
 fn is_iso_date(s: &str) -> bool {
     s.len() == 10 && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }
 
-fn infer_kind<'a>(values: impl Iterator<Item = &'a Value>) -> Kind {
-    let mut kind: Option<Kind> = None;
-    for v in values {
-        let k = match v {
-            Value::Null => continue,
-            Value::Bool(_) => Kind::Boolean,
-            Value::Number(n) if n.is_i64() || n.is_u64() => Kind::Integer,
-            Value::Number(_) => Kind::Real,
-            Value::String(s) if is_iso_date(s) => Kind::Date,
-            _ => Kind::Text,
-        };
-        kind = Some(match (kind, k) {
-            (None, k) => k,
-            (Some(a), b) if a == b => a,
-            (Some(Kind::Integer), Kind::Real) | (Some(Kind::Real), Kind::Integer) => Kind::Real,
-            _ => Kind::Text,
-        });
+/// Whether a property value is of its column's declared kind (null fits any kind). The tests
+/// check every rendered value of every layer with it, so a property whose type drifts from
+/// the registry is caught.
+pub fn value_fits(v: &Value, kind: Kind) -> bool {
+    match (kind, v) {
+        (_, Value::Null) => true,
+        (Kind::Text, Value::String(_)) => true,
+        (Kind::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
+        (Kind::Real, Value::Number(_)) => true,
+        (Kind::Boolean, Value::Bool(_)) => true,
+        (Kind::Date, Value::String(s)) => is_iso_date(s),
+        _ => false,
     }
-    kind.unwrap_or(Kind::Text)
 }
 
 /// Normalises a value to its column's kind (numbers in a text column become text, and so on).
@@ -365,54 +252,17 @@ fn coerce(v: Value, kind: Kind) -> Value {
     }
 }
 
-/// The table of one public layer.
-pub fn table(loaded: &Loaded, layer: &str) -> Result<Table, ExportError> {
-    let public =
-        PublicLayer::parse(layer).map_err(|_| ExportError::UnknownLayer(layer.to_string()))?;
-    let layer = public.name();
-    let features = layer_features(
-        &loaded.model,
-        &loaded.vacancy,
-        &loaded.privato,
-        public,
-        None,
-    );
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    for f in &features {
-        if let Some(p) = &f.properties {
-            names.extend(p.keys().cloned());
-        }
-    }
-    let preferred = preferred_order(layer);
-    let mut ordered: Vec<String> = preferred
-        .iter()
-        .filter(|n| names.contains(**n))
-        .map(|n| n.to_string())
-        .collect();
-    ordered.extend(
-        names
-            .iter()
-            .filter(|n| !preferred.contains(&n.as_str()))
-            .cloned(),
-    );
-    let columns: Vec<Column> = ordered
-        .into_iter()
-        .map(|name| {
-            let kind = infer_kind(
-                features
-                    .iter()
-                    .filter_map(|f| f.properties.as_ref().and_then(|p| p.get(&name))),
-            );
-            Column { name, kind }
-        })
-        .collect();
-    let rows = features
+/// The table of a layer: the registry's columns, in its order and types.
+pub fn table(a: &Analisi, layer: Layer) -> Table {
+    let info = layer.info();
+    let columns: Vec<Column> = info.columns.to_vec();
+    let rows = layer_features(a, layer, None)
         .into_iter()
         .map(|f| {
             let mut props = f.properties.unwrap_or_default();
             let values = columns
                 .iter()
-                .map(|c| coerce(props.remove(&c.name).unwrap_or(Value::Null), c.kind))
+                .map(|c| coerce(props.remove(c.name).unwrap_or(Value::Null), c.kind))
                 .collect();
             Row {
                 geometry: f.geometry.map(|g| g.value),
@@ -420,11 +270,12 @@ pub fn table(loaded: &Loaded, layer: &str) -> Result<Table, ExportError> {
             }
         })
         .collect();
-    Ok(Table {
-        layer,
+    Table {
+        layer: info.name,
+        info,
         columns,
         rows,
-    })
+    }
 }
 
 /// The layers of the drafters' package (`pacchetto_pgt`): the candidate areas with what was
@@ -437,30 +288,31 @@ pub const PACCHETTO_PGT: [&str; 5] = [
     "comuni",
 ];
 
-/// Tables of the given layers (all public layers when `layers` is empty; `tutto` means all;
-/// `pacchetto_pgt` the drafters' package [`PACCHETTO_PGT`]).
-pub fn tables(loaded: &Loaded, layers: &[String]) -> Result<Vec<Table>, ExportError> {
-    resolve_layers(layers)?
+/// Tables of the given layers (every layer the caller may see when `layers` is empty; `tutto`
+/// means all; `pacchetto_pgt` the drafters' package [`PACCHETTO_PGT`]).
+pub fn tables(a: &Analisi, layers: &[String], caller: Audience) -> Result<Vec<Table>, ExportError> {
+    Ok(resolve_layers(layers, caller)?
         .into_iter()
-        .map(|l| table(loaded, l))
-        .collect()
+        .map(|l| table(a, l))
+        .collect())
 }
 
-/// Layer names checked against the public list, in the order given, without repeats.
-pub fn resolve_layers(layers: &[String]) -> Result<Vec<&'static str>, ExportError> {
+/// Layer names checked against what the caller may see, in the order given, without repeats.
+pub fn resolve_layers(layers: &[String], caller: Audience) -> Result<Vec<Layer>, ExportError> {
     if layers.is_empty() || layers.iter().any(|l| l == "tutto") {
-        return Ok(public_layers().to_vec());
+        return Ok(registry::visible(caller).collect());
     }
-    let mut out: Vec<&'static str> = Vec::new();
+    let mut out: Vec<Layer> = Vec::new();
     for l in layers {
-        let names: Vec<&'static str> = if l == "pacchetto_pgt" {
+        let names: Vec<&str> = if l == "pacchetto_pgt" {
             PACCHETTO_PGT.to_vec()
         } else {
-            vec![public_layer(l)?]
+            vec![l.as_str()]
         };
-        for l in names {
-            if !out.contains(&l) {
-                out.push(l);
+        for name in names {
+            let layer = export_layer(name, caller)?;
+            if !out.iter().any(|o| o.id() == layer.id()) {
+                out.push(layer);
             }
         }
     }
@@ -469,14 +321,14 @@ pub fn resolve_layers(layers: &[String]) -> Result<Vec<&'static str>, ExportErro
 
 /// Encodes one file: a single layer for every format, or several for GeoPackage and XLSX.
 pub fn encode(
-    loaded: &Loaded,
+    a: &Analisi,
     tables: &[Table],
     format: Format,
     options: Options,
 ) -> Result<Vec<u8>, ExportError> {
     match (format, tables) {
         (Format::Gpkg, _) => gpkg::to_bytes(tables),
-        (Format::Xlsx, _) => xlsx::to_bytes(loaded, tables),
+        (Format::Xlsx, _) => xlsx::to_bytes(a, tables),
         (_, [t]) => match format {
             Format::GeoJson => geojson::to_bytes(t),
             Format::GeoParquet => geoparquet::to_bytes(t),
@@ -495,6 +347,8 @@ pub struct Request {
     /// A file; for GeoJSON, GeoParquet and CSV with several layers, a folder.
     pub out: PathBuf,
     pub options: Options,
+    /// Who asks: only the layers this audience may see are written.
+    pub caller: Audience,
 }
 
 /// Writes an export and returns the files written.
@@ -503,16 +357,13 @@ pub struct Request {
 /// is asked for and `out` has an extension, otherwise a folder of `<layer>.<ext>` files,
 /// built in a staging folder and renamed into place (an existing folder is replaced only if it
 /// holds nothing but files of a previous export).
-pub fn export(loaded: &Loaded, req: &Request) -> Result<Vec<PathBuf>, ExportError> {
-    let layers = resolve_layers(&req.layers)?;
+pub fn export(a: &Analisi, req: &Request) -> Result<Vec<PathBuf>, ExportError> {
+    let layers = resolve_layers(&req.layers, req.caller)?;
     let single_file =
         req.format.multi_layer() || (layers.len() == 1 && req.out.extension().is_some());
     if single_file {
-        let tables = layers
-            .iter()
-            .map(|l| table(loaded, l))
-            .collect::<Result<Vec<_>, _>>()?;
-        let bytes = encode(loaded, &tables, req.format, req.options)?;
+        let tables = layers.iter().map(|l| table(a, *l)).collect::<Vec<_>>();
+        let bytes = encode(a, &tables, req.format, req.options)?;
         write_file_atomic(&req.out, &bytes)?;
         return Ok(vec![req.out.clone()]);
     }
@@ -525,9 +376,9 @@ pub fn export(loaded: &Loaded, req: &Request) -> Result<Vec<PathBuf>, ExportErro
     let written = (|| {
         let mut names = Vec::new();
         for l in &layers {
-            let t = table(loaded, l)?;
-            let bytes = encode(loaded, std::slice::from_ref(&t), req.format, req.options)?;
-            let name = format!("{l}.{}", req.format.extension());
+            let t = table(a, *l);
+            let bytes = encode(a, std::slice::from_ref(&t), req.format, req.options)?;
+            let name = format!("{}.{}", l.name(), req.format.extension());
             let p = staging.join(&name);
             std::fs::write(&p, &bytes).map_err(io_err(&p))?;
             names.push(name);
@@ -588,7 +439,7 @@ fn check_replaceable_dir(out: &Path, format: Format) -> Result<(), ExportError> 
         let name = e.file_name().to_string_lossy().into_owned();
         let ours = name
             .strip_suffix(&format!(".{}", format.extension()))
-            .is_some_and(|stem| public_layers().contains(&stem))
+            .is_some_and(|stem| registry::info(stem).is_some())
             && e.file_type().map(|t| t.is_file()).unwrap_or(false);
         if !ours {
             return Err(ExportError::DirectoryNotEmpty {
@@ -621,87 +472,6 @@ fn swap_dir(staging: &Path, out: &Path) -> Result<(), ExportError> {
         let _ = std::fs::remove_dir_all(&old);
     }
     Ok(())
-}
-
-/// Italian label of a column, for the people who read the files (XLSX headers, QGIS aliases).
-pub fn label_it(column: &str) -> String {
-    let known = match column {
-        "istat" => "Codice ISTAT",
-        "belfiore" => "Codice catastale (Belfiore)",
-        "nome" => "Nome",
-        "sub_ambito" => "Sub-ambito",
-        "popolazione" => "Popolazione",
-        "area_km2" => "Superficie (km²)",
-        "alloggi" => "Alloggi pubblici",
-        "alloggi_sap" => "Alloggi SAP",
-        "occupati" => "Occupati",
-        "liberi" => "Liberi",
-        "sfitto_carenze_manutentive" => "Sfitti per carenze manutentive",
-        "sfitto_ristrutturazione" => "Sfitti per ristrutturazione",
-        "inutilizzati" => "Inutilizzati",
-        "inutilizzati_con_data" => "Inutilizzati con data di sfitto",
-        "mesi_sfitto_medi" => "Mesi di sfitto (media)",
-        "sfitti_oltre_24_mesi" => "Sfitti da oltre 24 mesi",
-        "tasso_inutilizzo" => "Quota inutilizzati",
-        "alloggi_per_1000_ab" => "Alloggi ogni 1.000 abitanti",
-        "inutilizzati_per_1000_ab" => "Inutilizzati ogni 1.000 abitanti",
-        "quota_inutilizzati_ambito" => "Quota degli inutilizzati dell'Ambito",
-        "id" => "Identificativo",
-        "ente_proprietario" => "Ente proprietario",
-        "codice_unita" => "Codice unità",
-        "comune" => "Comune",
-        "comune_istat" => "Codice ISTAT del comune",
-        "indirizzo" => "Indirizzo",
-        "servizio" => "Servizio (codice)",
-        "servizio_label" => "Servizio",
-        "stato" => "Stato (codice)",
-        "stato_label" => "Stato",
-        "inutilizzato" => "Inutilizzato",
-        "sfitto_dal" => "Sfitto dal",
-        "mesi_sfitto" => "Mesi di sfitto",
-        "riferimento_catastale" => "Riferimento catastale",
-        "categoria_catastale" => "Categoria catastale",
-        "superficie_mq" => "Superficie (m²)",
-        "localizzazione" => "Localizzazione",
-        "riferimento" => "Riferimento",
-        "sezione" => "Sezione",
-        "foglio" => "Foglio",
-        "particella" => "Particella",
-        "scala" => "Scala",
-        "area_m2" => "Superficie (m²)",
-        "classe" => "Classe (codice)",
-        "classe_label" => "Classe",
-        "legenda" => "Legenda",
-        "codice_destinazione" => "Codice di destinazione",
-        "codice" => "Codice",
-        "fonte" => "Fonte",
-        "lon" => "Longitudine",
-        "lat" => "Latitudine",
-        _ => "",
-    };
-    if !known.is_empty() {
-        return known.to_string();
-    }
-    let text = column.replace('_', " ");
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => text,
-    }
-}
-
-/// Italian title of a layer (sheet names, layer descriptions).
-pub fn title_it(layer: &str) -> String {
-    match layer {
-        "comuni" => "Comuni".into(),
-        "fogli" => "Fogli catastali".into(),
-        "particelle" => "Particelle catastali".into(),
-        "fabbricati" => "Fabbricati".into(),
-        "alloggi_pubblici" => "Alloggi pubblici".into(),
-        "pgt_zone" => "Zone PGT".into(),
-        "vincoli" => "Vincoli".into(),
-        other => label_it(other),
-    }
 }
 
 // --- geometry helpers shared by the writers -------------------------------------------------
@@ -881,23 +651,27 @@ mod tests {
     }
 
     #[test]
-    fn kinds_are_inferred() {
-        let v = [Value::from(1), Value::from(2.5), Value::Null];
-        assert_eq!(infer_kind(v.iter()), Kind::Real);
-        let d = [Value::from("2024-01-31"), Value::Null];
-        assert_eq!(infer_kind(d.iter()), Kind::Date);
-        let t = [Value::from("016077"), Value::from(3)];
-        assert_eq!(infer_kind(t.iter()), Kind::Text);
-        assert_eq!(infer_kind([Value::Null].iter()), Kind::Text);
+    fn values_are_checked_against_their_kind() {
+        assert!(value_fits(&Value::from(2), Kind::Integer));
+        assert!(!value_fits(&Value::from(2.5), Kind::Integer));
+        assert!(value_fits(&Value::from(2), Kind::Real));
+        assert!(value_fits(&Value::from("2024-01-31"), Kind::Date));
+        assert!(!value_fits(&Value::from("31/01/2024"), Kind::Date));
+        assert!(!value_fits(&Value::from(3), Kind::Text));
+        assert!(value_fits(&Value::Null, Kind::Boolean));
     }
 
     #[test]
     fn formats_and_layers_parse() {
         assert_eq!(Format::parse("parquet").ok(), Some(Format::GeoParquet));
         assert!(Format::parse("shp").is_err());
-        assert!(public_layer("alloggi_privati").is_err());
+        assert!(export_layer("alloggi_privati", Audience::Pubblico).is_err());
+        assert!(export_layer("alloggi_privati", Audience::Ufficio).is_ok());
+        let names = |v: Vec<Layer>| v.into_iter().map(Layer::name).collect::<Vec<_>>();
         assert_eq!(
-            resolve_layers(&["comuni".into(), "comuni".into()]).ok(),
+            resolve_layers(&["comuni".into(), "comuni".into()], Audience::Pubblico)
+                .map(names)
+                .ok(),
             Some(vec!["comuni"])
         );
     }

@@ -5,15 +5,17 @@
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 use serde_json::Value;
 
-use super::{label_it, lonlat, title_it, ExportError, Kind, Table};
-use crate::pipeline::Loaded;
+use super::{lonlat, ExportError, Kind, Table};
+use crate::analysis::Analisi;
+use crate::output::layers::{self, Display, LayerId};
 
 /// Name of the sheet with the per-comune vacancy table.
 pub const SHEET_VACANCY: &str = "Sfitto per comune";
 /// Name of the information sheet.
 pub const SHEET_INFO: &str = "Informazioni";
 
-/// Columns of the per-comune vacancy table (properties of `StatComune`).
+/// Columns of the per-comune vacancy table: a selection of the `comuni` layer's columns,
+/// labelled and formatted as the registry says.
 const VACANCY_COLUMNS: [&str; 16] = [
     "nome",
     "istat",
@@ -33,8 +35,17 @@ const VACANCY_COLUMNS: [&str; 16] = [
     "sfitti_oltre_24_mesi",
 ];
 
-fn is_share(column: &str) -> bool {
-    matches!(column, "tasso_inutilizzo" | "quota_inutilizzati_ambito")
+/// Whether a column of the `comuni` layer is a share (written as a percentage).
+fn comuni_share(column: &str) -> bool {
+    layers::info_of(LayerId::Comuni)
+        .column(column)
+        .is_some_and(|c| c.display == Display::Percent)
+}
+
+fn comuni_label(column: &str) -> &'static str {
+    layers::info_of(LayerId::Comuni)
+        .column(column)
+        .map_or("", |c| c.label)
 }
 
 struct Formats {
@@ -43,13 +54,6 @@ struct Formats {
     decimal: Format,
     date: Format,
     bold: Format,
-}
-
-fn header_label(column: &str) -> String {
-    match column {
-        "nome" => "Comune".into(),
-        other => label_it(other),
-    }
 }
 
 fn write_value(
@@ -116,20 +120,23 @@ fn finish_table(ws: &mut Worksheet, rows: u32, cols: u16) -> Result<(), XlsxErro
 
 fn info_sheet(
     wb: &mut Workbook,
-    loaded: &Loaded,
+    a: &Analisi,
     tables: &[Table],
     f: &Formats,
 ) -> Result<(), XlsxError> {
-    let a = &loaded.model.ambito;
+    let ambito = &a.model.ambito;
     let ws = wb.add_worksheet();
     ws.set_name(SHEET_INFO)?;
-    let numero = a.numero.map(|n| format!("{n} – ")).unwrap_or_default();
+    let numero = ambito.numero.map(|n| format!("{n} – ")).unwrap_or_default();
     let mut lines: Vec<(String, String)> = vec![
-        ("Ambito territoriale".into(), format!("{numero}{}", a.nome)),
-        ("Anno del Piano".into(), a.anno.to_string()),
+        (
+            "Ambito territoriale".into(),
+            format!("{numero}{}", ambito.nome),
+        ),
+        ("Anno del Piano".into(), ambito.anno.to_string()),
         (
             "Data di riferimento".into(),
-            a.data_riferimento.format("%d/%m/%Y").to_string(),
+            ambito.data_riferimento.format("%d/%m/%Y").to_string(),
         ),
         (
             "Esportato il".into(),
@@ -140,7 +147,7 @@ fn info_sheet(
             "gradi decimali WGS 84 (EPSG:4326): longitudine, latitudine".into(),
         ),
     ];
-    if a.dimostrativo {
+    if ambito.dimostrativo {
         lines.push((
             "Attenzione".into(),
             "DATI DIMOSTRATIVI: non descrivono il patrimonio reale".into(),
@@ -150,7 +157,7 @@ fn info_sheet(
     for t in tables {
         lines.push((
             String::new(),
-            format!("{} ({} righe)", title_it(t.layer), t.rows.len()),
+            format!("{} ({} righe)", t.info.short_title, t.rows.len()),
         ));
     }
     for (i, (k, v)) in lines.iter().enumerate() {
@@ -161,19 +168,19 @@ fn info_sheet(
     Ok(())
 }
 
-fn vacancy_sheet(wb: &mut Workbook, loaded: &Loaded, f: &Formats) -> Result<(), ExportError> {
+fn vacancy_sheet(wb: &mut Workbook, a: &Analisi, f: &Formats) -> Result<(), ExportError> {
     let ws = wb.add_worksheet();
     ws.set_name(SHEET_VACANCY)?;
     for (c, name) in VACANCY_COLUMNS.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, header_label(name), &f.header)?;
+        ws.write_string_with_format(0, c as u16, comuni_label(name), &f.header)?;
     }
-    let mut rows: Vec<Value> = loaded
+    let mut rows: Vec<Value> = a
         .vacancy
         .per_comune
         .iter()
         .map(serde_json::to_value)
         .collect::<Result<_, _>>()?;
-    let mut total = serde_json::to_value(&loaded.vacancy.ambito)?;
+    let mut total = serde_json::to_value(&a.vacancy.ambito)?;
     if let Some(o) = total.as_object_mut() {
         o.insert("nome".into(), Value::from("Totale Ambito"));
     }
@@ -192,7 +199,7 @@ fn vacancy_sheet(wb: &mut Workbook, loaded: &Loaded, f: &Formats) -> Result<(), 
                 ws.write_string_with_format(r32, c as u16, "Totale Ambito", &f.bold)?;
                 continue;
             }
-            write_value(ws, r32, c as u16, v, kind, is_share(name), f)?;
+            write_value(ws, r32, c as u16, v, kind, comuni_share(name), f)?;
         }
     }
     finish_table(ws, (last - 1) as u32, VACANCY_COLUMNS.len() as u16)?;
@@ -201,22 +208,30 @@ fn vacancy_sheet(wb: &mut Workbook, loaded: &Loaded, f: &Formats) -> Result<(), 
 
 fn layer_sheet(wb: &mut Workbook, t: &Table, f: &Formats) -> Result<(), XlsxError> {
     let ws = wb.add_worksheet();
-    let name: String = title_it(t.layer).chars().take(31).collect();
+    let name: String = t.info.short_title.chars().take(31).collect();
     ws.set_name(name)?;
     let points = t.is_point_layer();
-    let mut headers: Vec<String> = t.columns.iter().map(|c| header_label(&c.name)).collect();
+    let mut headers: Vec<&str> = t.columns.iter().map(|c| c.label).collect();
     if points {
-        headers.push(label_it("lon"));
-        headers.push(label_it("lat"));
+        headers.push("Longitudine");
+        headers.push("Latitudine");
     }
     for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, h, &f.header)?;
+        ws.write_string_with_format(0, c as u16, *h, &f.header)?;
     }
     let n = t.columns.len();
     for (r, row) in t.rows.iter().enumerate() {
         let r32 = (r + 1) as u32;
         for (c, (col, v)) in t.columns.iter().zip(&row.values).enumerate() {
-            write_value(ws, r32, c as u16, v, col.kind, is_share(&col.name), f)?;
+            write_value(
+                ws,
+                r32,
+                c as u16,
+                v,
+                col.kind,
+                col.display == Display::Percent,
+                f,
+            )?;
         }
         if points {
             if let Some((lon, lat)) = row.geometry.as_ref().and_then(lonlat) {
@@ -228,7 +243,7 @@ fn layer_sheet(wb: &mut Workbook, t: &Table, f: &Formats) -> Result<(), XlsxErro
     finish_table(ws, t.rows.len() as u32, headers.len() as u16)
 }
 
-pub fn to_bytes(loaded: &Loaded, tables: &[Table]) -> Result<Vec<u8>, ExportError> {
+pub fn to_bytes(a: &Analisi, tables: &[Table]) -> Result<Vec<u8>, ExportError> {
     let f = Formats {
         header: Format::new()
             .set_bold()
@@ -240,8 +255,8 @@ pub fn to_bytes(loaded: &Loaded, tables: &[Table]) -> Result<Vec<u8>, ExportErro
         bold: Format::new().set_bold(),
     };
     let mut wb = Workbook::new();
-    info_sheet(&mut wb, loaded, tables, &f)?;
-    vacancy_sheet(&mut wb, loaded, &f)?;
+    info_sheet(&mut wb, a, tables, &f)?;
+    vacancy_sheet(&mut wb, a, &f)?;
     for t in tables {
         layer_sheet(&mut wb, t, &f)?;
     }
