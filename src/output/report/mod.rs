@@ -2,7 +2,7 @@
 //!
 //! One module per format (`text`, `json`, `csv`, `html`) and the SVG charts and small map of
 //! the HTML form (`svg`). This module holds the public entry points and what the text and HTML
-//! forms share: the report as a sequence of [`Block`]s (headings, tables, notes).
+//! forms share: the report as a sequence of `Block`s (headings, tables, notes).
 
 mod csv;
 mod html;
