@@ -129,40 +129,8 @@ fn consistenza_and_sections_reproduce_seed_003() {
         (253, 0, 249, 4)
     );
 
+    // e), g), k): see `sections_e_g_k_reproduce_the_reference_file`.
     let s = &r.sezioni;
-    // e) turnover: 2 at Clusone.
-    assert_eq!(s.e.totale, 2);
-    assert_eq!(s.e.per_ente.len(), 1);
-    assert_eq!(s.e.per_ente[0].ente, "Comune di Clusone");
-    // g) declared 5 (Ardesio 1, Azzone 1, Clusone 3 of which 2 turnover), b–f add to 2.
-    assert_eq!((s.g.totale, s.g.somma_b_f), (5, 2));
-    let g: Vec<(&str, u32, u32)> =
-        s.g.per_ente
-            .iter()
-            .map(|x| (x.ente.as_str(), x.dichiarati, x.di_cui_turn_over))
-            .collect();
-    assert_eq!(
-        g,
-        vec![
-            ("Comune di Ardesio", 1, 0),
-            ("Comune di Azzone", 1, 0),
-            ("Comune di Clusone", 3, 2)
-        ]
-    );
-    // k) assigned the previous year.
-    let k: Vec<(&str, u32)> =
-        s.k.per_ente
-            .iter()
-            .map(|x| (x.ente.as_str(), x.valore))
-            .collect();
-    assert_eq!(
-        k,
-        vec![
-            ("ALER Bergamo - Lecco - Sondrio", 3),
-            ("Comune di Cerete", 1),
-            ("Comune di Oltressenda Alta", 1)
-        ]
-    );
     assert_eq!(s.b.totale + s.c.totale + s.d.totale + s.f.totale, 0);
     // The declared g) total that does not match b–f is flagged.
     assert!(r
@@ -170,6 +138,108 @@ fn consistenza_and_sections_reproduce_seed_003() {
         .iter()
         .any(|a| a.codice == "totale_g_diverso_da_somma"));
     assert!(r.dimostrativo);
+}
+
+/// `(sezione, ente, valore)` rows of a `sezione,ente_proprietario,valore,nota` table.
+fn parse_sezioni(text: &str) -> Vec<(String, String, u32)> {
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    rdr.records()
+        .map(|r| {
+            let r = r.expect("CSV record");
+            let v = r[2].trim().parse().expect("valore");
+            (r[0].trim().to_string(), r[1].trim().to_string(), v)
+        })
+        .collect()
+}
+
+/// Sections e), g), k) come from `data/ambito9_sezioni_e_g_k_2026.csv`, the file the demo
+/// inventory's flags are generated from (through `include_str!`): the report must give back
+/// exactly its rows. Since a wrong value in that file would change the demo and the report
+/// alike, the file itself is checked against sources it was not generated from: the shared
+/// reference copy (when present), the state table's "Disponibili nell'anno" column (a
+/// different table of seed 003) and the totals the plan states in words.
+#[test]
+fn sections_e_g_k_reproduce_the_reference_file() {
+    let l = loaded();
+    let s = &l.report.sezioni;
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/ambito9_sezioni_e_g_k_2026.csv");
+    let rows = parse_sezioni(&std::fs::read_to_string(&local).expect("data file"));
+    let of = |sez: &str| -> Vec<(String, u32)> {
+        let mut v: Vec<(String, u32)> = rows
+            .iter()
+            .filter(|r| r.0 == sez)
+            .map(|r| (r.1.clone(), r.2))
+            .collect();
+        v.sort_by_key(|(e, _)| e.to_lowercase());
+        v
+    };
+    assert!(
+        rows.iter().all(|r| ["e", "g", "k"].contains(&r.0.as_str())),
+        "{rows:?}"
+    );
+
+    // The report against the file, owner by owner.
+    let pairs = |sec: &abitare::analysis::piano_annuale::Sezione| -> Vec<(String, u32)> {
+        sec.per_ente
+            .iter()
+            .map(|x| (x.ente.clone(), x.valore))
+            .collect()
+    };
+    assert_eq!(pairs(&s.e), of("e"), "e)");
+    assert_eq!(pairs(&s.k), of("k"), "k)");
+    let turn_over: BTreeMap<String, u32> = of("e").into_iter().collect();
+    let want_g: Vec<(String, u32, u32)> = of("g")
+        .into_iter()
+        .map(|(ente, v)| {
+            let t = turn_over.get(&ente).copied().unwrap_or(0);
+            (ente, v, t)
+        })
+        .collect();
+    let got_g: Vec<(String, u32, u32)> =
+        s.g.per_ente
+            .iter()
+            .map(|x| (x.ente.clone(), x.dichiarati, x.di_cui_turn_over))
+            .collect();
+    assert_eq!(got_g, want_g, "g)");
+    let total = |v: &[(String, u32)]| v.iter().map(|x| x.1).sum::<u32>();
+    assert_eq!(s.e.totale, total(&of("e")));
+    assert_eq!(s.g.totale, total(&of("g")));
+    assert_eq!(s.k.totale, total(&of("k")));
+
+    // The file against sources it was not generated from.
+    // 1. The shared reference copy, row by row.
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/domain/reference/ambito9_sezioni_e_g_k_2026.csv");
+    match std::fs::read_to_string(&shared) {
+        Ok(text) => assert_eq!(rows, parse_sezioni(&text), "data/ differs from {shared:?}"),
+        Err(_) => eprintln!(
+            "NOTICE: {} absent, row-by-row check skipped",
+            shared.display()
+        ),
+    }
+    // 2. g) per owner is the "Disponibili nell'anno" column of the state table (seed 003,
+    //    table 2): Ardesio 1, Azzone 1, Clusone 3.
+    let stato = reference("ambito9_sap_stato_per_ente_2026.csv").expect("state table");
+    let disponibili: Vec<(String, u32)> = stato
+        .iter()
+        .filter(|(ente, n)| ente.as_str() != "Totale" && n[5] > 0)
+        .map(|(ente, n)| (ente.clone(), n[5]))
+        .collect();
+    assert_eq!(of("g"), disponibili, "g) against the state table");
+    // 3. The totals the plan states in words (seed 003): e) "COMUNE DI CLUSONE 2"; g) "sono 5",
+    //    of which 2 by turnover (Clusone 3, of which 2); k) "sono 5 le unità abitative assegnate
+    //    l'anno precedente" (ALER 3 + Cerete 1 + Oltressenda Alta 1).
+    let g_turn_over: u32 = want_g.iter().map(|x| x.2).sum();
+    assert_eq!(
+        (
+            total(&of("e")),
+            total(&of("g")),
+            g_turn_over,
+            total(&of("k"))
+        ),
+        (2, 5, 2, 5)
+    );
+    assert_eq!((of("e").len(), of("g").len(), of("k").len()), (1, 3, 3));
 }
 
 #[test]

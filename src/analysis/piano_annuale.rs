@@ -196,15 +196,26 @@ fn name_key(s: &str) -> String {
     s.to_lowercase()
 }
 
+/// Owner names by [`name_key`]: the spelling the state table shows (the first met).
+type Spellings = BTreeMap<String, String>;
+
+fn spelling(names: &Spellings, ente: &str) -> String {
+    names
+        .get(&name_key(ente))
+        .cloned()
+        .unwrap_or_else(|| ente.to_string())
+}
+
 fn section(
     titolo: &str,
     units: &[&AlloggioPubblico],
+    names: &Spellings,
     pick: impl Fn(&FlagPiano) -> bool,
 ) -> Sezione {
     let mut per: BTreeMap<String, (String, u32)> = BTreeMap::new();
     for u in units.iter().filter(|u| pick(&u.flag)) {
         per.entry(name_key(&u.ente_proprietario))
-            .or_insert_with(|| (u.ente_proprietario.clone(), 0))
+            .or_insert_with(|| (spelling(names, &u.ente_proprietario), 0))
             .1 += 1;
     }
     let per_ente: Vec<ValoreEnte> = per
@@ -258,6 +269,12 @@ pub fn piano_annuale(units: &[AlloggioPubblico], ctx: &Contesto) -> PianoAnnuale
         }
     }
 
+    // Sections list each owner under the same spelling as the state table, whichever of its
+    // rows carries the flag.
+    let names: Spellings = stato
+        .iter()
+        .map(|(k, r)| (k.clone(), r.ente.clone()))
+        .collect();
     let mut stato_per_ente: Vec<RigaStato> = stato.into_values().collect();
     stato_per_ente.sort_by(|a, b| {
         b.di_proprieta
@@ -296,31 +313,37 @@ pub fn piano_annuale(units: &[AlloggioPubblico], ctx: &Contesto) -> PianoAnnuale
     let b = section(
         "b) Unità SAP in carenza manutentiva assegnabili nello stato di fatto nel corso dell'anno",
         &sap,
+        &names,
         |f| f.assegnabile_stato_di_fatto,
     );
     let c = section(
         "c) Unità SAP oggetto di piani e programmi già formalizzati di ristrutturazione, recupero, riqualificazione",
         &sap,
+        &names,
         |f| f.in_programma_ristrutturazione,
     );
     let d = section(
         "d) Unità SAP oggetto di piani e programmi già formalizzati di nuova edificazione, assegnabili nell'anno",
         &sap,
+        &names,
         |f| f.nuova_edificazione,
     );
     let e = section(
         "e) Unità SAP che si libereranno nel corso dell'anno per turn over",
         &sap,
+        &names,
         |f| f.turn_over,
     );
     let f = section(
         "f) Unità conferite da soggetti privati e destinate a SAP (art. 23 c. 2 L.R. 16/2016)",
         &sap,
+        &names,
         |f| f.conferita_da_privati,
     );
     let k = section(
         "k) Unità SAP assegnate nel corso dell'anno precedente",
         &sap,
+        &names,
         |f| f.assegnata_anno_precedente,
     );
     let sat: Vec<&AlloggioPubblico> = units
@@ -330,6 +353,7 @@ pub fn piano_annuale(units: &[AlloggioPubblico], ctx: &Contesto) -> PianoAnnuale
     let j = section(
         "j) Unità abitative destinate ai servizi abitativi transitori (SAT)",
         &sat,
+        &names,
         |_| true,
     );
 
@@ -348,7 +372,7 @@ pub fn piano_annuale(units: &[AlloggioPubblico], ctx: &Contesto) -> PianoAnnuale
         let row = g_rows
             .entry(name_key(&u.ente_proprietario))
             .or_insert_with(|| RigaG {
-                ente: u.ente_proprietario.clone(),
+                ente: spelling(&names, &u.ente_proprietario),
                 dichiarati: 0,
                 somma_b_f: 0,
                 di_cui_turn_over: 0,

@@ -1,12 +1,16 @@
 //! The public-housing inventory as an officer's spreadsheet export: `;`-separated,
 //! Windows-1252, CRLF, with the usual variety in how values are written.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 
 use super::territory::{ComuneFact, Rng};
 use super::DemoError;
 
 const SAP_CSV: &str = include_str!("../../data/ambito9_sap_stato_per_ente_2026.csv");
+/// Sections e), g), k) of the 2026 plan per owner (seed 003): `sezione,ente_proprietario,valore,nota`.
+const SEZIONI_CSV: &str = include_str!("../../data/ambito9_sezioni_e_g_k_2026.csv");
 
 pub const ALER: &str = "ALER Bergamo - Lecco - Sondrio";
 
@@ -96,6 +100,61 @@ fn yes(rng: &mut Rng) -> &'static str {
     s
 }
 
+/// What sections e), g), k) of the plan say of one owner.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct SezioniEnte {
+    /// e) units freed by turnover during the year (part of g).
+    turn_over: usize,
+    /// g) units declared available in the year, turnover included.
+    disponibili: usize,
+    /// k) units assigned the previous year.
+    assegnate: usize,
+}
+
+/// Sections e), g), k) of `data/ambito9_sezioni_e_g_k_2026.csv`, per owner.
+fn sezioni_e_g_k() -> Result<BTreeMap<String, SezioniEnte>, DemoError> {
+    let err = |line: u64, m: String| {
+        DemoError::Other(format!("ambito9_sezioni_e_g_k_2026.csv, riga {line}: {m}"))
+    };
+    let mut out: BTreeMap<String, SezioniEnte> = BTreeMap::new();
+    let mut rdr = csv::Reader::from_reader(SEZIONI_CSV.as_bytes());
+    for rec in rdr.records() {
+        let r = rec.map_err(|e| err(0, e.to_string()))?;
+        let line = r.position().map_or(0, |p| p.line());
+        let ente = r.get(1).unwrap_or("").trim();
+        if ente.is_empty() {
+            return Err(err(line, "ente proprietario mancante".into()));
+        }
+        let valore: usize = r
+            .get(2)
+            .unwrap_or("")
+            .trim()
+            .parse()
+            .map_err(|e| err(line, format!("valore: {e}")))?;
+        let row = out.entry(ente.to_string()).or_default();
+        let slot = match r.get(0).unwrap_or("").trim() {
+            "e" => &mut row.turn_over,
+            "g" => &mut row.disponibili,
+            "k" => &mut row.assegnate,
+            other => return Err(err(line, format!("sezione {other:?}: attese e, g, k"))),
+        };
+        if *slot != 0 {
+            return Err(err(line, format!("{ente} ripetuto nella stessa sezione")));
+        }
+        *slot = valore;
+    }
+    for (ente, s) in &out {
+        if s.turn_over > s.disponibili {
+            return Err(DemoError::Other(format!(
+                "ambito9_sezioni_e_g_k_2026.csv: {ente} ha {} unità in turn over (e) ma solo {} \
+                 disponibili nell'anno (g)",
+                s.turn_over, s.disponibili
+            )));
+        }
+    }
+    Ok(out)
+}
+
 /// Builds the inventory CSV bytes. `sites[k]` are the free building-sized parcels of comune `k`.
 pub fn inventory(
     facts: &[ComuneFact],
@@ -127,6 +186,7 @@ pub fn inventory(
         owners.push((ente.clone(), [n(2)?, n(3)?, n(4)?, n(5)?]));
     }
     owners.push(("Comune di Rovetta".into(), [0, 0, 0, 4]));
+    let mut sezioni = sezioni_e_g_k()?;
 
     let mut place = |units: &mut Vec<Unit>,
                      ente: &str,
@@ -265,42 +325,65 @@ pub fn inventory(
             };
             code += rng.range(1, 3) as u64;
         }
-        // Flags of the plan's sections e), g), k).
-        let mut flag = |pred: &dyn Fn(&Unit) -> bool, n: usize, f: &dyn Fn(&mut Unit)| {
+        // Flags of the plan's sections e), g), k), as the reference plan gives them.
+        let mut flag = |pred: &dyn Fn(&Unit) -> bool, n: usize, f: &dyn Fn(&mut Unit)| -> usize {
             let mut idx: Vec<usize> = (0..mine.len()).filter(|&i| pred(&mine[i])).collect();
             rng.shuffle(&mut idx);
             for &i in idx.iter().take(n) {
                 f(&mut mine[i]);
             }
+            idx.len().min(n)
         };
         let free = |u: &Unit| !u.disponibile && !u.assegnata;
-        match ente.as_str() {
-            "Comune di Clusone" => {
-                flag(&|u| u.stato == Stato::Occupato && free(u), 2, &|u| {
+        let want = sezioni.remove(ente.as_str()).unwrap_or_default();
+        let short = |what: &str, n: usize| {
+            DemoError::Other(format!(
+                "{ente}: mancano {n} unità per la sezione {what} di ambito9_sezioni_e_g_k_2026.csv"
+            ))
+        };
+        // e) Turnover: occupied units whose household leaves during the year, available in it.
+        if want.turn_over > 0 {
+            let n = flag(
+                &|u| u.stato == Stato::Occupato && free(u),
+                want.turn_over,
+                &|u| {
                     u.turn_over = true;
                     u.disponibile = true;
-                });
-                flag(&|u| u.stato == Stato::Carenze && free(u), 1, &|u| {
-                    u.disponibile = true
-                });
+                },
+            );
+            if n < want.turn_over {
+                return Err(short("e", want.turn_over - n));
             }
-            "Comune di Ardesio" | "Comune di Azzone" => {
-                flag(&|u| u.stato == Stato::Libero && free(u), 1, &|u| {
-                    u.disponibile = true
-                });
-            }
-            "Comune di Cerete" | "Comune di Oltressenda Alta" => {
-                flag(&|u| u.stato == Stato::Occupato && free(u), 1, &|u| {
-                    u.assegnata = true
-                });
-            }
-            _ if ente == ALER => {
-                flag(&|u| u.stato == Stato::Occupato && free(u), 3, &|u| {
-                    u.assegnata = true
-                });
-            }
-            _ => {}
         }
+        // g) The other units available in the year: free ones first, then those vacant for
+        // maintenance.
+        let mut left = want.disponibili - want.turn_over;
+        for stato in [Stato::Libero, Stato::Carenze] {
+            if left > 0 {
+                left -= flag(&|u| u.stato == stato && free(u), left, &|u| {
+                    u.disponibile = true
+                });
+            }
+        }
+        if left > 0 {
+            return Err(short("g", left));
+        }
+        // k) Assigned the previous year: occupied now.
+        if want.assegnate > 0 {
+            let n = flag(
+                &|u| u.stato == Stato::Occupato && free(u),
+                want.assegnate,
+                &|u| u.assegnata = true,
+            );
+            if n < want.assegnate {
+                return Err(short("k", want.assegnate - n));
+            }
+        }
+    }
+    if let Some(ente) = sezioni.keys().next() {
+        return Err(DemoError::Other(format!(
+            "ambito9_sezioni_e_g_k_2026.csv: {ente} non è tra gli enti dell'inventario"
+        )));
     }
 
     // Dates the unused units became empty.

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::report::CsvText;
 use crate::analysis::candidates::{esclusioni_testo, numero_it, per_comune, Screening};
 use crate::analysis::candidates::{AreaCandidata, FonteCandidata};
 use crate::model::{AmbitoInfo, Comune};
@@ -79,14 +80,6 @@ fn of_comune<'a>(s: &'a Screening, istat: &'a str) -> impl Iterator<Item = &'a A
         .filter(move |c| c.comune_istat.as_deref().unwrap_or("") == istat)
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn dec(v: f64, d: usize) -> String {
     format!("{v:.d$}")
 }
@@ -94,16 +87,25 @@ fn dec(v: f64, d: usize) -> String {
 /// One line per candidate (`candidata`, ranked within its comune), per excluded area
 /// (`esclusa`) and per comune and source (`riepilogo`). Decimal point, comma separator.
 fn csv(comuni: &[Comune], s: &Screening) -> String {
-    let mut o = String::from(
-        "sezione,comune_istat,comune,rango,id,fonte,denominazione,punteggio,area_ha,\
-         alloggi_stimati,aree_escluse,motivi,esclusioni\r\n",
-    );
+    let mut o = CsvText::new();
+    o.row([
+        "sezione",
+        "comune_istat",
+        "comune",
+        "rango",
+        "id",
+        "fonte",
+        "denominazione",
+        "punteggio",
+        "area_ha",
+        "alloggi_stimati",
+        "aree_escluse",
+        "motivi",
+        "esclusioni",
+    ]);
     let totals = per_comune(s);
     for (istat, nome) in comuni_order(comuni, s) {
-        let mut row = |cells: [String; 13]| {
-            let line: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
-            let _ = write!(o, "{}\r\n", line.join(","));
-        };
+        let mut row = |cells: [String; 13]| o.row(cells);
         for (rank, c) in of_comune(s, &istat).enumerate() {
             row([
                 "candidata".into(),
@@ -162,7 +164,7 @@ fn csv(comuni: &[Comune], s: &Screening) -> String {
             }
         }
     }
-    o
+    o.finish()
 }
 
 fn esc(s: &str) -> String {

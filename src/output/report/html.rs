@@ -1,0 +1,110 @@
+//! Printable HTML: the tables of the plan, the SVG charts of [`super::svg`] and, in the
+//! printable form served by `/api/report/piano-annuale/stampa`, a small map of the comuni.
+
+use std::fmt::Write as _;
+
+use super::svg::{grafico_sezioni, grafico_stati_per_ente, mappa_svg, MappaComuni};
+use super::{blocks, private_blocks, Block};
+use crate::analysis::piano_annuale::PianoAnnuale;
+use crate::analysis::private::StockPrivato;
+
+/// Escapes text for HTML and SVG (element content and attribute values).
+pub(super) fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn html_table(o: &mut String, head: &[&str], rows: &[Vec<String>]) {
+    o.push_str("<table><thead><tr>");
+    for (i, h) in head.iter().enumerate() {
+        let cls = if i > 0 { " class=\"n\"" } else { "" };
+        let _ = write!(o, "<th{cls}>{}</th>", esc(h));
+    }
+    o.push_str("</tr></thead><tbody>");
+    let last = rows.len().saturating_sub(1);
+    for (ri, r) in rows.iter().enumerate() {
+        let cls = if ri == last { " class=\"tot\"" } else { "" };
+        let _ = write!(o, "<tr{cls}>");
+        for (i, c) in r.iter().enumerate() {
+            let cls = if i > 0 { " class=\"n\"" } else { "" };
+            let _ = write!(o, "<td{cls}>{}</td>", esc(c));
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</tbody></table>\n");
+}
+
+/// The plan, then the `extra` blocks, then the data-quality warnings; with `mappa`, the small
+/// map among the charts and the source line at the end.
+pub(super) fn render(r: &PianoAnnuale, extra: Vec<Block>, mappa: Option<&MappaComuni>) -> String {
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!doctype html>\n<html lang=\"it\"><head><meta charset=\"utf-8\">\
+<title>Piano Annuale dell'offerta abitativa {anno} – {amb}</title>\
+<style>\
+body{{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1a1a1a;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.4}}\
+h1{{font-size:1.6rem;margin-bottom:.2rem}}h2{{font-size:1.15rem;margin-top:2rem;border-bottom:2px solid #0072B2;padding-bottom:.2rem}}\
+table{{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.92rem}}th,td{{border:1px solid #999;padding:.25rem .45rem;text-align:left}}\
+th{{background:#e8eef5}}.n{{text-align:right}}tr.tot td{{font-weight:bold;background:#f3f3f3}}\
+.demo{{background:#fff3cd;border:1px solid #c9a227;padding:.5rem .8rem;font-weight:bold}}\
+.avvisi li{{margin:.3rem 0}}.nota{{color:#444;font-style:italic}}\
+figure{{margin:1rem 0;break-inside:avoid}}figcaption{{font-size:.9rem;color:#333;margin-top:.3rem}}\
+svg.grafico{{max-width:100%;height:auto;font-family:inherit}}.grafici{{display:flex;flex-wrap:wrap;gap:1rem 2rem;align-items:flex-start}}\
+.fonte{{font-size:.85rem;color:#444;border-top:1px solid #999;margin-top:2rem;padding-top:.4rem}}\
+@media print{{body{{margin:0;max-width:none}}h2{{break-after:avoid}}table{{break-inside:avoid}}@page{{size:A4;margin:15mm}}.non-stampare{{display:none}}}}\
+</style></head><body>\n",
+        anno = r.anno,
+        amb = esc(&r.ambito)
+    );
+    let _ = writeln!(o, "<h1>Piano Annuale dell'offerta abitativa {}</h1><p>Ambito territoriale: <strong>{}</strong></p>",
+        r.anno,
+        esc(&r.ambito)
+    );
+    if r.dimostrativo {
+        o.push_str("<p class=\"demo\">Dati dimostrativi: generati per illustrare il servizio, non descrivono alloggi reali.</p>\n");
+    }
+    o.push_str("<h2>In sintesi</h2>\n<div class=\"grafici\">");
+    if let Some(m) = mappa {
+        o.push_str(&mappa_svg(m));
+    }
+    o.push_str(&grafico_stati_per_ente(r));
+    o.push_str(&grafico_sezioni(r));
+    o.push_str("</div>\n");
+    for b in blocks(r).into_iter().chain(extra) {
+        match b {
+            Block::Heading(h) => {
+                let _ = writeln!(o, "<h2>{}</h2>", esc(&h));
+            }
+            Block::Table { head, rows } => html_table(&mut o, &head, &rows),
+            Block::Note(n) => {
+                let _ = writeln!(o, "<p class=\"nota\">{}</p>", esc(&n));
+            }
+        }
+    }
+    if !r.avvisi.is_empty() {
+        o.push_str("<h2>Avvisi sulla qualità dei dati</h2><ul class=\"avvisi\">");
+        for a in &r.avvisi {
+            let _ = write!(o, "<li>{}</li>", esc(&a.messaggio));
+        }
+        o.push_str("</ul>\n");
+    }
+    if let Some(m) = mappa {
+        let _ = writeln!(
+            o,
+            "<p class=\"fonte\">Fonte: inventario degli alloggi pubblici dell'Ambito, catasto \
+             (Agenzia delle Entrate), PGT dei comuni; elaborazione abitare. Dati al {}.</p>",
+            esc(&m.data_riferimento)
+        );
+    }
+    o.push_str("</body></html>\n");
+    o
+}
+
+/// The printable HTML Piano Annuale with the private-stock section, charts and a small map
+/// of the comuni coloured by unused public units.
+pub fn html_stampa(r: &PianoAnnuale, p: &StockPrivato, mappa: &MappaComuni) -> String {
+    render(r, private_blocks(p), Some(mappa))
+}
