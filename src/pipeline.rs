@@ -18,12 +18,13 @@ use crate::analysis::private::{assign_tracts, link_private_units, stock_privato,
 use crate::analysis::vacancy::{vacancy, Vacancy};
 use crate::crs;
 use crate::index::ModelIndex;
-use crate::ingest::boundaries::{read_boundaries, BoundaryError};
+use crate::ingest::boundaries::read_boundaries;
 use crate::ingest::gml::{CadastralFeature, GmlError};
-use crate::ingest::inventory::{read_inventory, InventoryError, InventoryOptions};
+use crate::ingest::inventory::{read_inventory, InventoryOptions};
 use crate::ingest::pgt::{read_pgt, Mappatura, PgtError};
-use crate::ingest::private::{read_estimates, read_private_units, EstimatesError};
-use crate::ingest::public_assets::{read_altra_proprieta, read_servizi_puntuali, ServiziError};
+use crate::ingest::private::{read_estimates, read_private_units};
+use crate::ingest::public_assets::{read_altra_proprieta, read_servizi_puntuali};
+use crate::ingest::ReadError;
 use crate::model::workspace::{self, InputRecord, Manifest, Staging, WorkspaceError};
 use crate::model::{Comune, Localizzazione, Model};
 use crate::output::candidates_report::{self, FormatoCandidate};
@@ -37,18 +38,14 @@ pub enum PipelineError {
     Project(#[from] ProjectError),
     #[error(transparent)]
     Gml(#[from] GmlError),
+    /// A table or feature reader (inventory, private stock, other public property, service
+    /// points, estimates, boundaries).
     #[error(transparent)]
-    Inventory(#[from] InventoryError),
+    Read(#[from] ReadError),
     #[error(transparent)]
     Pgt(#[from] PgtError),
     #[error(transparent)]
-    Boundaries(#[from] BoundaryError),
-    #[error(transparent)]
     Cxf(#[from] crate::ingest::cxf::CxfError),
-    #[error(transparent)]
-    Estimates(#[from] EstimatesError),
-    #[error(transparent)]
-    Servizi(#[from] ServiziError),
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
     #[error(transparent)]
