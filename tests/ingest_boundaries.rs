@@ -1,5 +1,7 @@
 //! Comune boundaries from the ISTAT/openpolis GeoJSON.
 
+mod common;
+
 use std::path::PathBuf;
 
 use abitare::ingest::boundaries::read_boundaries;
@@ -7,17 +9,7 @@ use abitare::ingest::{ReadErrorKind, Record};
 use geo::GeodesicArea;
 
 fn bergamo_file() -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/boundaries/limits_P_16_municipalities.geojson");
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "NOTICE: {} not found: boundary test against real data skipped",
-            path.display()
-        );
-        None
-    }
+    common::shared_or_skip("data/boundaries/limits_P_16_municipalities.geojson")
 }
 
 /// (istat, belfiore, area_km2) of the comuni of the Ambito in `data/ambito9_comuni.csv`.

@@ -19,16 +19,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn rome_sheet() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cadastre/H501D076700.CXF");
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!(
-            "AVVISO: {} assente, test sul foglio reale di Roma saltato",
-            p.display()
-        );
-        None
-    }
+    common::shared_or_skip("data/cadastre/H501D076700.CXF")
 }
 
 #[test]
