@@ -38,6 +38,19 @@ pub enum PipelineError {
     Project(#[from] ProjectError),
     #[error(transparent)]
     Gml(#[from] GmlError),
+    /// A cadastral archive that is corrupt, beyond the safety limits or without GML.
+    #[error(transparent)]
+    Archive(crate::ingest::archive::ArchiveError),
+    /// A GDAL/OGR source (`input.gdal`) that cannot be read.
+    #[cfg(feature = "gdal")]
+    #[error("input.gdal: {0}")]
+    Gdal(#[from] crate::ingest::gdal_source::GdalSourceError),
+    /// `input.gdal` in a build without the `gdal` feature.
+    #[error(
+        "{path}: input.gdal richiede abitare compilato con --features gdal \
+         (cargo build --no-default-features --features gdal)"
+    )]
+    GdalUnavailable { path: PathBuf },
     /// A table or feature reader (inventory, private stock, other public property, service
     /// points, estimates, boundaries).
     #[error(transparent)]
@@ -62,8 +75,6 @@ pub enum PipelineError {
         feature: String,
         message: String,
     },
-    #[error("{path}: nessun file GML trovato (attesi *_ple.gml / *_map.gml)")]
-    NoCadastralFiles { path: PathBuf },
 }
 
 /// Everything the server and the reports need, in memory.
@@ -225,19 +236,15 @@ fn record_input(path: &Path, records: &mut Vec<InputRecord>) -> Result<(), Pipel
     Ok(())
 }
 
-/// An archive error as a pipeline error, keeping its message (which names the file or the
-/// nested entry, `provincia.zip!C800_CLUSONE.zip!C800_CLUSONE_ple.gml`).
+/// An archive error as a pipeline error: GML and I/O errors as such (their messages name the
+/// file or the nested entry, `provincia.zip!C800_CLUSONE.zip!C800_CLUSONE_ple.gml`), the
+/// archive's own errors (corrupt, limits, no GML) as [`PipelineError::Archive`].
 fn archive_error(e: crate::ingest::archive::ArchiveError) -> PipelineError {
-    use crate::ingest::archive;
+    use crate::ingest::archive::ArchiveError;
     match e {
-        archive::ArchiveError::Gml(g) => PipelineError::Gml(g),
-        archive::ArchiveError::Io { path, source } => PipelineError::Io { path, source },
-        archive::ArchiveError::NoFiles { path } => PipelineError::NoCadastralFiles { path },
-        archive::ArchiveError::Invalid { name, message }
-        | archive::ArchiveError::Limit { name, message } => PipelineError::Gml(GmlError::Invalid {
-            source_name: name,
-            message,
-        }),
+        ArchiveError::Gml(g) => PipelineError::Gml(g),
+        ArchiveError::Io { path, source } => PipelineError::Io { path, source },
+        other => PipelineError::Archive(other),
     }
 }
 
@@ -505,12 +512,9 @@ pub fn ingest(
     // GDAL/OGR sources.
     #[cfg(not(feature = "gdal"))]
     if !project.input.gdal.is_empty() {
-        return Err(PipelineError::Pgt(PgtError::Invalid {
+        return Err(PipelineError::GdalUnavailable {
             path: project.path.clone(),
-            message: "input.gdal richiede abitare compilato con --features gdal \
-                      (cargo build --no-default-features --features gdal)"
-                .into(),
-        }));
+        });
     }
     #[cfg(feature = "gdal")]
     for entry in &project.input.gdal {
@@ -532,13 +536,7 @@ pub fn ingest(
             entry.layer.as_deref(),
             entry.crs.as_deref(),
             mappatura,
-        )
-        .map_err(|e| {
-            PipelineError::Pgt(PgtError::Invalid {
-                path: PathBuf::from(&e.sorgente),
-                message: format!("input.gdal: {}", e.kind),
-            })
-        })?;
+        )?;
         model.pgt_zone.extend(read.zone);
         model.vincoli.extend(read.vincoli);
         avvisi.extend(read.avvisi);

@@ -351,6 +351,10 @@ fn input_gdal_without_the_feature_is_a_clear_error() {
     std::fs::write(&path, text).expect("write");
     let project = Project::load(&path).expect("project");
     let e = pipeline::ingest(&project).expect_err("needs the feature");
+    assert!(
+        matches!(&e, pipeline::PipelineError::GdalUnavailable { path } if path == &project.path),
+        "{e:?}"
+    );
     let msg = e.to_string();
     assert!(
         msg.contains("input.gdal richiede abitare compilato con --features gdal")
