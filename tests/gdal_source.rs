@@ -358,7 +358,12 @@ fn pipeline_reads_input_gdal() {
         "[ambito]\nnome = \"Prova\"\nanno = 2026\n\n[[input.gdal]]\nsorgente = \"pgt.gpkg\"\n";
     std::fs::write(&path, text).expect("write");
     let project = abitare::project::Project::load(&path).expect("project");
-    let (model, _, inputs, avvisi) = abitare::pipeline::ingest(&project).expect("ingest");
+    let abitare::pipeline::Ingested {
+        model,
+        inputs,
+        avvisi,
+        ..
+    } = abitare::pipeline::ingest(&project).expect("ingest");
     assert_eq!(model.pgt_zone.len(), 1, "{avvisi:?}");
     assert_eq!(model.vincoli.len(), 1, "{avvisi:?}");
     assert!(inputs.iter().any(|i| i.path.ends_with("pgt.gpkg")));

@@ -195,9 +195,14 @@ fn province_zip_of_comune_zips_builds_like_the_folder() {
 
     // Through the pipeline: same parcels as the demo's folder, the foreign comune noted.
     let mut project = Project::load(&demo().root.join("abitare.toml")).expect("project");
-    let (folder_model, ..) = pipeline::ingest(&project).expect("folder ingest");
+    let folder_model = pipeline::ingest(&project).expect("folder ingest").model;
     project.input.catasto = vec![zip.clone()];
-    let (model, _, inputs, avvisi) = pipeline::ingest(&project).expect("zip ingest");
+    let pipeline::Ingested {
+        model,
+        inputs,
+        avvisi,
+        ..
+    } = pipeline::ingest(&project).expect("zip ingest");
     assert_eq!(model.particelle.len(), folder_model.particelle.len());
     assert_eq!(model.fogli.len(), folder_model.fogli.len());
     assert_eq!(model.particelle.len(), folder_counts().0);
@@ -454,7 +459,7 @@ fn sheets_joined_to_parcels() {
     let mut project = Project::load(&d.root.join("abitare.toml")).expect("project");
     project.input.catasto = vec![dir.path().to_path_buf()];
     project.input.pgt.clear();
-    let (_, _, _, avvisi) = pipeline::ingest(&project).expect("ingest");
+    let avvisi = pipeline::ingest(&project).expect("ingest").avvisi;
     let of = |b: &str| -> Vec<&String> {
         avvisi
             .iter()

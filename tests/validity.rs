@@ -323,7 +323,7 @@ fn demo_builds_with_no_geometry_problems() {
     let dir = tempfile::tempdir().expect("tempdir");
     let generated = abitare::demo::generate(&dir.path().join("demo")).expect("demo generation");
     let project = Project::load(&generated.project).expect("demo project");
-    let (model, _, _, avvisi) = pipeline::ingest(&project).expect("ingest");
+    let pipeline::Ingested { model, avvisi, .. } = pipeline::ingest(&project).expect("ingest");
     let prefixes = [
         "comune ",
         "foglio ",
