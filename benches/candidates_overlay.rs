@@ -223,7 +223,7 @@ fn main() {
     let tmp = std::env::temp_dir().join(format!("abitare-bench-candidates-{}", std::process::id()));
     let generated = abitare::demo::generate(&tmp).expect("demo");
     let project = Project::load(&generated.project).expect("project");
-    let (demo, ..) = pipeline::ingest(&project).expect("ingest");
+    let demo = pipeline::ingest(&project).expect("ingest").model;
     let _ = std::fs::remove_dir_all(&tmp);
     let m = province(&demo);
     let rules = Regole::predefinite();

@@ -1,30 +1,33 @@
 //! The build: project file → readers → model → linkage → index → analyses → workspace.
 //! Also loads a built workspace back into memory for `serve` and `report`.
+//!
+//! [`ingest`] runs the stages, each in its own module with its own result and warnings:
+//! [`read`] (every input → [`read::Inputs`]), [`checks`] (Lombardy, sheet join, geometry
+//! validity → [`checks::Checked`]), [`link`] (comuni, units to parcels → [`link::Linked`]);
+//! [`manifest`] records the files read. [`build`] then writes the workspace.
 
-use std::collections::{BTreeMap, BTreeSet};
+pub mod checks;
+pub mod link;
+pub mod manifest;
+pub mod read;
+
+use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use geo::{BoundingRect, MultiPolygon};
-use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::analysis::candidates::{Regole, RegoleError};
-use crate::analysis::linkage::{link_units, LinkageReport};
+use crate::analysis::linkage::LinkageReport;
 use crate::analysis::piano_annuale::{piano_annuale, Avviso, Contesto, PianoAnnuale};
-use crate::analysis::private::{assign_tracts, link_private_units};
 use crate::analysis::Analisi;
-use crate::crs;
-use crate::ingest::boundaries::{read_boundaries, BoundaryError};
-use crate::ingest::gml::{CadastralFeature, GmlError};
-use crate::ingest::inventory::{read_inventory, InventoryError, InventoryOptions};
-use crate::ingest::pgt::{read_pgt, Mappatura, PgtError};
-use crate::ingest::private::{read_estimates, read_private_units, EstimatesError};
-use crate::ingest::public_assets::{read_altra_proprieta, read_servizi_puntuali, ServiziError};
+use crate::ingest::gml::GmlError;
+use crate::ingest::inventory::{read_inventory, InventoryOptions};
+use crate::ingest::pgt::PgtError;
+use crate::ingest::ReadError;
 use crate::model::workspace::{self, InputRecord, Manifest, Staging, WorkspaceError};
-use crate::model::{Comune, Localizzazione, Model};
+use crate::model::Model;
 use crate::output::candidates_report::{self, FormatoCandidate};
 use crate::output::geojson::{collection, layer_features};
 use crate::output::layers::{self, Audience};
@@ -37,18 +40,27 @@ pub enum PipelineError {
     Project(#[from] ProjectError),
     #[error(transparent)]
     Gml(#[from] GmlError),
+    /// A cadastral archive that is corrupt, beyond the safety limits or without GML.
     #[error(transparent)]
-    Inventory(#[from] InventoryError),
+    Archive(crate::ingest::archive::ArchiveError),
+    /// A GDAL/OGR source (`input.gdal`) that cannot be read.
+    #[cfg(feature = "gdal")]
+    #[error("input.gdal: {0}")]
+    Gdal(#[from] crate::ingest::gdal_source::GdalSourceError),
+    /// `input.gdal` in a build without the `gdal` feature.
+    #[error(
+        "{path}: input.gdal richiede abitare compilato con --features gdal \
+         (cargo build --no-default-features --features gdal)"
+    )]
+    GdalUnavailable { path: PathBuf },
+    /// A table or feature reader (inventory, private stock, other public property, service
+    /// points, estimates, boundaries).
+    #[error(transparent)]
+    Read(#[from] ReadError),
     #[error(transparent)]
     Pgt(#[from] PgtError),
     #[error(transparent)]
-    Boundaries(#[from] BoundaryError),
-    #[error(transparent)]
     Cxf(#[from] crate::ingest::cxf::CxfError),
-    #[error(transparent)]
-    Estimates(#[from] EstimatesError),
-    #[error(transparent)]
-    Servizi(#[from] ServiziError),
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
     #[error(transparent)]
@@ -65,8 +77,6 @@ pub enum PipelineError {
         feature: String,
         message: String,
     },
-    #[error("{path}: nessun file GML trovato (attesi *_ple.gml / *_map.gml)")]
-    NoCadastralFiles { path: PathBuf },
 }
 
 /// The workspace file holding the rules the candidates were screened with.
@@ -113,548 +123,52 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PipelineError + '_ {
     }
 }
 
-fn record_input(path: &Path, records: &mut Vec<InputRecord>) -> Result<(), PipelineError> {
-    let mut f = fs::File::open(path).map_err(io(path))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut bytes = 0u64;
-    loop {
-        let n = f.read(&mut buf).map_err(io(path))?;
-        if n == 0 {
-            break;
-        }
-        bytes += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    let digest = hasher.finalize();
-    records.push(InputRecord {
-        path: path.display().to_string(),
-        bytes,
-        sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
-    });
-    Ok(())
+/// A project's inputs read, checked and linked: what [`ingest`] returns.
+#[derive(Debug)]
+pub struct Ingested {
+    pub model: Model,
+    pub linkage: LinkageReport,
+    /// The manifest's records of the files read.
+    pub inputs: Vec<InputRecord>,
+    /// Every stage's warnings: readers, checks, linkage.
+    pub avvisi: Vec<String>,
 }
 
-/// An archive error as a pipeline error, keeping its message (which names the file or the
-/// nested entry, `provincia.zip!C800_CLUSONE.zip!C800_CLUSONE_ple.gml`).
-fn archive_error(e: crate::ingest::archive::ArchiveError) -> PipelineError {
-    use crate::ingest::archive;
-    match e {
-        archive::ArchiveError::Gml(g) => PipelineError::Gml(g),
-        archive::ArchiveError::Io { path, source } => PipelineError::Io { path, source },
-        archive::ArchiveError::NoFiles { path } => PipelineError::NoCadastralFiles { path },
-        archive::ArchiveError::Invalid { name, message }
-        | archive::ArchiveError::Limit { name, message } => PipelineError::Gml(GmlError::Invalid {
-            source_name: name,
-            message,
-        }),
-    }
-}
-
-/// Warnings on `_map` sheets joined to their parcels, one per comune and kind: parcels whose
-/// (sezione, foglio) has no sheet, sheets with no parcel, or a whole `_map`/`_ple` missing.
-fn sheet_join_avvisi(model: &Model) -> Vec<String> {
-    type SheetKey<'a> = (Option<&'a str>, &'a str);
-    #[derive(Default)]
-    struct PerComune<'a> {
-        parcels: BTreeMap<SheetKey<'a>, usize>,
-        sheets: BTreeSet<SheetKey<'a>>,
-    }
-    let mut by_comune: BTreeMap<&str, PerComune<'_>> = BTreeMap::new();
-    for p in &model.particelle {
-        *by_comune
-            .entry(&p.belfiore)
-            .or_default()
-            .parcels
-            .entry((p.sezione.as_deref(), &p.foglio))
-            .or_default() += 1;
-    }
-    for f in &model.fogli {
-        by_comune
-            .entry(&f.belfiore)
-            .or_default()
-            .sheets
-            .insert((f.sezione.as_deref(), &f.foglio));
-    }
-    let mut out = Vec::new();
-    for (b, c) in by_comune {
-        let parcels: usize = c.parcels.values().sum();
-        if c.sheets.is_empty() {
-            out.push(format!(
-                "Catasto, comune {b}: nessun foglio caricato (manca il file _map): \
-                 le {parcels} particelle restano senza foglio."
-            ));
-            continue;
-        }
-        if c.parcels.is_empty() {
-            out.push(format!(
-                "Catasto, comune {b}: nessuna particella caricata (manca il file _ple): \
-                 i {} fogli restano vuoti.",
-                c.sheets.len()
-            ));
-            continue;
-        }
-        let orphans: usize = c
-            .parcels
-            .iter()
-            .filter(|(k, _)| !c.sheets.contains(*k))
-            .map(|(_, n)| n)
-            .sum();
-        if orphans > 0 {
-            out.push(format!(
-                "Catasto, comune {b}: {orphans} particelle senza foglio nel file _map."
-            ));
-        }
-        let empty = c
-            .sheets
-            .iter()
-            .filter(|k| !c.parcels.contains_key(*k))
-            .count();
-        if empty > 0 {
-            out.push(format!(
-                "Catasto, comune {b}: {empty} fogli del file _map senza particelle."
-            ));
-        }
-    }
-    out
-}
-
-/// Checks that a geometry lies in Lombardy; the error names the file and feature.
-fn check_in_lombardy(
-    g: &MultiPolygon<f64>,
-    path: &Path,
-    feature: &str,
-) -> Result<(), PipelineError> {
-    if let Some(r) = g.bounding_rect() {
-        let c = r.center();
-        if let Some(message) = crs::diagnose_outside_lombardy(c.x, c.y) {
-            return Err(PipelineError::OutsideLombardy {
-                path: path.to_path_buf(),
-                feature: feature.to_string(),
-                message,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Reads every input of the project into a linked model. Nothing is written.
-pub fn ingest(
-    project: &Project,
-) -> Result<(Model, LinkageReport, Vec<InputRecord>, Vec<String>), PipelineError> {
-    let mut model = Model::empty(project.ambito_info());
-    let mut inputs = Vec::new();
-    let mut avvisi = Vec::new();
-
-    // Comuni and their boundaries.
-    let mut geoms: BTreeMap<String, MultiPolygon<f64>> = BTreeMap::new();
-    if let Some(confini) = &project.input.confini {
-        let path = project.resolve(confini);
-        let wanted: Vec<String> = project.comuni.iter().map(|c| c.istat.clone()).collect();
-        for b in read_boundaries(&path, &wanted)? {
-            check_in_lombardy(&b.geometry, &path, &b.istat)?;
-            geoms.insert(b.istat, b.geometry);
-        }
-        record_input(&path, &mut inputs)?;
-    } else if !project.comuni.is_empty() {
-        avvisi.push(
-            "Confini comunali non indicati ([input] confini): i comuni non hanno geometria.".into(),
-        );
-    }
-    model.comuni = project
-        .comuni
-        .iter()
-        .map(|c| Comune {
-            istat: c.istat.clone(),
-            belfiore: c.belfiore.to_ascii_uppercase(),
-            nome: c.nome.clone(),
-            sub_ambito: c.sub_ambito.clone(),
-            popolazione: c.popolazione,
-            geometry: geoms.remove(&c.istat).unwrap_or(MultiPolygon(vec![])),
-        })
-        .collect();
-
-    // Cadastre: keep the Ambito's comuni only (a province archive holds many more). Inputs
-    // are GML files, folders, ZIPs of GML or province ZIPs of per-comune ZIPs.
-    use crate::ingest::archive;
-    let belfiori: BTreeSet<String> = model.comuni.iter().map(|c| c.belfiore.clone()).collect();
-    let keep = |belfiore: &str| belfiori.is_empty() || belfiori.contains(belfiore);
-    let mut outside: BTreeMap<String, usize> = BTreeMap::new();
-    let mut comuni_skipped: BTreeSet<String> = BTreeSet::new();
-    for entry in &project.input.catasto {
-        let path = project.resolve(entry);
-        let mut first_error: Option<PipelineError> = None;
-        let summary = archive::read_cadastre(&path, &keep, &mut |source, f| {
-            if first_error.is_some() {
-                return;
-            }
-            let (geometry, riferimento) = match &f {
-                CadastralFeature::Particella(p) => (&p.geometry, &p.riferimento),
-                CadastralFeature::Foglio(s) => (&s.geometry, &s.riferimento),
-            };
-            if let Err(e) = check_in_lombardy(geometry, Path::new(source), riferimento) {
-                first_error = Some(e);
-                return;
-            }
-            match f {
-                CadastralFeature::Particella(p) => model.particelle.push(p),
-                CadastralFeature::Foglio(s) => model.fogli.push(s),
-            }
-        })
-        .map_err(archive_error)?;
-        if let Some(e) = first_error {
-            return Err(e);
-        }
-        for gml in summary.gml {
-            avvisi.extend(gml.avvisi);
-        }
-        for (b, n) in summary.features_skipped {
-            *outside.entry(b).or_default() += n;
-        }
-        comuni_skipped.extend(summary.comuni_skipped);
-        for note in summary.ignored {
-            avvisi.push(format!("Catasto: {note}."));
-        }
-        for file in &summary.files {
-            record_input(file, &mut inputs)?;
-        }
-    }
-    for (b, n) in outside {
-        avvisi.push(format!(
-            "Catasto: {n} elementi del comune {b} ignorati (non fa parte dell'Ambito)."
-        ));
-    }
-    if !comuni_skipped.is_empty() {
-        avvisi.push(format!(
-            "Catasto: file di {} comuni non letti (non fanno parte dell'Ambito): {}.",
-            comuni_skipped.len(),
-            comuni_skipped.into_iter().collect::<Vec<_>>().join(", ")
-        ));
-    }
-    if !project.input.catasto.is_empty() {
-        avvisi.extend(sheet_join_avvisi(&model));
-    }
-
-    // CXF sheets (parcels and buildings).
-    {
-        use crate::ingest::cxf::{cxf_files, read_cxf};
-        let mut outside_cxf: BTreeMap<String, usize> = BTreeMap::new();
-        for (i, entry) in project.input.cxf.iter().enumerate() {
-            let epsg = crs::parse_declared(&entry.crs).map_err(|e| {
-                PipelineError::Project(ProjectError::Invalid {
-                    path: project.path.clone(),
-                    message: format!(
-                        "[[input.cxf]] n. {} (percorso = {:?}): crs = {:?} non valido: {e}. \
-                         I file CXF non dichiarano il sistema di riferimento: indicare quello \
-                         delle coordinate, ad esempio crs = \"EPSG:3003\"",
-                        i + 1,
-                        entry.percorso.display().to_string(),
-                        entry.crs
-                    ),
-                })
-            })?;
-            let root = project.resolve(&entry.percorso);
-            for path in cxf_files(&root)? {
-                let sheet = read_cxf(&path, Some(epsg))?;
-                let belfiore = sheet.foglio_ref.belfiore.clone();
-                if !belfiori.is_empty() && !belfiori.contains(&belfiore) {
-                    *outside_cxf.entry(belfiore).or_default() += sheet.fogli.len()
-                        + sheet.particelle.len()
-                        + sheet.strade_acque.len()
-                        + sheet.fabbricati.len();
-                    record_input(&path, &mut inputs)?;
-                    continue;
-                }
-                for f in &sheet.fogli {
-                    check_in_lombardy(&f.geometry, &path, &f.riferimento)?;
-                }
-                for p in sheet.particelle.iter().chain(&sheet.strade_acque) {
-                    check_in_lombardy(&p.geometry, &path, &p.riferimento)?;
-                }
-                for b in &sheet.fabbricati {
-                    check_in_lombardy(&b.geometry, &path, &format!("{}+", b.riferimento))?;
-                }
-                model.fogli.extend(sheet.fogli);
-                model.particelle.extend(sheet.particelle);
-                model.particelle.extend(sheet.strade_acque);
-                model.fabbricati.extend(sheet.fabbricati);
-                avvisi.extend(sheet.avvisi);
-                record_input(&path, &mut inputs)?;
-            }
-        }
-        for (b, n) in outside_cxf {
-            avvisi.push(format!(
-                "CXF: {n} elementi del comune {b} ignorati (non fa parte dell'Ambito)."
-            ));
-        }
-    }
-
-    // PGT: files and GDAL sources through the same mapping.
-    let mappatura = if project.input.pgt.is_empty() && project.input.gdal.is_empty() {
-        None
-    } else {
-        Some(match &project.input.pgt_mappatura {
-            Some(file) => {
-                let path = project.resolve(file);
-                let mappatura = Mappatura::from_file(&path).map_err(PgtError::from)?;
-                record_input(&path, &mut inputs)?;
-                mappatura
-            }
-            None => Mappatura::regionale().map_err(PgtError::from)?,
-        })
-    };
-    if let Some(mappatura) = &mappatura {
-        for entry in &project.input.pgt {
-            let read = read_pgt(&project.resolve(entry), mappatura)?;
-            model.pgt_zone.extend(read.zone);
-            model.vincoli.extend(read.vincoli);
-            avvisi.extend(read.avvisi);
-        }
-    }
-
-    // GDAL/OGR sources.
-    #[cfg(not(feature = "gdal"))]
-    if !project.input.gdal.is_empty() {
-        return Err(PipelineError::Pgt(PgtError::Invalid {
-            path: project.path.clone(),
-            message: "input.gdal richiede abitare compilato con --features gdal \
-                      (cargo build --no-default-features --features gdal)"
-                .into(),
-        }));
-    }
-    #[cfg(feature = "gdal")]
-    for entry in &project.input.gdal {
-        use crate::ingest::gdal_source::read_gdal_source;
-        // Paths are relative to the project file; connection strings (`PG:…`) and GDAL
-        // virtual paths (`/vsizip/…`) are passed as they are.
-        let local = project.resolve(std::path::Path::new(&entry.sorgente));
-        let is_file = !entry.sorgente.starts_with("PG:") && local.exists();
-        let sorgente = if is_file {
-            local.display().to_string()
-        } else {
-            entry.sorgente.clone()
-        };
-        let Some(mappatura) = &mappatura else {
-            continue;
-        };
-        let read = read_gdal_source(
-            &sorgente,
-            entry.layer.as_deref(),
-            entry.crs.as_deref(),
-            mappatura,
-        )
-        .map_err(|e| {
-            PipelineError::Pgt(PgtError::Invalid {
-                path: PathBuf::from(&e.sorgente),
-                message: format!("input.gdal: {}", e.kind),
-            })
-        })?;
-        model.pgt_zone.extend(read.zone);
-        model.vincoli.extend(read.vincoli);
-        avvisi.extend(read.avvisi);
-        if is_file && local.is_file() {
-            record_input(&local, &mut inputs)?;
-        }
-    }
-
-    // Geometry validity.
-    {
-        use crate::model::validity::{check_and_repair, riepilogo, Problema};
-        /// Problems listed one by one before the summary by kind.
-        const LISTED: usize = 50;
-        let mut found: Vec<(String, Problema)> = Vec::new();
-        let mut dropped: Vec<String> = Vec::new();
-        let mut check = |label: String, g: &mut MultiPolygon<f64>| -> bool {
-            let was_empty = g.0.is_empty();
-            for p in check_and_repair(g) {
-                found.push((label.clone(), p));
-            }
-            let keep = was_empty || !g.0.is_empty();
-            if !keep {
-                dropped.push(label);
-            }
-            keep
-        };
-        for c in &mut model.comuni {
-            // A comune stays even without geometry.
-            check(format!("comune {} ({})", c.nome, c.istat), &mut c.geometry);
-        }
-        model
-            .fogli
-            .retain_mut(|f| check(format!("foglio {}", f.riferimento), &mut f.geometry));
-        model
-            .particelle
-            .retain_mut(|p| check(format!("particella {}", p.riferimento), &mut p.geometry));
-        model
-            .fabbricati
-            .retain_mut(|f| check(format!("fabbricato {}", f.riferimento), &mut f.geometry));
-        let mut n = 0;
-        model.pgt_zone.retain_mut(|z| {
-            n += 1;
-            let name = z.legenda.as_deref().unwrap_or(z.classe.code());
-            check(
-                format!("zona PGT {} n. {n} ({name})", z.fonte),
-                &mut z.geometry,
-            )
-        });
-        let mut n = 0;
-        model.vincoli.retain_mut(|v| {
-            n += 1;
-            check(
-                format!("vincolo {} n. {n} ({})", v.fonte, v.nome),
-                &mut v.geometry,
-            )
-        });
-        avvisi.extend(riepilogo(&found, LISTED));
-        if !dropped.is_empty() {
-            avvisi.push(format!(
-                "Geometrie: {} elementi eliminati perché senza poligoni validi: {}",
-                dropped.len(),
-                dropped
-                    .iter()
-                    .take(LISTED)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-    }
-
-    // Inventory.
-    if let Some(inv) = &project.input.inventario {
-        let path = project.resolve(inv);
-        let read = read_inventory(&path, &InventoryOptions::default())?;
-        model.alloggi_pubblici = read.units;
-        record_input(&path, &mut inputs)?;
-    }
-
-    // Private stock. Owners' names are dropped by the reader; the individual units stay in
-    // `model.json` only (never in `layers/`, never served).
-    if let Some(file) = &project.input.alloggi_privati {
-        let path = project.resolve(file);
-        let read = read_private_units(&path, &InventoryOptions::default())?;
-        model.alloggi_privati = read.units;
-        record_input(&path, &mut inputs)?;
-        let linked = link_private_units(&mut model);
-        avvisi.extend(
-            linked
-                .fuori_ambito
-                .iter()
-                .map(|m| format!("Alloggi privati, {m}")),
-        );
-        // A unit given only by coordinates is placed as intended: no warning for it.
-        let by_coordinates_only = |riga: usize| {
-            model.alloggi_privati.iter().any(|p| {
-                p.riga == riga
-                    && p.foglio.is_none()
-                    && p.particella.is_none()
-                    && p.localizzazione == Localizzazione::Coordinate
-            })
-        };
-        for u in linked
-            .non_collegate
-            .iter()
-            .filter(|u| !by_coordinates_only(u.riga))
-        {
-            avvisi.push(format!(
-                "Alloggi privati, riga {}: offerta {}: {}",
-                u.riga, u.codice_unita, u.motivo
-            ));
-        }
-    }
-    if let Some(file) = &project.input.stime_non_occupate {
-        let path = project.resolve(file);
-        model.stime_non_occupate = read_estimates(&path)?;
-        for t in &model.stime_non_occupate {
-            let name = t
-                .codice
-                .clone()
-                .unwrap_or_else(|| format!("n. {}", t.elemento));
-            check_in_lombardy(&t.geometry, &path, &name)?;
-        }
-        record_input(&path, &mut inputs)?;
-        avvisi.extend(assign_tracts(&mut model));
-    }
-
-    // Other public property and existing services, for the candidate areas.
-    if let Some(file) = &project.input.altra_proprieta_pubblica {
-        let path = project.resolve(file);
-        let read = read_altra_proprieta(&path, &InventoryOptions::default())?;
-        model.altra_proprieta_pubblica = read.items;
-        record_input(&path, &mut inputs)?;
-        avvisi.extend(resolve_property_comuni(&mut model, &path));
-    }
-    if let Some(file) = &project.input.servizi_puntuali {
-        let path = project.resolve(file);
-        model.servizi_puntuali = read_servizi_puntuali(&path)?;
-        for (i, s) in model.servizi_puntuali.iter().enumerate() {
-            if let Some(message) = crs::diagnose_outside_lombardy(s.posizione.x(), s.posizione.y())
-            {
-                return Err(PipelineError::OutsideLombardy {
-                    path: path.clone(),
-                    feature: s.nome.clone().unwrap_or_else(|| format!("n. {}", i + 1)),
-                    message,
-                });
-            }
-        }
-        record_input(&path, &mut inputs)?;
-    }
-
-    let linkage = link_units(&mut model);
-    avvisi.extend(linkage.fuori_ambito.iter().cloned());
-    for u in &linkage.non_collegate {
-        avvisi.push(format!(
-            "Inventario, riga {}: {} unità {}: {}",
-            u.riga, u.ente, u.codice_unita, u.motivo
-        ));
-    }
-    Ok((model, linkage, inputs, avvisi))
-}
-
-/// Completes the comune codes of the other public property from the Ambito's comuni; rows of
-/// comuni outside the Ambito are dropped with a warning.
-fn resolve_property_comuni(model: &mut Model, path: &Path) -> Vec<String> {
-    let mut avvisi = Vec::new();
-    let comuni = model.comuni.clone();
-    model.altra_proprieta_pubblica.retain_mut(|p| {
-        let found = comuni.iter().find(|c| {
-            p.comune_istat.as_deref() == Some(c.istat.as_str())
-                || p.belfiore
-                    .as_deref()
-                    .is_some_and(|b| b.eq_ignore_ascii_case(&c.belfiore))
-                || p.comune_nome
-                    .as_deref()
-                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(c.nome.trim()))
-        });
-        match found {
-            Some(c) => {
-                p.comune_istat = Some(c.istat.clone());
-                p.belfiore = Some(c.belfiore.clone());
-                p.comune_nome = Some(c.nome.clone());
-                true
-            }
-            None => {
-                avvisi.push(format!(
-                    "{}: riga {}: immobile {}: comune non appartenente all'Ambito, ignorato",
-                    path.display(),
-                    p.riga,
-                    p.codice
-                ));
-                false
-            }
-        }
-    });
-    avvisi
+/// Reads every input of the project into a checked, linked model: [`read`], [`checks`],
+/// [`link`], and the input records of [`manifest`]. Nothing is written.
+pub fn ingest(project: &Project) -> Result<Ingested, PipelineError> {
+    let read::Inputs {
+        model,
+        sources,
+        gml_cadastre,
+        files,
+        mut avvisi,
+    } = read::read_inputs(project)?;
+    let checked = checks::check(model, &sources, gml_cadastre)?;
+    avvisi.extend(checked.avvisi);
+    let linked = link::link(project, checked.model);
+    avvisi.extend(linked.avvisi);
+    Ok(Ingested {
+        model: linked.model,
+        linkage: linked.linkage,
+        inputs: manifest::record_inputs(&files)?,
+        avvisi,
+    })
 }
 
 /// Builds the workspace of a project: reads everything, then writes the new workspace beside
 /// the old one and swaps it in. On any error the old workspace is left as it was.
 pub fn build(project: &Project) -> Result<BuildOutcome, PipelineError> {
     let start = Instant::now();
-    let (model, linkage, mut inputs, mut avvisi) = ingest(project)?;
+    let Ingested {
+        model,
+        linkage,
+        mut inputs,
+        mut avvisi,
+    } = ingest(project)?;
     let regole = project_rules(project)?;
     if let Some(p) = &project.input.regole_candidate {
-        record_input(&project.resolve(p), &mut inputs)?;
+        manifest::record_input(&project.resolve(p), &mut inputs)?;
     }
     let target = project.workspace_dir();
     let loaded = Analisi::from_model_with_rules(model, regole);

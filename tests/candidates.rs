@@ -728,6 +728,7 @@ fn service_points_score_by_kind_and_distance() {
 fn property_list_and_service_points_are_read_with_clear_errors() {
     use abitare::ingest::inventory::InventoryOptions;
     use abitare::ingest::public_assets::{read_altra_proprieta_bytes, read_servizi_puntuali};
+    use abitare::ingest::{ReadErrorKind, Record};
     let path = Path::new("immobili.csv");
     let ok = "Codice;Comune;Codice catastale;Foglio;Particella;Ente proprietario;Uso;Stato di utilizzo\n\
               PAT-1;Clusone;C800;13;125;Comune di Clusone;Ex scuola;Dismesso\n\
@@ -740,6 +741,10 @@ fn property_list_and_service_points_are_read_with_clear_errors() {
     let bad = ok.replace("Dismesso", "chiuso per sempre");
     let e = read_altra_proprieta_bytes(bad.as_bytes(), path, &InventoryOptions::default())
         .expect_err("bad state");
+    assert_eq!(e.record, Some(Record::Row(2)), "{e}");
+    assert_eq!(e.field.as_deref(), Some("Stato di utilizzo"), "{e}");
+    assert_eq!(e.value.as_deref(), Some("chiuso per sempre"), "{e}");
+    assert!(matches!(e.kind, ReadErrorKind::UnknownCode(_)), "{e}");
     let msg = e.to_string();
     assert!(
         msg.contains("immobili.csv") && msg.contains("riga 2") && msg.contains("stato"),
@@ -748,7 +753,10 @@ fn property_list_and_service_points_are_read_with_clear_errors() {
     let missing = "Comune;Foglio;Particella;Stato\nClusone;13;125;dismesso\n";
     let e = read_altra_proprieta_bytes(missing.as_bytes(), path, &InventoryOptions::default())
         .expect_err("no owner column");
-    assert!(e.to_string().contains("ente"), "{e}");
+    assert!(
+        matches!(&e.kind, ReadErrorKind::MissingColumn { expected, .. } if expected[..] == ["ente"]),
+        "{e}"
+    );
 
     let dir = tempfile::tempdir().expect("tmp");
     let gj = dir.path().join("servizi.geojson");
@@ -760,6 +768,9 @@ fn property_list_and_service_points_are_read_with_clear_errors() {
     )
     .expect("write");
     let e = read_servizi_puntuali(&gj).expect_err("missing tipo");
+    assert_eq!(e.record, Some(Record::Feature(2)), "{e}");
+    assert_eq!(e.field.as_deref(), Some("tipo"), "{e}");
+    assert!(matches!(e.kind, ReadErrorKind::MissingValue(_)), "{e}");
     let msg = e.to_string();
     assert!(
         msg.contains("servizi.geojson") && msg.contains("feature n. 2") && msg.contains("tipo"),

@@ -2,6 +2,8 @@
 //! GDAL's `ogrinfo` (skipped with a notice where it is not installed), GeoParquet with the
 //! `parquet` crate, XLSX by unzipping its sheets; and the HTTP download routes.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -97,10 +99,10 @@ fn ogrinfo(file: &Path, open_options: &[&str]) -> Option<BTreeMap<String, (Strin
     let out = match cmd.output() {
         Ok(o) => o,
         Err(e) => {
-            eprintln!(
-                "NOTICE: ogrinfo (GDAL) not available ({e}): GDAL round-trip of {} skipped",
+            common::skip(&format!(
+                "ogrinfo (GDAL) not available ({e}) for the GDAL round-trip of {}",
                 file.display()
-            );
+            ));
             return None;
         }
     };

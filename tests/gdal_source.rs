@@ -6,6 +6,8 @@
 //! it that test prints a notice and passes.
 #![cfg(feature = "gdal")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -124,8 +126,7 @@ fn layer_names_follow_the_regional_mapping() {
 
 #[test]
 fn a_project_mapping_reads_a_gdal_source_with_its_own_names() {
-    if !have_ogr2ogr() {
-        eprintln!("ogr2ogr non trovato nel PATH: test saltato");
+    if !common::available_or_skip(have_ogr2ogr(), "ogr2ogr not on the PATH") {
         return;
     }
     let f = fixture();
@@ -192,8 +193,7 @@ fn a_project_mapping_reads_a_gdal_source_with_its_own_names() {
 
 #[test]
 fn geopackage_in_utm() {
-    if !have_ogr2ogr() {
-        eprintln!("ogr2ogr non trovato nel PATH: test GeoPackage saltato");
+    if !common::available_or_skip(have_ogr2ogr(), "ogr2ogr not on the PATH") {
         return;
     }
     let f = fixture();
@@ -214,8 +214,7 @@ fn geopackage_in_utm() {
 
 #[test]
 fn mapinfo_tab_in_gauss_boaga() {
-    if !have_ogr2ogr() {
-        eprintln!("ogr2ogr non trovato nel PATH: test MapInfo saltato");
+    if !common::available_or_skip(have_ogr2ogr(), "ogr2ogr not on the PATH") {
         return;
     }
     let f = fixture();
@@ -243,8 +242,7 @@ fn mapinfo_tab_in_gauss_boaga() {
 
 #[test]
 fn kml() {
-    if !have_ogr2ogr() {
-        eprintln!("ogr2ogr non trovato nel PATH: test KML saltato");
+    if !common::available_or_skip(have_ogr2ogr(), "ogr2ogr not on the PATH") {
         return;
     }
     let f = fixture();
@@ -268,8 +266,7 @@ fn kml() {
 
 #[test]
 fn dxf_cad_layers_without_crs() {
-    if !have_ogr2ogr() {
-        eprintln!("ogr2ogr non trovato nel PATH: test DXF saltato");
+    if !common::available_or_skip(have_ogr2ogr(), "ogr2ogr not on the PATH") {
         return;
     }
     let f = fixture();
@@ -292,8 +289,7 @@ fn dxf_cad_layers_without_crs() {
 
 #[test]
 fn wrong_declared_crs_names_source_layer_feature_and_field() {
-    if !have_ogr2ogr() {
-        eprintln!("ogr2ogr non trovato nel PATH: test saltato");
+    if !common::available_or_skip(have_ogr2ogr(), "ogr2ogr not on the PATH") {
         return;
     }
     let f = fixture();
@@ -347,8 +343,7 @@ fn postgis_when_configured() {
 
 #[test]
 fn pipeline_reads_input_gdal() {
-    if !have_ogr2ogr() {
-        eprintln!("ogr2ogr non trovato nel PATH: test saltato");
+    if !common::available_or_skip(have_ogr2ogr(), "ogr2ogr not on the PATH") {
         return;
     }
     let f = fixture();
@@ -363,7 +358,12 @@ fn pipeline_reads_input_gdal() {
         "[ambito]\nnome = \"Prova\"\nanno = 2026\n\n[[input.gdal]]\nsorgente = \"pgt.gpkg\"\n";
     std::fs::write(&path, text).expect("write");
     let project = abitare::project::Project::load(&path).expect("project");
-    let (model, _, inputs, avvisi) = abitare::pipeline::ingest(&project).expect("ingest");
+    let abitare::pipeline::Ingested {
+        model,
+        inputs,
+        avvisi,
+        ..
+    } = abitare::pipeline::ingest(&project).expect("ingest");
     assert_eq!(model.pgt_zone.len(), 1, "{avvisi:?}");
     assert_eq!(model.vincoli.len(), 1, "{avvisi:?}");
     assert!(inputs.iter().any(|i| i.path.ends_with("pgt.gpkg")));

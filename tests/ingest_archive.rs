@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use abitare::ingest::archive::{
     read_cadastre, read_cadastre_with, ArchiveError, ArchiveOptions, ArchiveSummary,
 };
-use abitare::ingest::gml::CadastralFeature;
+use abitare::ingest::gml::{CadastralFeature, GmlError};
 use abitare::pipeline;
 use abitare::project::Project;
 use zip::write::SimpleFileOptions;
@@ -148,15 +148,18 @@ fn read_ok(path: &Path) -> (ArchiveSummary, Read) {
         .unwrap_or_else(|e| panic!("{} should read: {e}", path.display()))
 }
 
-fn error_of(path: &Path, options: &ArchiveOptions) -> String {
+fn err_of(path: &Path, options: &ArchiveOptions) -> ArchiveError {
     match read(path, options) {
         Ok((s, _)) => panic!("{} should be rejected, read {s:?}", path.display()),
         Err(e) => {
-            let msg = e.to_string();
-            eprintln!("{msg}");
-            msg
+            eprintln!("{e}");
+            e
         }
     }
+}
+
+fn error_of(path: &Path, options: &ArchiveOptions) -> String {
+    err_of(path, options).to_string()
 }
 
 /// The reference figures: the demo's plain folder.
@@ -192,9 +195,14 @@ fn province_zip_of_comune_zips_builds_like_the_folder() {
 
     // Through the pipeline: same parcels as the demo's folder, the foreign comune noted.
     let mut project = Project::load(&demo().root.join("abitare.toml")).expect("project");
-    let (folder_model, ..) = pipeline::ingest(&project).expect("folder ingest");
+    let folder_model = pipeline::ingest(&project).expect("folder ingest").model;
     project.input.catasto = vec![zip.clone()];
-    let (model, _, inputs, avvisi) = pipeline::ingest(&project).expect("zip ingest");
+    let pipeline::Ingested {
+        model,
+        inputs,
+        avvisi,
+        ..
+    } = pipeline::ingest(&project).expect("zip ingest");
     assert_eq!(model.particelle.len(), folder_model.particelle.len());
     assert_eq!(model.fogli.len(), folder_model.fogli.len());
     assert_eq!(model.particelle.len(), folder_counts().0);
@@ -260,7 +268,13 @@ fn gml_entry_holding_junk_is_named() {
     let inner = comune_zip(s, &junk, m);
     let outer = dir.path().join("provincia.zip");
     fs::write(&outer, zip_bytes(&[inner], stored())).expect("write");
-    let msg = error_of(&outer, &ArchiveOptions::default());
+    let e = err_of(&outer, &ArchiveOptions::default());
+    assert!(
+        matches!(&e, ArchiveError::Gml(GmlError::Invalid { source_name, .. })
+            if source_name.ends_with(&format!("provincia.zip!{s}.zip!{s}_ple.gml"))),
+        "{e:?}"
+    );
+    let msg = e.to_string();
     assert!(
         msg.contains(&format!("provincia.zip!{s}.zip!{s}_ple.gml")),
         "{msg}"
@@ -277,7 +291,9 @@ fn zip_entry_that_is_not_a_zip_is_named() {
         b"<html>Servizio non disponibile</html>".to_vec(),
     )];
     fs::write(&outer, zip_bytes(&entries, deflated())).expect("write");
-    let msg = error_of(&outer, &ArchiveOptions::default());
+    let e = err_of(&outer, &ArchiveOptions::default());
+    assert!(matches!(e, ArchiveError::Invalid { .. }), "{e:?}");
+    let msg = e.to_string();
     assert!(msg.contains("provincia.zip!C800_CLUSONE.zip:"), "{msg}");
     assert!(msg.contains("non è un archivio ZIP"), "{msg}");
 }
@@ -292,7 +308,9 @@ fn truncated_archive_is_named() {
     // Cut in the middle of the data, in the central directory, and in the end record.
     for len in [bytes.len() / 2, bytes.len() - 1000, bytes.len() - 10] {
         fs::write(&cut, &bytes[..len]).expect("write");
-        let msg = error_of(&cut, &ArchiveOptions::default());
+        let e = err_of(&cut, &ArchiveOptions::default());
+        assert!(matches!(e, ArchiveError::Invalid { .. }), "{e:?}");
+        let msg = e.to_string();
         assert!(msg.contains("provincia troncata.zip:"), "{msg}");
         assert!(msg.contains("corrotto o troncato"), "{msg}");
     }
@@ -331,26 +349,44 @@ fn zip_bomb_is_refused() {
         ratio_min_bytes: 1 << 20,
         ..ArchiveOptions::default()
     };
-    let msg = error_of(&outer, &small);
+    let e = err_of(&outer, &small);
+    match &e {
+        ArchiveError::RatioExceeded {
+            name, ratio, max, ..
+        } => {
+            assert!(
+                name.ends_with("bomba.zip!C800_CLUSONE.zip!C800_CLUSONE_ple.gml"),
+                "{name}"
+            );
+            assert!(ratio > max, "{e}");
+        }
+        other => panic!("ratio limit expected, got {other:?}"),
+    }
+    let msg = e.to_string();
     assert!(
         msg.contains("bomba.zip!C800_CLUSONE.zip!C800_CLUSONE_ple.gml"),
         "{msg}"
     );
-    assert!(msg.contains("rapporto di compressione"), "{msg}");
 
     // Size limits, per entry and in total.
     let tiny = ArchiveOptions {
         max_entry_bytes: 1 << 20,
         ..ArchiveOptions::default()
     };
-    let msg = error_of(&outer, &tiny);
-    assert!(msg.contains("troppo grande"), "{msg}");
+    let e = err_of(&outer, &tiny);
+    assert!(
+        matches!(e, ArchiveError::TooLarge { max, .. } if max == 1 << 20),
+        "{e:?}"
+    );
     let total = ArchiveOptions {
         max_total_bytes: 4 << 20,
         ..ArchiveOptions::default()
     };
-    let msg = error_of(&outer, &total);
-    assert!(msg.contains("limite complessivo"), "{msg}");
+    let e = err_of(&outer, &total);
+    assert!(
+        matches!(e, ArchiveError::TotalTooLarge { max, .. } if max == 4 << 20),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -362,8 +398,8 @@ fn no_gml_anywhere_is_an_error() {
         zip_bytes(&[("LEGGIMI.txt".into(), b"x".to_vec())], deflated()),
     )
     .expect("write");
-    let msg = error_of(&zip, &ArchiveOptions::default());
-    assert!(msg.contains("nessun file GML"), "{msg}");
+    let e = err_of(&zip, &ArchiveOptions::default());
+    assert!(matches!(e, ArchiveError::NoFiles { .. }), "{e:?}");
     let keep_all = |_: &str| true;
     assert!(read_cadastre(&zip, &keep_all, &mut |_, _| {}).is_err());
 }
@@ -391,6 +427,10 @@ fn failed_build_leaves_the_workspace_intact() {
     fs::write(&generated.project, toml).expect("write toml");
     let project = Project::load(&generated.project).expect("project");
     let err = pipeline::build(&project).expect_err("bad archive must fail");
+    assert!(
+        matches!(err, pipeline::PipelineError::Gml(GmlError::Invalid { .. })),
+        "{err:?}"
+    );
     let msg = err.to_string();
     assert!(
         msg.contains(&format!("provincia.zip!{s}.zip!{s}_ple.gml")),
@@ -419,7 +459,7 @@ fn sheets_joined_to_parcels() {
     let mut project = Project::load(&d.root.join("abitare.toml")).expect("project");
     project.input.catasto = vec![dir.path().to_path_buf()];
     project.input.pgt.clear();
-    let (_, _, _, avvisi) = pipeline::ingest(&project).expect("ingest");
+    let avvisi = pipeline::ingest(&project).expect("ingest").avvisi;
     let of = |b: &str| -> Vec<&String> {
         avvisi
             .iter()
@@ -439,4 +479,32 @@ fn sheets_joined_to_parcels() {
     assert_eq!(a2.len(), 1, "{avvisi:?}");
     assert!(a2[0].contains("manca il file _ple"), "{a2:?}");
     assert!(of(&d.comuni[3].0[..4]).is_empty());
+}
+
+#[test]
+fn zip_bomb_stops_the_build_with_its_own_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 80 MB of zeros deflate to well over the default 200:1 ratio.
+    let zeros = vec![0u8; 80 << 20];
+    let inner = (
+        "C800_CLUSONE.zip".to_string(),
+        zip_bytes(&[("C800_CLUSONE_ple.gml".to_string(), zeros)], deflated()),
+    );
+    fs::write(dir.path().join("bomba.zip"), zip_bytes(&[inner], stored())).expect("write");
+    let toml = dir.path().join("abitare.toml");
+    fs::write(
+        &toml,
+        "[ambito]\nnome = \"Prova\"\nanno = 2026\n\n[input]\ncatasto = [\"bomba.zip\"]\n",
+    )
+    .expect("write");
+    let project = Project::load(&toml).expect("project");
+    let err = pipeline::ingest(&project).expect_err("zip bomb");
+    assert!(
+        matches!(
+            &err,
+            pipeline::PipelineError::Archive(ArchiveError::RatioExceeded { name, .. })
+                if name.ends_with("bomba.zip!C800_CLUSONE.zip!C800_CLUSONE_ple.gml")
+        ),
+        "{err:?}"
+    );
 }

@@ -1,22 +1,15 @@
 //! Comune boundaries from the ISTAT/openpolis GeoJSON.
 
+mod common;
+
 use std::path::PathBuf;
 
-use abitare::ingest::boundaries::{read_boundaries, BoundaryError};
+use abitare::ingest::boundaries::read_boundaries;
+use abitare::ingest::{ReadErrorKind, Record};
 use geo::GeodesicArea;
 
 fn bergamo_file() -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/boundaries/limits_P_16_municipalities.geojson");
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "NOTICE: {} not found: boundary test against real data skipped",
-            path.display()
-        );
-        None
-    }
+    common::shared_or_skip("data/boundaries/limits_P_16_municipalities.geojson")
 }
 
 /// (istat, belfiore, area_km2) of the comuni of the Ambito in `data/ambito9_comuni.csv`.
@@ -86,7 +79,10 @@ fn missing_code_is_named() {
     let Some(path) = bergamo_file() else { return };
     let wanted = vec!["016077".to_string(), "099999".to_string()];
     let err = read_boundaries(&path, &wanted).expect_err("099999 is not in Bergamo");
-    assert!(matches!(err, BoundaryError::NotFound { .. }), "{err:?}");
+    assert!(
+        matches!(&err.kind, ReadErrorKind::NotFound { missing } if missing == &["099999"]),
+        "{err:?}"
+    );
     let msg = err.to_string();
     assert!(msg.contains("099999"), "{msg}");
     assert!(!msg.contains("016077"), "{msg}");
@@ -102,6 +98,7 @@ fn truncated_json_names_the_file() {
     )
     .expect("write");
     let err = read_boundaries(&path, &[]).expect_err("truncated");
+    assert!(matches!(err.kind, ReadErrorKind::Format(_)), "{err}");
     let msg = err.to_string();
     assert!(msg.contains("confini_troncati.geojson"), "{msg}");
 }
@@ -161,9 +158,11 @@ fn missing_property_and_wrong_geometry_name_feature_and_field() {
             ],
         ),
     );
-    let msg = read_boundaries(&no_name, &[])
-        .expect_err("no name")
-        .to_string();
+    let e = read_boundaries(&no_name, &[]).expect_err("no name");
+    assert_eq!(e.record, Some(Record::Feature(2)), "{e}");
+    assert_eq!(e.field.as_deref(), Some("name"), "{e}");
+    assert!(matches!(e.kind, ReadErrorKind::MissingValue(_)), "{e}");
+    let msg = e.to_string();
     assert!(
         msg.contains("no_name.geojson") && msg.contains("feature n. 2") && msg.contains("name"),
         "{msg}"
@@ -174,13 +173,10 @@ fn missing_property_and_wrong_geometry_name_feature_and_field() {
         "no_code.geojson",
         &collection("", &[feature(r#""name":"Clusone""#, SQUARE)]),
     );
-    let msg = read_boundaries(&no_code, &[])
-        .expect_err("no code")
-        .to_string();
-    assert!(
-        msg.contains("feature n. 1") && msg.contains("com_istat_code"),
-        "{msg}"
-    );
+    let e = read_boundaries(&no_code, &[]).expect_err("no code");
+    assert_eq!(e.record, Some(Record::Feature(1)), "{e}");
+    assert_eq!(e.field.as_deref(), Some("com_istat_code"), "{e}");
+    assert!(matches!(e.kind, ReadErrorKind::MissingValue(_)), "{e}");
 
     let point = write(
         &dir,
@@ -193,7 +189,13 @@ fn missing_property_and_wrong_geometry_name_feature_and_field() {
             )],
         ),
     );
-    let msg = read_boundaries(&point, &[]).expect_err("point").to_string();
+    let e = read_boundaries(&point, &[]).expect_err("point");
+    assert_eq!(
+        (e.record, e.field.as_deref()),
+        (Some(Record::Feature(1)), Some("geometry"))
+    );
+    assert!(matches!(e.kind, ReadErrorKind::Geometry(_)), "{e}");
+    let msg = e.to_string();
     assert!(
         msg.contains("feature n. 1") && msg.contains("geometry") && msg.contains("Point"),
         "{msg}"
@@ -211,7 +213,9 @@ fn crs_member_must_name_wgs84() {
             &[feature(CLUSONE, SQUARE)],
         ),
     );
-    let msg = read_boundaries(&utm, &[]).expect_err("crs").to_string();
+    let e = read_boundaries(&utm, &[]).expect_err("crs");
+    assert!(matches!(e.kind, ReadErrorKind::Format(_)), "{e}");
+    let msg = e.to_string();
     assert!(
         msg.contains("utm.geojson") && msg.contains("32632"),
         "{msg}"

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use abitare::analysis::linkage::link_units;
 use abitare::ingest::cxf::{parse_cxf, read_cxf, Classe, CxfError};
 use abitare::model::{Fabbricato, Localizzazione, Servizio, Stato};
-use abitare::pipeline::ingest;
+use abitare::pipeline::{ingest, Ingested};
 use abitare::project::Project;
 use geo::{BoundingRect, Contains, Point};
 
@@ -19,16 +19,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn rome_sheet() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cadastre/H501D076700.CXF");
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!(
-            "AVVISO: {} assente, test sul foglio reale di Roma saltato",
-            p.display()
-        );
-        None
-    }
+    common::shared_or_skip("data/cadastre/H501D076700.CXF")
 }
 
 #[test]
@@ -325,7 +316,12 @@ fn project_dir(project: &str) -> tempfile::TempDir {
 fn pipeline_places_the_unit_on_its_building() {
     let dir = project_dir(PROJECT);
     let project = Project::load(&dir.path().join("abitare.toml")).expect("project");
-    let (model, linkage, inputs, avvisi) = ingest(&project).expect("ingest");
+    let Ingested {
+        model,
+        linkage,
+        inputs,
+        avvisi,
+    } = ingest(&project).expect("ingest");
     assert_eq!(model.fogli.len(), 1);
     assert_eq!(model.particelle.len(), 3, "125, 126 and the road");
     assert_eq!(model.fabbricati.len(), 1);

@@ -1,6 +1,8 @@
 //! Reading the Agenzia delle Entrate cadastral GML: the real WFS sample, hand-written fixtures
 //! with known geometry, and the files that must be rejected.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use abitare::ingest::gml::{read_gml, read_gml_file, CadastralFeature, GmlError, GmlSummary};
@@ -43,15 +45,10 @@ fn parcel<'a>(parcels: &'a [Particella], riferimento: &str) -> &'a Particella {
 
 #[test]
 fn real_wfs_sample_is_read_in_lon_lat() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/cadastre/ade_wfs_cadastralparcel_sample.gml");
-    if !path.exists() {
-        eprintln!(
-            "NOTICE: {} not found, real_wfs_sample_is_read_in_lon_lat skipped",
-            path.display()
-        );
+    let Some(path) = common::shared_or_skip("data/cadastre/ade_wfs_cadastralparcel_sample.gml")
+    else {
         return;
-    }
+    };
     let (summary, parcels, sheets) = read_all(&path).expect("the real sample is valid");
     assert_eq!(summary.particelle, 1);
     assert_eq!(summary.fogli, 0);

@@ -3,9 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use abitare::ingest::inventory::{
-    read_inventory, InventoryError, InventoryOptions, InventoryRead, RowError,
-};
+use abitare::ingest::inventory::{read_inventory, InventoryOptions, InventoryRead};
+use abitare::ingest::{ReadError, ReadErrorKind, Record};
 use abitare::model::{AlloggioPubblico, Localizzazione, Servizio, Stato};
 use chrono::NaiveDate;
 
@@ -133,31 +132,41 @@ fn utf8_bom_comma_file_with_quoted_commas() {
     assert_eq!(u.lonlat, None);
 }
 
-/// The rows of `righe_errate.csv` that break a rule: (line, column as written, value, words of the message).
-const BAD_ROWS: [(usize, &str, &str, &str); 6] = [
-    (3, "stato", "affittato", "stato non riconosciuto"),
-    (4, "sfitto_dal", "31/02/2024", "data non valida"),
-    (
-        5,
-        "categoria_catastale",
-        "Z/9",
-        "categoria catastale non valida",
-    ),
-    (6, "superficie", "-12,5", "maggiore di zero"),
-    (7, "lon", "9,93", "longitudine senza latitudine"),
-    (8, "codice", "1", "duplicato"),
+type KindCheck = fn(&ReadErrorKind) -> bool;
+
+/// The rows of `righe_errate.csv` that break a rule: (line, column as written, value, kind).
+const BAD_ROWS: [(usize, &str, &str, KindCheck); 6] = [
+    (3, "stato", "affittato", |k| {
+        matches!(k, ReadErrorKind::UnknownCode(_))
+    }),
+    (4, "sfitto_dal", "31/02/2024", |k| {
+        matches!(k, ReadErrorKind::InvalidDate(_))
+    }),
+    (5, "categoria_catastale", "Z/9", |k| {
+        matches!(k, ReadErrorKind::UnknownCode(_))
+    }),
+    (6, "superficie", "-12,5", |k| {
+        matches!(k, ReadErrorKind::InvalidValue(_))
+    }),
+    (7, "lon", "9,93", |k| {
+        matches!(k, ReadErrorKind::Inconsistent(_))
+    }),
+    (8, "codice", "1", |k| {
+        matches!(k, ReadErrorKind::Duplicate(_))
+    }),
 ];
 
-fn assert_row_error(e: &RowError, line: usize, column: &str, value: &str, words: &str) {
-    assert_eq!(e.line, line, "{e}");
-    assert_eq!(e.column, column, "{e}");
-    assert_eq!(e.value, value, "{e}");
+fn assert_row_error(e: &ReadError, line: usize, column: &str, value: &str, kind: KindCheck) {
+    assert_eq!(e.record, Some(Record::Row(line)), "{e}");
+    assert_eq!(e.field.as_deref(), Some(column), "{e}");
+    assert_eq!(e.value.as_deref(), Some(value), "{e}");
+    assert!(kind(&e.kind), "{e}: {:?}", e.kind);
+    // The message for the user names the file, the line, the column and the value.
     let msg = e.to_string();
     assert!(msg.contains("righe_errate.csv"), "{msg}");
     assert!(msg.contains(&format!("riga {line}")), "{msg}");
     assert!(msg.contains(&format!("{column:?}")), "{msg}");
     assert!(msg.contains(&format!("{value:?}")), "{msg}");
-    assert!(msg.contains(words), "{msg}");
 }
 
 #[test]
@@ -170,8 +179,8 @@ fn bad_rows_are_listed_when_skipping() {
     )
     .expect("bad rows are skipped");
     assert_eq!(read.skipped.len(), BAD_ROWS.len(), "{:?}", read.skipped);
-    for (e, (line, column, value, words)) in read.skipped.iter().zip(BAD_ROWS) {
-        assert_row_error(e, line, column, value, words);
+    for (e, (line, column, value, kind)) in read.skipped.iter().zip(BAD_ROWS) {
+        assert_row_error(e, line, column, value, kind);
     }
     let kept: Vec<(usize, &str)> = read
         .units
@@ -186,7 +195,7 @@ fn each_bad_row_rejects_the_file() {
     let original = std::fs::read_to_string(fixture("righe_errate.csv")).expect("fixture readable");
     let lines: Vec<&str> = original.lines().collect();
     let dir = tempfile::tempdir().expect("temp dir");
-    for (line, column, value, words) in BAD_ROWS {
+    for (line, column, value, kind) in BAD_ROWS {
         // Header, a good row, blank lines in place of the other bad rows, then the bad one:
         // it keeps its line number.
         let mut text = lines[..2].join("\n");
@@ -196,8 +205,7 @@ fn each_bad_row_rejects_the_file() {
         let path = dir.path().join("righe_errate.csv");
         std::fs::write(&path, text).expect("write");
         match read_inventory(&path, &InventoryOptions::default()) {
-            Err(InventoryError::Row(e)) => assert_row_error(&e, line, column, value, words),
-            Err(other) => panic!("row error expected at line {line}, got {other}"),
+            Err(e) => assert_row_error(&e, line, column, value, kind),
             Ok(read) => panic!(
                 "line {line} should be rejected, read {} units",
                 read.units.len()
@@ -213,11 +221,17 @@ fn missing_required_column_is_named() {
         &InventoryOptions::default(),
     )
     .expect_err("stato is required");
-    assert!(matches!(err, InventoryError::Invalid { .. }));
+    let ReadErrorKind::MissingColumn { expected, found } = &err.kind else {
+        panic!("missing column expected: {err}");
+    };
+    assert_eq!(expected[..], ["stato"], "{err}");
+    assert!(!found.is_empty(), "{err}");
+    assert_eq!(err.field.as_deref(), Some("stato"));
+    assert_eq!(err.record, None);
+    assert!(err.file.ends_with("colonna_mancante.csv"), "{err}");
     let msg = err.to_string();
     assert!(msg.contains("colonna_mancante.csv"), "{msg}");
     assert!(msg.contains("\"stato\""), "{msg}");
-    assert!(msg.contains("mancante"), "{msg}");
 }
 
 #[test]
@@ -228,13 +242,13 @@ fn empty_and_header_only_files_are_errors() {
     ] {
         let err =
             read_inventory(&fixture(name), &InventoryOptions::default()).expect_err("no units");
-        let msg = err.to_string();
-        assert!(msg.contains(name), "{msg}");
-        assert!(msg.contains(words), "{msg}");
+        assert!(matches!(err.kind, ReadErrorKind::Empty(_)), "{err}");
+        assert!(err.file.ends_with(name), "{err}");
+        assert!(err.to_string().contains(words), "{err}");
     }
     let err = read_inventory(&fixture("non_esiste.csv"), &InventoryOptions::default())
         .expect_err("missing");
-    assert!(matches!(err, InventoryError::Io { .. }));
+    assert!(matches!(err.kind, ReadErrorKind::Io(_)), "{err}");
 }
 
 #[test]
@@ -262,7 +276,11 @@ fn header_aliases_and_bad_codes() {
     assert_eq!(u.superficie_mq, Some(1234.5));
     assert_eq!(u.subalterno.as_deref(), Some("12"));
     assert_eq!(read.skipped.len(), 1);
-    assert_eq!(read.skipped[0].line, 3);
-    assert_eq!(read.skipped[0].column, "Codice catastale");
-    assert_eq!(read.skipped[0].value, "C80");
+    assert_eq!(read.skipped[0].row(), Some(3));
+    assert_eq!(read.skipped[0].field.as_deref(), Some("Codice catastale"));
+    assert_eq!(read.skipped[0].value.as_deref(), Some("C80"));
+    assert!(matches!(
+        read.skipped[0].kind,
+        ReadErrorKind::InvalidValue(_)
+    ));
 }

@@ -1,6 +1,8 @@
 //! A real OGC API - Features client against the demo: GDAL's OAPIF driver (`ogrinfo`,
 //! `ogr2ogr`) over a socket. Skipped with a notice where GDAL is not installed.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -42,8 +44,10 @@ fn features(path: &Path) -> Vec<serde_json::Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gdal_lists_collections_and_pages_through_items() {
-    if !gdal_with_oapif() {
-        eprintln!("NOTICE: ogrinfo with the OAPIF driver not found (install gdal-bin); skipping");
+    if !common::available_or_skip(
+        gdal_with_oapif(),
+        "ogrinfo with the OAPIF driver not found (install gdal-bin)",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");

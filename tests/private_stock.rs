@@ -13,8 +13,9 @@ use abitare::analysis::private::{
     superficie_massima_mq, FinestraRimessi,
 };
 use abitare::analysis::Analisi;
-use abitare::ingest::inventory::{read_inventory, InventoryError, InventoryOptions};
+use abitare::ingest::inventory::{read_inventory, InventoryOptions};
 use abitare::ingest::private::{read_estimates, read_private_units, read_private_units_bytes};
+use abitare::ingest::{ReadErrorKind, Record};
 use abitare::model::{
     AlloggioPrivato, Localizzazione, Servizio, Stato, StatoPrivato, StimaNonOccupate,
 };
@@ -89,71 +90,70 @@ fn windows_1252_semicolon_offers_with_quirks_and_owner_dropped() {
 #[test]
 fn each_bad_row_names_line_column_and_value() {
     let ok = "P-1;Alfa;016001;;;;70;400;offerto;01/02/2024;;;;";
-    for (row, column, value, words) in [
+    for (row, column, value, kind) in [
         (
             "P-2;Alfa;016001;;;;70;400;venduto;01/02/2024;;;;",
             "Stato",
             "venduto",
-            "stato non riconosciuto",
+            (|k| matches!(k, ReadErrorKind::UnknownCode(_))) as fn(&ReadErrorKind) -> bool,
         ),
         (
             "P-2;Alfa;016001;;;;70;400;offerto;31/02/2024;;;;",
             "Data offerta",
             "31/02/2024",
-            "data non valida",
+            (|k| matches!(k, ReadErrorKind::InvalidDate(_))) as fn(&ReadErrorKind) -> bool,
         ),
         (
             "P-2;Alfa;016001;;;;70;quattrocento;offerto;01/02/2024;;;;",
             "Canone offerto €/mese",
             "quattrocento",
-            "canone non numerico",
+            (|k| matches!(k, ReadErrorKind::InvalidValue(_))) as fn(&ReadErrorKind) -> bool,
         ),
         (
             "P-2;Alfa;016001;;;;-40;400;offerto;01/02/2024;;;;",
             "Superficie mq",
             "-40",
-            "maggiore di zero",
+            (|k| matches!(k, ReadErrorKind::InvalidValue(_))) as fn(&ReadErrorKind) -> bool,
         ),
         (
             "P-2;Alfa;016001;;;;70;400;offerto;01/02/2024;;;9,95;",
             "Lon",
             "9,95",
-            "longitudine senza latitudine",
+            (|k| matches!(k, ReadErrorKind::Inconsistent(_))) as fn(&ReadErrorKind) -> bool,
         ),
         (
             "P-2;Alfa;016001;;;;70;400;locato_concordato;01/02/2024;;;;",
             "Data locazione",
             "",
-            "data della locazione mancante",
+            (|k| matches!(k, ReadErrorKind::MissingValue(_))) as fn(&ReadErrorKind) -> bool,
         ),
         (
             "P-2;Alfa;016001;;;;70;400;ritirato;01/02/2024;;01/01/2024;;",
             "Data ritiro",
             "01/01/2024",
-            "precedente alla data dell'offerta",
+            (|k| matches!(k, ReadErrorKind::Inconsistent(_))) as fn(&ReadErrorKind) -> bool,
         ),
         (
             "P-1;Alfa;016001;;;;70;400;offerto;01/02/2024;;;;",
             "Id",
             "P-1",
-            "duplicato",
+            (|k| matches!(k, ReadErrorKind::Duplicate(_))) as fn(&ReadErrorKind) -> bool,
         ),
     ] {
         let bytes = csv(&[ok, row]);
         let e =
             read_private_units_bytes(&bytes, Path::new("offerte.csv"), &reject()).expect_err(row);
-        let InventoryError::Row(r) = &e else {
-            panic!("row error expected for {row}: {e}");
-        };
-        assert_eq!(r.line, 3, "{row}");
-        assert_eq!(r.column, column, "{row}");
-        assert_eq!(r.value, value, "{row}");
+        assert_eq!(e.record, Some(Record::Row(3)), "{row}");
+        assert_eq!(e.field.as_deref(), Some(column), "{row}");
+        assert_eq!(e.value.as_deref(), Some(value), "{row}");
+        assert!(kind(&e.kind), "{row}: {:?}", e.kind);
         let msg = e.to_string();
         assert!(
-            msg.contains("offerte.csv") && msg.contains("riga 3"),
+            msg.contains("offerte.csv")
+                && msg.contains("riga 3")
+                && msg.contains(&format!("{column:?}")),
             "{msg}"
         );
-        assert!(msg.contains(words), "{msg}");
         // Skipping: the good row stays, the bad one is listed.
         let read = read_private_units_bytes(
             &bytes,
@@ -171,7 +171,11 @@ fn each_bad_row_names_line_column_and_value() {
 fn missing_required_column_is_reported() {
     let bytes = b"Id;Comune;Data offerta\r\nP-1;Alfa;01/02/2024\r\n";
     let e = read_private_units_bytes(bytes, Path::new("o.csv"), &reject()).expect_err("no stato");
-    assert!(e.to_string().contains("\"stato\""), "{e}");
+    assert!(
+        matches!(&e.kind, ReadErrorKind::MissingColumn { expected, .. } if expected[..] == ["stato"]),
+        "{e}"
+    );
+    assert_eq!(e.field.as_deref(), Some("stato"));
 }
 
 #[test]
@@ -262,9 +266,14 @@ fn estimates_reader_checks_counts() {
     )
     .expect("write");
     let e = read_estimates(&p).expect_err("more than total");
+    assert_eq!(e.record, Some(Record::Feature(1)), "{e}");
+    assert_eq!(e.field.as_deref(), Some("abitazioni_non_occupate"), "{e}");
+    assert!(matches!(e.kind, ReadErrorKind::Inconsistent(_)), "{e}");
     let msg = e.to_string();
     assert!(
-        msg.contains("feature n. 1") && msg.contains("abitazioni_non_occupate"),
+        msg.contains("stime.geojson")
+            && msg.contains("feature n. 1")
+            && msg.contains("abitazioni_non_occupate"),
         "{msg}"
     );
 }

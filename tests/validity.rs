@@ -323,7 +323,7 @@ fn demo_builds_with_no_geometry_problems() {
     let dir = tempfile::tempdir().expect("tempdir");
     let generated = abitare::demo::generate(&dir.path().join("demo")).expect("demo generation");
     let project = Project::load(&generated.project).expect("demo project");
-    let (model, _, _, avvisi) = pipeline::ingest(&project).expect("ingest");
+    let pipeline::Ingested { model, avvisi, .. } = pipeline::ingest(&project).expect("ingest");
     let prefixes = [
         "comune ",
         "foglio ",
@@ -351,6 +351,10 @@ fn input_gdal_without_the_feature_is_a_clear_error() {
     std::fs::write(&path, text).expect("write");
     let project = Project::load(&path).expect("project");
     let e = pipeline::ingest(&project).expect_err("needs the feature");
+    assert!(
+        matches!(&e, pipeline::PipelineError::GdalUnavailable { path } if path == &project.path),
+        "{e:?}"
+    );
     let msg = e.to_string();
     assert!(
         msg.contains("input.gdal richiede abitare compilato con --features gdal")

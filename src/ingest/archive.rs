@@ -88,9 +88,37 @@ pub enum ArchiveError {
     /// A corrupt or unreadable archive, or an entry that is not what its name says.
     #[error("{name}: {message}")]
     Invalid { name: String, message: String },
-    /// An entry beyond the safety limits (size, compression ratio, nesting).
-    #[error("{name}: {message}")]
-    Limit { name: String, message: String },
+    /// An entry larger, once decompressed, than the per-entry limit (bytes).
+    #[error(
+        "{name}: voce troppo grande una volta decompressa ({} MB, limite {} MB): rifiutata",
+        size / 1_000_000,
+        max / 1_000_000
+    )]
+    TooLarge { name: String, size: u64, max: u64 },
+    /// The archives' decompressed content beyond the overall limit (bytes).
+    #[error(
+        "{name}: il contenuto decompresso degli archivi supera il limite complessivo di {} MB: \
+         rifiutato",
+        max / 1_000_000
+    )]
+    TotalTooLarge { name: String, max: u64 },
+    /// A compression ratio beyond the limit: a likely zip bomb.
+    #[error(
+        "{name}: rapporto di compressione anomalo ({ratio}:1 su {} MB, limite {max}:1): \
+         possibile «zip bomb», rifiutata",
+        size / 1_000_000
+    )]
+    RatioExceeded {
+        name: String,
+        /// Decompressed bytes over compressed bytes.
+        ratio: u64,
+        /// Decompressed bytes.
+        size: u64,
+        max: u64,
+    },
+    /// ZIP archives nested deeper than the limit.
+    #[error("{name}: archivi ZIP annidati oltre {max} livelli: rifiutato")]
+    TooDeep { name: String, max: usize },
     #[error(transparent)]
     Gml(#[from] GmlError),
     #[error(
@@ -106,7 +134,11 @@ impl ArchiveError {
             ArchiveError::Io { path, .. } | ArchiveError::NoFiles { path } => {
                 path.display().to_string()
             }
-            ArchiveError::Invalid { name, .. } | ArchiveError::Limit { name, .. } => name.clone(),
+            ArchiveError::Invalid { name, .. }
+            | ArchiveError::TooLarge { name, .. }
+            | ArchiveError::TotalTooLarge { name, .. }
+            | ArchiveError::RatioExceeded { name, .. }
+            | ArchiveError::TooDeep { name, .. } => name.clone(),
             ArchiveError::Gml(GmlError::Io { path, .. }) => path.display().to_string(),
             ArchiveError::Gml(GmlError::Invalid { source_name, .. }) => source_name.clone(),
         }
@@ -368,12 +400,9 @@ impl Reader<'_> {
                 }
                 _ => {
                     if depth >= self.options.max_depth {
-                        return Err(ArchiveError::Limit {
+                        return Err(ArchiveError::TooDeep {
                             name: full,
-                            message: format!(
-                                "archivi ZIP annidati oltre {} livelli: rifiutato",
-                                self.options.max_depth
-                            ),
+                            max: self.options.max_depth,
                         });
                     }
                     let capacity = usize::try_from(entry.size().min(256 * MIB)).unwrap_or(0);
@@ -466,35 +495,26 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 fn limit_entry(name: &str, size: u64, max: u64) -> ArchiveError {
-    ArchiveError::Limit {
+    ArchiveError::TooLarge {
         name: name.to_string(),
-        message: format!(
-            "voce troppo grande una volta decompressa ({} MB, limite {} MB): rifiutata",
-            size / 1_000_000,
-            max / 1_000_000
-        ),
+        size,
+        max,
     }
 }
 
 fn limit_total(name: &str, max: u64) -> ArchiveError {
-    ArchiveError::Limit {
+    ArchiveError::TotalTooLarge {
         name: name.to_string(),
-        message: format!(
-            "il contenuto decompresso degli archivi supera il limite complessivo di {} MB: rifiutato",
-            max / 1_000_000
-        ),
+        max,
     }
 }
 
 fn limit_ratio(name: &str, size: u64, compressed: u64, max: u64) -> ArchiveError {
-    ArchiveError::Limit {
+    ArchiveError::RatioExceeded {
         name: name.to_string(),
-        message: format!(
-            "rapporto di compressione anomalo ({}:1 su {} MB, limite {max}:1): \
-             possibile «zip bomb», rifiutata",
-            size / compressed.max(1),
-            size / 1_000_000
-        ),
+        ratio: size / compressed.max(1),
+        size,
+        max,
     }
 }
 

@@ -7,12 +7,13 @@
 //! counter-clockwise and holes clockwise, whatever the file's orientation.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use geo::orient::{Direction, Orient};
-use geo::{Coord, LineString, MultiPolygon, Polygon};
+use geo::{CoordsIter, MultiPolygon, Polygon};
 use serde_json::{Map, Value};
-use thiserror::Error;
+
+use super::error::{ReadError, ReadErrorKind};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct BoundaryFeature {
@@ -20,35 +21,6 @@ pub struct BoundaryFeature {
     pub belfiore: Option<String>,
     pub nome: String,
     pub geometry: MultiPolygon<f64>,
-}
-
-#[derive(Debug, Error)]
-pub enum BoundaryError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
-    /// A feature lacks a property or has an unusable value or geometry.
-    #[error("{path}: feature n. {feature}, campo {field}: {message}")]
-    Feature {
-        path: PathBuf,
-        /// 1-based position of the feature in the collection.
-        feature: usize,
-        field: String,
-        message: String,
-    },
-    /// Some of the requested comuni are not in the file.
-    #[error(
-        "{path}: confini non trovati per {} comun{} (codici ISTAT): {}",
-        missing.len(),
-        if missing.len() == 1 { "e" } else { "i" },
-        missing.join(", ")
-    )]
-    NotFound { path: PathBuf, missing: Vec<String> },
 }
 
 /// Normalises an ISTAT code given as text or number to 6 digits (`16077` → `016077`).
@@ -65,25 +37,10 @@ fn normalise_istat(value: &Value) -> Option<String> {
 }
 
 /// Reads the boundaries of the comuni whose ISTAT code is in `wanted` (all when empty).
-pub fn read_boundaries(
-    path: &Path,
-    wanted: &[String],
-) -> Result<Vec<BoundaryFeature>, BoundaryError> {
-    let invalid = |message: String| BoundaryError::Invalid {
-        path: path.to_path_buf(),
-        message,
-    };
-    let text = std::fs::read_to_string(path).map_err(|source| BoundaryError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let root: Value = serde_json::from_str(&text).map_err(|e| {
-        invalid(format!(
-            "GeoJSON non valido (riga {}, colonna {}): {e}",
-            e.line(),
-            e.column()
-        ))
-    })?;
+pub fn read_boundaries(path: &Path, wanted: &[String]) -> Result<Vec<BoundaryFeature>, ReadError> {
+    let invalid = |message: String| ReadError::file(path, ReadErrorKind::Format(message));
+    let bytes = std::fs::read(path).map_err(|source| ReadError::io(path, source))?;
+    let root = super::geojson_root(&bytes, path)?;
     let Value::Object(root) = root else {
         return Err(invalid(
             "il GeoJSON deve essere un oggetto FeatureCollection".to_string(),
@@ -107,9 +64,12 @@ pub fn read_boundaries(
     let mut wanted_set: Vec<(String, String)> = Vec::new();
     for w in wanted {
         let code = normalise_istat(&Value::String(w.clone())).ok_or_else(|| {
-            invalid(format!(
-                "codice ISTAT richiesto non valido: {w:?} (attese fino a 6 cifre)"
-            ))
+            ReadError::file(
+                path,
+                ReadErrorKind::InvalidValue(format!(
+                    "codice ISTAT richiesto non valido: {w:?} (attese fino a 6 cifre)"
+                )),
+            )
         })?;
         wanted_set.push((code, w.clone()));
     }
@@ -119,27 +79,28 @@ pub fn read_boundaries(
     let mut seen: HashSet<String> = HashSet::new();
     for (index, feature) in features.iter().enumerate() {
         let n = index + 1;
-        let err = |field: &str, message: String| BoundaryError::Feature {
-            path: path.to_path_buf(),
-            feature: n,
-            field: field.to_string(),
-            message,
+        let err = |field: &str, kind: ReadErrorKind| ReadError::feature(path, n, field, kind);
+        let missing = |m: &str| ReadErrorKind::MissingValue(m.to_string());
+        let Some(object) = feature.as_object() else {
+            return Err(err(
+                "type",
+                ReadErrorKind::Format("la feature non è un oggetto JSON".to_string()),
+            ));
         };
-        let Some(feature) = feature.as_object() else {
-            return Err(err("type", "la feature non è un oggetto JSON".to_string()));
-        };
-        let properties = feature
+        let properties = object
             .get("properties")
             .and_then(Value::as_object)
-            .ok_or_else(|| err("properties", "proprietà mancanti".to_string()))?;
+            .ok_or_else(|| err("properties", missing("proprietà mancanti")))?;
         let istat_value = properties
             .get("com_istat_code")
             .filter(|v| !v.is_null())
-            .ok_or_else(|| err("com_istat_code", "proprietà mancante".to_string()))?;
+            .ok_or_else(|| err("com_istat_code", missing("proprietà mancante")))?;
         let istat = normalise_istat(istat_value).ok_or_else(|| {
             err(
                 "com_istat_code",
-                format!("codice ISTAT non valido: {istat_value} (attese fino a 6 cifre)"),
+                ReadErrorKind::InvalidValue(format!(
+                    "codice ISTAT non valido: {istat_value} (attese fino a 6 cifre)"
+                )),
             )
         })?;
         if !wanted_codes.is_empty() && !wanted_codes.contains(istat.as_str()) {
@@ -148,11 +109,13 @@ pub fn read_boundaries(
         if !seen.insert(istat.clone()) {
             return Err(err(
                 "com_istat_code",
-                format!("codice ISTAT {istat} già presente in un'altra feature"),
+                ReadErrorKind::Duplicate(format!(
+                    "codice ISTAT {istat} già presente in un'altra feature"
+                )),
             ));
         }
         let nome = text_property(properties, "name")
-            .ok_or_else(|| err("name", "proprietà mancante o vuota".to_string()))?;
+            .ok_or_else(|| err("name", missing("proprietà mancante o vuota")))?;
         let belfiore = match properties.get("com_catasto_code") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.trim().is_empty() => None,
@@ -160,15 +123,11 @@ pub fn read_boundaries(
             Some(other) => {
                 return Err(err(
                     "com_catasto_code",
-                    format!("codice catastale non valido: {other}"),
+                    ReadErrorKind::InvalidValue(format!("codice catastale non valido: {other}")),
                 ))
             }
         };
-        let geometry = feature
-            .get("geometry")
-            .filter(|g| !g.is_null())
-            .ok_or_else(|| err("geometry", "geometria mancante".to_string()))?;
-        let geometry = parse_geometry(geometry).map_err(|message| err("geometry", message))?;
+        let geometry = boundary_geometry(feature).map_err(|k| err("geometry", k))?;
         out.push(BoundaryFeature {
             istat,
             belfiore,
@@ -183,10 +142,7 @@ pub fn read_boundaries(
         .map(|(code, _)| code.clone())
         .collect();
     if !missing.is_empty() {
-        return Err(BoundaryError::NotFound {
-            path: path.to_path_buf(),
-            missing,
-        });
+        return Err(ReadError::file(path, ReadErrorKind::NotFound { missing }));
     }
     Ok(out)
 }
@@ -232,77 +188,65 @@ fn check_crs(root: &Map<String, Value>) -> Result<(), String> {
     }
 }
 
-fn parse_position(value: &Value) -> Result<Coord<f64>, String> {
-    let arr = value
-        .as_array()
-        .filter(|a| a.len() >= 2)
-        .ok_or_else(|| format!("posizione non valida: {value}"))?;
-    let (Some(x), Some(y)) = (arr[0].as_f64(), arr[1].as_f64()) else {
-        return Err(format!("coordinate non numeriche: {value}"));
-    };
-    if !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y) {
-        return Err(format!(
-            "coordinate ({x}, {y}) fuori dall'intervallo dei gradi lon/lat: il file non è in EPSG:4326"
-        ));
-    }
-    Ok(Coord { x, y })
-}
-
-fn parse_ring(value: &Value) -> Result<LineString<f64>, String> {
-    let positions = value
-        .as_array()
-        .ok_or_else(|| "anello del poligono non valido".to_string())?;
-    if positions.len() < 4 {
-        return Err(format!(
-            "anello del poligono con {} posizioni (almeno 4)",
-            positions.len()
-        ));
-    }
-    positions
-        .iter()
-        .map(parse_position)
-        .collect::<Result<Vec<_>, _>>()
-        .map(LineString::new)
-}
-
-fn parse_polygon(value: &Value) -> Result<Polygon<f64>, String> {
-    let rings = value
-        .as_array()
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| "poligono senza anelli".to_string())?;
-    let exterior = parse_ring(&rings[0])?;
-    let interiors = rings[1..]
-        .iter()
-        .map(parse_ring)
-        .collect::<Result<Vec<_>, _>>()?;
-    // RFC 7946 orientation (exterior counter-clockwise), whatever the file used: geodesic
-    // areas depend on it.
-    Ok(Polygon::new(exterior, interiors).orient(Direction::Default))
-}
-
-fn parse_geometry(geometry: &Value) -> Result<MultiPolygon<f64>, String> {
-    let kind = geometry
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or_else(|| "tipo di geometria mancante".to_string())?;
-    let coordinates = geometry
-        .get("coordinates")
-        .ok_or_else(|| "coordinate mancanti".to_string())?;
-    match kind {
-        "Polygon" => Ok(MultiPolygon::new(vec![parse_polygon(coordinates)?])),
-        "MultiPolygon" => {
-            let polygons = coordinates
-                .as_array()
-                .filter(|p| !p.is_empty())
-                .ok_or_else(|| "MultiPolygon senza poligoni".to_string())?;
-            polygons
-                .iter()
-                .map(parse_polygon)
-                .collect::<Result<Vec<_>, _>>()
-                .map(MultiPolygon::new)
+/// A comune's area: a Polygon or MultiPolygon through the `geojson` crate's conversion, with
+/// rings of at least four positions, in lon/lat degrees, oriented the RFC 7946 way (exterior
+/// counter-clockwise, whatever the file used: geodesic areas depend on it).
+fn boundary_geometry(feature: &Value) -> Result<MultiPolygon<f64>, ReadErrorKind> {
+    let bad = |m: String| ReadErrorKind::Geometry(m);
+    let polygons: Vec<Polygon<f64>> = match super::feature_geometry(feature)? {
+        geo::Geometry::Polygon(p) => vec![p],
+        geo::Geometry::MultiPolygon(m) if m.0.is_empty() => {
+            return Err(bad("MultiPolygon senza poligoni".to_string()))
         }
-        other => Err(format!(
-            "geometria di tipo {other}: attesi Polygon o MultiPolygon"
-        )),
+        geo::Geometry::MultiPolygon(m) => m.0,
+        other => {
+            return Err(bad(format!(
+                "geometria di tipo {}: attesi Polygon o MultiPolygon",
+                geometry_type(&other)
+            )))
+        }
+    };
+    for p in &polygons {
+        if p.exterior().0.is_empty() {
+            return Err(bad("poligono senza anelli".to_string()));
+        }
+        for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+            let n = ring.0.len();
+            if n < 4 {
+                return Err(bad(format!(
+                    "anello del poligono con {n} posizioni (almeno 4)"
+                )));
+            }
+        }
+        if let Some(c) = p
+            .coords_iter()
+            .find(|c| !(-180.0..=180.0).contains(&c.x) || !(-90.0..=90.0).contains(&c.y))
+        {
+            return Err(bad(format!(
+                "coordinate ({}, {}) fuori dall'intervallo dei gradi lon/lat: il file non è in EPSG:4326",
+                c.x, c.y
+            )));
+        }
+    }
+    Ok(MultiPolygon::new(
+        polygons
+            .into_iter()
+            .map(|p| p.orient(Direction::Default))
+            .collect(),
+    ))
+}
+
+/// The GeoJSON name of a geometry's type.
+fn geometry_type(g: &geo::Geometry<f64>) -> &'static str {
+    match g {
+        geo::Geometry::Point(_) => "Point",
+        geo::Geometry::MultiPoint(_) => "MultiPoint",
+        geo::Geometry::LineString(_) | geo::Geometry::Line(_) => "LineString",
+        geo::Geometry::MultiLineString(_) => "MultiLineString",
+        geo::Geometry::Polygon(_) | geo::Geometry::Rect(_) | geo::Geometry::Triangle(_) => {
+            "Polygon"
+        }
+        geo::Geometry::MultiPolygon(_) => "MultiPolygon",
+        geo::Geometry::GeometryCollection(_) => "GeometryCollection",
     }
 }

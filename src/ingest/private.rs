@@ -11,16 +11,16 @@
 //! for it, so nothing downstream can store, export or serve it.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::NaiveDate;
 use geo::MultiPolygon;
 use serde_json::Value;
-use thiserror::Error;
 
-use super::inventory::{
+use super::error::{ReadError, ReadErrorKind};
+use super::table::{
     normalize_value, parse_categoria, parse_date, parse_decimal, parse_superficie, read_file,
-    read_table, Columns, InventoryError, InventoryOptions, Row, RowError, TableField,
+    read_rows, Row, Schema, TableField, TableOptions,
 };
 use crate::model::{AlloggioPrivato, Localizzazione, StatoPrivato, StimaNonOccupate};
 
@@ -28,7 +28,7 @@ use crate::model::{AlloggioPrivato, Localizzazione, StatoPrivato, StimaNonOccupa
 #[derive(Debug)]
 pub struct PrivateUnitsRead {
     pub units: Vec<AlloggioPrivato>,
-    pub skipped: Vec<RowError>,
+    pub skipped: Vec<ReadError>,
     /// `UTF-8`, `windows-1252` or `XLSX`.
     pub encoding: &'static str,
     /// True when the file had an owner-name column (read and dropped).
@@ -124,11 +124,13 @@ impl TableField for Field {
     }
 }
 
+const SCHEMA: Schema<Field> = Schema {
+    required: &[Field::Codice, Field::Stato, Field::DataOfferta],
+    one_of: &[&[Field::ComuneIstat, Field::Belfiore, Field::ComuneNome]],
+};
+
 /// Reads the units offered by private owners (CSV or XLSX).
-pub fn read_private_units(
-    path: &Path,
-    opts: &InventoryOptions,
-) -> Result<PrivateUnitsRead, InventoryError> {
+pub fn read_private_units(path: &Path, opts: &TableOptions) -> Result<PrivateUnitsRead, ReadError> {
     let bytes = read_file(path)?;
     read_private_units_bytes(&bytes, path, opts)
 }
@@ -137,52 +139,39 @@ pub fn read_private_units(
 pub fn read_private_units_bytes(
     bytes: &[u8],
     path: &Path,
-    opts: &InventoryOptions,
-) -> Result<PrivateUnitsRead, InventoryError> {
-    let table = read_table(bytes, path)?;
-    let columns = Columns::<Field>::from_header(&table.header)
-        .and_then(|c| {
-            c.require(&[Field::Codice, Field::Stato, Field::DataOfferta])?;
-            c.require_one_of(&[Field::ComuneIstat, Field::Belfiore, Field::ComuneNome])?;
-            Ok(c)
-        })
-        .map_err(|message| table.invalid(message))?;
-    let nomi_scartati = columns.has(Field::NomeProprietario);
+    opts: &TableOptions,
+) -> Result<PrivateUnitsRead, ReadError> {
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let (units, skipped) = table.parse_rows(&columns, opts, |row| {
+    let read = read_rows(bytes, path, &SCHEMA, opts, |row| {
         let unit = parse_row(row)?;
-        match seen.get(&unit.codice) {
-            Some(first) => Err(row.error(
-                Field::Codice,
-                format!("codice duplicato: già usato alla riga {first}"),
-            )),
-            None => {
-                seen.insert(unit.codice.clone(), row.line);
-                Ok(unit)
-            }
-        }
+        row.unique(&mut seen, unit.codice.clone(), Field::Codice, |first| {
+            format!("codice duplicato: già usato alla riga {first}")
+        })?;
+        Ok(unit)
     })?;
     Ok(PrivateUnitsRead {
-        units,
-        skipped,
-        encoding: table.encoding,
-        nomi_scartati,
+        units: read.items,
+        skipped: read.skipped,
+        encoding: read.encoding,
+        nomi_scartati: read.columns.has(Field::NomeProprietario),
     })
 }
 
-fn parse_stato(v: &str) -> Result<StatoPrivato, String> {
+fn parse_stato(v: &str) -> Result<StatoPrivato, ReadErrorKind> {
     match normalize_value(v).as_str() {
         "offerto" | "offerta" | "disponibile" => Ok(StatoPrivato::Offerto),
         "locato_concordato" | "locato_a_canone_concordato" | "locato" | "canone_concordato" => {
             Ok(StatoPrivato::LocatoConcordato)
         }
         "ritirato" | "ritirata" | "ritirato_dal_proprietario" => Ok(StatoPrivato::Ritirato),
-        _ => Err("stato non riconosciuto (attesi offerto, locato_concordato o ritirato)".into()),
+        _ => Err(ReadErrorKind::UnknownCode(
+            "stato non riconosciuto (attesi offerto, locato_concordato o ritirato)".into(),
+        )),
     }
 }
 
 /// `450`, `450,00`, `€ 1.200,50`, `450 €/mese` → euro per month, greater than zero.
-fn parse_canone(v: &str) -> Result<f64, String> {
+fn parse_canone(v: &str) -> Result<f64, ReadErrorKind> {
     let t = v
         .trim()
         .trim_end_matches("/mese")
@@ -191,34 +180,35 @@ fn parse_canone(v: &str) -> Result<f64, String> {
     let t = t.strip_prefix("EUR").unwrap_or(&t);
     match parse_decimal(t) {
         Some(x) if x > 0.0 => Ok(x),
-        Some(_) => Err("il canone deve essere maggiore di zero (euro al mese)".to_string()),
-        None => Err("canone non numerico (euro al mese, ad esempio 450,00)".to_string()),
+        Some(_) => Err(ReadErrorKind::InvalidValue(
+            "il canone deve essere maggiore di zero (euro al mese)".to_string(),
+        )),
+        None => Err(ReadErrorKind::InvalidValue(
+            "canone non numerico (euro al mese, ad esempio 450,00)".to_string(),
+        )),
     }
 }
 
-fn parse_row(row: &Row<'_, Field>) -> Result<AlloggioPrivato, RowError> {
+fn parse_row(row: &Row<'_, Field>) -> Result<AlloggioPrivato, ReadError> {
     let codice = row.required(Field::Codice)?;
     let (comune_istat, belfiore, comune_nome) =
         row.comune(Field::ComuneIstat, Field::Belfiore, Field::ComuneNome)?;
-    let stato = row.parse_with(Field::Stato, parse_stato)?.ok_or_else(|| {
-        row.error(
-            Field::Stato,
-            "valore obbligatorio mancante (offerto, locato_concordato o ritirato)".to_string(),
-        )
-    })?;
-    let data_offerta = row
-        .parse_with(Field::DataOfferta, parse_date)?
-        .ok_or_else(|| row.error(Field::DataOfferta, "valore obbligatorio mancante".into()))?;
+    let stato = row.required_with(
+        Field::Stato,
+        parse_stato,
+        " (offerto, locato_concordato o ritirato)",
+    )?;
+    let data_offerta = row.required_with(Field::DataOfferta, parse_date, "")?;
     let data_locazione = row.parse_with(Field::DataLocazione, parse_date)?;
     let data_ritiro = row.parse_with(Field::DataRitiro, parse_date)?;
-    let not_before_offer = |field: Field, d: Option<NaiveDate>| -> Result<(), RowError> {
+    let not_before_offer = |field: Field, d: Option<NaiveDate>| -> Result<(), ReadError> {
         match d {
             Some(d) if d < data_offerta => Err(row.error(
                 field,
-                format!(
+                ReadErrorKind::Inconsistent(format!(
                     "data precedente alla data dell'offerta ({})",
                     data_offerta.format("%d/%m/%Y")
-                ),
+                )),
             )),
             _ => Ok(()),
         }
@@ -229,14 +219,18 @@ fn parse_row(row: &Row<'_, Field>) -> Result<AlloggioPrivato, RowError> {
         StatoPrivato::LocatoConcordato if data_locazione.is_none() => {
             return Err(row.error(
                 Field::DataLocazione,
-                "data della locazione mancante per un alloggio locato a canone concordato"
-                    .to_string(),
+                ReadErrorKind::MissingValue(
+                    "data della locazione mancante per un alloggio locato a canone concordato"
+                        .to_string(),
+                ),
             ))
         }
         StatoPrivato::Ritirato if data_ritiro.is_none() => {
             return Err(row.error(
                 Field::DataRitiro,
-                "data del ritiro mancante per un alloggio ritirato".to_string(),
+                ReadErrorKind::MissingValue(
+                    "data del ritiro mancante per un alloggio ritirato".to_string(),
+                ),
             ))
         }
         _ => {}
@@ -265,30 +259,10 @@ fn parse_row(row: &Row<'_, Field>) -> Result<AlloggioPrivato, RowError> {
     })
 }
 
-/// Errors of the area-estimates reader.
-#[derive(Debug, Error)]
-pub enum EstimatesError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
-    #[error("{path}: feature n. {feature}, campo {field}: {message}")]
-    Feature {
-        path: PathBuf,
-        /// 1-based position of the feature in the collection.
-        feature: usize,
-        field: String,
-        message: String,
-    },
-}
-
 /// A non-negative integer given as number or text (`1.234` with a thousands dot too).
-fn count(v: &Value) -> Result<u32, String> {
-    let bad = || "atteso un numero intero non negativo di abitazioni".to_string();
+fn count(v: &Value) -> Result<u32, ReadErrorKind> {
+    let bad =
+        || ReadErrorKind::InvalidValue("atteso un numero intero non negativo di abitazioni".into());
     match v {
         Value::Number(n) => {
             if let Some(u) = n.as_u64() {
@@ -315,44 +289,42 @@ fn text(v: Option<&Value>) -> Option<String> {
 /// Reads area estimates of non-occupied dwellings: a GeoJSON FeatureCollection (EPSG:4326) of
 /// Polygon/MultiPolygon features with `abitazioni_totali` and `abitazioni_non_occupate`
 /// (optional `codice`, `comune_istat`).
-pub fn read_estimates(path: &Path) -> Result<Vec<StimaNonOccupate>, EstimatesError> {
-    let invalid = |message: String| EstimatesError::Invalid {
-        path: path.to_path_buf(),
-        message,
-    };
-    let bytes = std::fs::read(path).map_err(|source| EstimatesError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let features = super::wgs84_features(&bytes, "nessuna area nel file").map_err(invalid)?;
+pub fn read_estimates(path: &Path) -> Result<Vec<StimaNonOccupate>, ReadError> {
+    let bytes = read_file(path)?;
+    let features = super::wgs84_features(&bytes, path, "nessuna area nel file")?;
     let mut out = Vec::with_capacity(features.len());
     for (i, f) in features.iter().enumerate() {
         let n = i + 1;
-        let err = |field: &str, message: String| EstimatesError::Feature {
-            path: path.to_path_buf(),
-            feature: n,
-            field: field.to_string(),
-            message,
-        };
+        let err = |field: &str, kind: ReadErrorKind| ReadError::feature(path, n, field, kind);
         let props = f
             .get("properties")
             .and_then(Value::as_object)
-            .ok_or_else(|| err("properties", "proprietà mancanti".to_string()))?;
-        let get = |key: &str| -> Result<u32, EstimatesError> {
-            let v = props
-                .get(key)
-                .filter(|v| !v.is_null())
-                .ok_or_else(|| err(key, "proprietà mancante".to_string()))?;
-            count(v).map_err(|m| err(key, format!("valore {v}: {m}")))
+            .ok_or_else(|| {
+                err(
+                    "properties",
+                    ReadErrorKind::MissingValue("proprietà mancanti".into()),
+                )
+            })?;
+        let get = |key: &str| -> Result<u32, ReadError> {
+            let v = props.get(key).filter(|v| !v.is_null()).ok_or_else(|| {
+                err(
+                    key,
+                    ReadErrorKind::MissingValue("proprietà mancante".into()),
+                )
+            })?;
+            count(v).map_err(|k| ReadError {
+                value: Some(v.to_string().into()),
+                ..err(key, k)
+            })
         };
         let totali = get("abitazioni_totali")?;
         let non_occupate = get("abitazioni_non_occupate")?;
         if non_occupate > totali {
             return Err(err(
                 "abitazioni_non_occupate",
-                format!(
+                ReadErrorKind::Inconsistent(format!(
                     "{non_occupate} abitazioni non occupate su {totali} totali: più del totale"
-                ),
+                )),
             ));
         }
         let comune_dichiarato = match text(props.get("comune_istat")) {
@@ -363,26 +335,22 @@ pub fn read_estimates(path: &Path) -> Result<Vec<StimaNonOccupate>, EstimatesErr
             Some(c) => {
                 return Err(err(
                     "comune_istat",
-                    format!("codice ISTAT non valido: {c:?} (attese 6 cifre)"),
+                    ReadErrorKind::InvalidValue(format!(
+                        "codice ISTAT non valido: {c:?} (attese 6 cifre)"
+                    )),
                 ))
             }
         };
-        let geometry = f
-            .get("geometry")
-            .filter(|g| !g.is_null())
-            .ok_or_else(|| err("geometry", "geometria mancante".to_string()))?;
-        let geometry = geojson::Geometry::from_json_value(geometry.clone())
-            .map_err(|e| err("geometry", format!("geometria non valida: {e}")))?;
-        let geometry: MultiPolygon<f64> = match geo::Geometry::<f64>::try_from(geometry.value) {
+        let geometry: MultiPolygon<f64> = match super::feature_geometry(f) {
             Ok(geo::Geometry::Polygon(p)) => MultiPolygon(vec![p]),
             Ok(geo::Geometry::MultiPolygon(m)) => m,
             Ok(_) => {
                 return Err(err(
                     "geometry",
-                    "attesa un'area (Polygon o MultiPolygon)".to_string(),
+                    ReadErrorKind::Geometry("attesa un'area (Polygon o MultiPolygon)".into()),
                 ))
             }
-            Err(e) => return Err(err("geometry", format!("geometria non valida: {e}"))),
+            Err(k) => return Err(err("geometry", k)),
         };
         let lonlat_ok = geometry
             .0
@@ -392,7 +360,9 @@ pub fn read_estimates(path: &Path) -> Result<Vec<StimaNonOccupate>, EstimatesErr
         if !lonlat_ok {
             return Err(err(
                 "geometry",
-                "coordinate fuori dai limiti in gradi: attese EPSG:4326 (lon/lat)".to_string(),
+                ReadErrorKind::Geometry(
+                    "coordinate fuori dai limiti in gradi: attese EPSG:4326 (lon/lat)".into(),
+                ),
             ));
         }
         out.push(StimaNonOccupate {
@@ -414,23 +384,23 @@ mod tests {
 
     #[test]
     fn rents_and_states() {
-        assert_eq!(parse_canone("450,00"), Ok(450.0));
-        assert_eq!(parse_canone("€ 1.200,50"), Ok(1200.5));
-        assert_eq!(parse_canone("380 €/mese"), Ok(380.0));
+        assert_eq!(parse_canone("450,00").ok(), Some(450.0));
+        assert_eq!(parse_canone("€ 1.200,50").ok(), Some(1200.5));
+        assert_eq!(parse_canone("380 €/mese").ok(), Some(380.0));
         assert!(parse_canone("0").is_err());
         assert!(parse_canone("trattabile").is_err());
         assert_eq!(
-            parse_stato("Locato a canone concordato"),
-            Ok(StatoPrivato::LocatoConcordato)
+            parse_stato("Locato a canone concordato").ok(),
+            Some(StatoPrivato::LocatoConcordato)
         );
-        assert_eq!(parse_stato("RITIRATO"), Ok(StatoPrivato::Ritirato));
+        assert_eq!(parse_stato("RITIRATO").ok(), Some(StatoPrivato::Ritirato));
         assert!(parse_stato("venduto").is_err());
     }
 
     #[test]
     fn counts() {
-        assert_eq!(count(&serde_json::json!(12)), Ok(12));
-        assert_eq!(count(&serde_json::json!("1.234")), Ok(1234));
+        assert_eq!(count(&serde_json::json!(12)).ok(), Some(12));
+        assert_eq!(count(&serde_json::json!("1.234")).ok(), Some(1234));
         assert!(count(&serde_json::json!(-1)).is_err());
         assert!(count(&serde_json::json!(2.5)).is_err());
     }

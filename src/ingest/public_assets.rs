@@ -9,15 +9,14 @@
 //!   `tipo`, `nome`, `lon`, `lat`.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use geo::Point;
 use serde_json::Value;
-use thiserror::Error;
 
-use super::inventory::{
-    normalize_value, parse_superficie, read_file, read_table, Columns, InventoryError,
-    InventoryOptions, Row, RowError, TableField,
+use super::error::{ReadError, ReadErrorKind};
+use super::table::{
+    normalize_value, parse_superficie, read_file, read_rows, Row, Schema, TableField, TableOptions,
 };
 use crate::model::{ProprietaPubblica, ServizioPuntuale, StatoProprieta};
 
@@ -83,16 +82,27 @@ impl TableField for PropField {
 #[derive(Debug)]
 pub struct ProprietaRead {
     pub items: Vec<ProprietaPubblica>,
-    pub skipped: Vec<RowError>,
+    pub skipped: Vec<ReadError>,
     /// `UTF-8`, `windows-1252` or `XLSX`.
     pub encoding: &'static str,
 }
 
+const PROP_SCHEMA: Schema<PropField> = Schema {
+    required: &[
+        PropField::Foglio,
+        PropField::Particella,
+        PropField::Ente,
+        PropField::Stato,
+    ],
+    one_of: &[&[
+        PropField::ComuneIstat,
+        PropField::Belfiore,
+        PropField::ComuneNome,
+    ]],
+};
+
 /// Reads the list of other public property (CSV or XLSX).
-pub fn read_altra_proprieta(
-    path: &Path,
-    opts: &InventoryOptions,
-) -> Result<ProprietaRead, InventoryError> {
+pub fn read_altra_proprieta(path: &Path, opts: &TableOptions) -> Result<ProprietaRead, ReadError> {
     let bytes = read_file(path)?;
     read_altra_proprieta_bytes(&bytes, path, opts)
 }
@@ -101,47 +111,24 @@ pub fn read_altra_proprieta(
 pub fn read_altra_proprieta_bytes(
     bytes: &[u8],
     path: &Path,
-    opts: &InventoryOptions,
-) -> Result<ProprietaRead, InventoryError> {
-    let table = read_table(bytes, path)?;
-    let columns = Columns::<PropField>::from_header(&table.header)
-        .and_then(|c| {
-            c.require(&[
-                PropField::Foglio,
-                PropField::Particella,
-                PropField::Ente,
-                PropField::Stato,
-            ])?;
-            c.require_one_of(&[
-                PropField::ComuneIstat,
-                PropField::Belfiore,
-                PropField::ComuneNome,
-            ])?;
-            Ok(c)
-        })
-        .map_err(|message| table.invalid(message))?;
+    opts: &TableOptions,
+) -> Result<ProprietaRead, ReadError> {
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let (items, skipped) = table.parse_rows(&columns, opts, |row| {
+    let read = read_rows(bytes, path, &PROP_SCHEMA, opts, |row| {
         let item = parse_prop(row)?;
-        match seen.get(&item.codice) {
-            Some(first) => Err(row.error(
-                PropField::Codice,
-                format!("codice duplicato: già usato alla riga {first}"),
-            )),
-            None => {
-                seen.insert(item.codice.clone(), row.line);
-                Ok(item)
-            }
-        }
+        row.unique(&mut seen, item.codice.clone(), PropField::Codice, |first| {
+            format!("codice duplicato: già usato alla riga {first}")
+        })?;
+        Ok(item)
     })?;
     Ok(ProprietaRead {
-        items,
-        skipped,
-        encoding: table.encoding,
+        items: read.items,
+        skipped: read.skipped,
+        encoding: read.encoding,
     })
 }
 
-fn parse_stato_proprieta(v: &str) -> Result<StatoProprieta, String> {
+fn parse_stato_proprieta(v: &str) -> Result<StatoProprieta, ReadErrorKind> {
     match normalize_value(v).as_str() {
         "in_uso" | "utilizzato" | "in_utilizzo" | "occupato" | "uso" => Ok(StatoProprieta::InUso),
         "sottoutilizzato"
@@ -151,11 +138,13 @@ fn parse_stato_proprieta(v: &str) -> Result<StatoProprieta, String> {
         "dismesso" | "inutilizzato" | "non_utilizzato" | "libero" | "vuoto" | "abbandonato" => {
             Ok(StatoProprieta::Dismesso)
         }
-        _ => Err("stato non riconosciuto (attesi in_uso, sottoutilizzato o dismesso)".into()),
+        _ => Err(ReadErrorKind::UnknownCode(
+            "stato non riconosciuto (attesi in_uso, sottoutilizzato o dismesso)".into(),
+        )),
     }
 }
 
-fn parse_prop(row: &Row<'_, PropField>) -> Result<ProprietaPubblica, RowError> {
+fn parse_prop(row: &Row<'_, PropField>) -> Result<ProprietaPubblica, ReadError> {
     let (comune_istat, belfiore, comune_nome) = row.comune(
         PropField::ComuneIstat,
         PropField::Belfiore,
@@ -164,14 +153,11 @@ fn parse_prop(row: &Row<'_, PropField>) -> Result<ProprietaPubblica, RowError> {
     let foglio = row.required(PropField::Foglio)?;
     let particella = row.required(PropField::Particella)?;
     let ente = row.required(PropField::Ente)?;
-    let stato = row
-        .parse_with(PropField::Stato, parse_stato_proprieta)?
-        .ok_or_else(|| {
-            row.error(
-                PropField::Stato,
-                "valore obbligatorio mancante (in_uso, sottoutilizzato o dismesso)".to_string(),
-            )
-        })?;
+    let stato = row.required_with(
+        PropField::Stato,
+        parse_stato_proprieta,
+        " (in_uso, sottoutilizzato o dismesso)",
+    )?;
     let sezione = row.opt(PropField::Sezione);
     let codice = row.opt(PropField::Codice).unwrap_or_else(|| {
         let comune = belfiore
@@ -199,29 +185,6 @@ fn parse_prop(row: &Row<'_, PropField>) -> Result<ProprietaPubblica, RowError> {
         note: row.opt(PropField::Note),
         riga: row.line,
     })
-}
-
-/// Errors of the services reader.
-#[derive(Debug, Error)]
-pub enum ServiziError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
-    #[error("{path}: feature n. {feature}, campo {field}: {message}")]
-    Feature {
-        path: PathBuf,
-        /// 1-based position of the feature in the collection.
-        feature: usize,
-        field: String,
-        message: String,
-    },
-    #[error(transparent)]
-    Table(#[from] InventoryError),
 }
 
 /// The columns of a services table.
@@ -261,11 +224,8 @@ pub fn normalize_tipo(v: &str) -> String {
 /// Reads existing services as points: a GeoJSON FeatureCollection of Point/MultiPoint features
 /// (EPSG:4326) with `tipo` (and optional `nome`), or a CSV/XLSX table with `tipo`, `nome`,
 /// `lon`, `lat`.
-pub fn read_servizi_puntuali(path: &Path) -> Result<Vec<ServizioPuntuale>, ServiziError> {
-    let bytes = std::fs::read(path).map_err(|source| ServiziError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+pub fn read_servizi_puntuali(path: &Path) -> Result<Vec<ServizioPuntuale>, ReadError> {
+    let bytes = read_file(path)?;
     let first = bytes
         .iter()
         .copied()
@@ -277,20 +237,20 @@ pub fn read_servizi_puntuali(path: &Path) -> Result<Vec<ServizioPuntuale>, Servi
     }
 }
 
-fn read_servizi_table(bytes: &[u8], path: &Path) -> Result<Vec<ServizioPuntuale>, ServiziError> {
-    let table = read_table(bytes, path)?;
-    let columns = Columns::<SvcField>::from_header(&table.header)
-        .and_then(|c| {
-            c.require(&[SvcField::Tipo, SvcField::Lon, SvcField::Lat])?;
-            Ok(c)
-        })
-        .map_err(|message| table.invalid(message))?;
-    let (items, _) = table.parse_rows(&columns, &InventoryOptions::default(), |row| {
+const SVC_SCHEMA: Schema<SvcField> = Schema {
+    required: &[SvcField::Tipo, SvcField::Lon, SvcField::Lat],
+    one_of: &[],
+};
+
+fn read_servizi_table(bytes: &[u8], path: &Path) -> Result<Vec<ServizioPuntuale>, ReadError> {
+    let read = read_rows(bytes, path, &SVC_SCHEMA, &TableOptions::default(), |row| {
         let tipo = normalize_tipo(&row.required(SvcField::Tipo)?);
         let posizione = row.lonlat(SvcField::Lon, SvcField::Lat)?.ok_or_else(|| {
             row.error(
                 SvcField::Lon,
-                "coordinate mancanti (lon e lat in gradi, EPSG:4326)".to_string(),
+                ReadErrorKind::MissingValue(
+                    "coordinate mancanti (lon e lat in gradi, EPSG:4326)".to_string(),
+                ),
             )
         })?;
         Ok(ServizioPuntuale {
@@ -299,23 +259,14 @@ fn read_servizi_table(bytes: &[u8], path: &Path) -> Result<Vec<ServizioPuntuale>
             posizione,
         })
     })?;
-    Ok(items)
+    Ok(read.items)
 }
 
-fn read_servizi_geojson(bytes: &[u8], path: &Path) -> Result<Vec<ServizioPuntuale>, ServiziError> {
-    let invalid = |message: String| ServiziError::Invalid {
-        path: path.to_path_buf(),
-        message,
-    };
-    let features = super::wgs84_features(bytes, "nessun servizio nel file").map_err(invalid)?;
+fn read_servizi_geojson(bytes: &[u8], path: &Path) -> Result<Vec<ServizioPuntuale>, ReadError> {
+    let features = super::wgs84_features(bytes, path, "nessun servizio nel file")?;
     let mut out = Vec::with_capacity(features.len());
     for (i, f) in features.iter().enumerate() {
-        let err = |field: &str, message: String| ServiziError::Feature {
-            path: path.to_path_buf(),
-            feature: i + 1,
-            field: field.to_string(),
-            message,
-        };
+        let err = |field: &str, kind: ReadErrorKind| ReadError::feature(path, i + 1, field, kind);
         let props = f.get("properties").and_then(Value::as_object);
         let prop = |keys: &[&str]| -> Option<String> {
             let props = props?;
@@ -327,25 +278,21 @@ fn read_servizi_geojson(bytes: &[u8], path: &Path) -> Result<Vec<ServizioPuntual
         let tipo = prop(&["tipo", "categoria", "tipologia"]).ok_or_else(|| {
             err(
                 "tipo",
-                "proprietà mancante (scuola, sanita, commercio, fermata…)".into(),
+                ReadErrorKind::MissingValue(
+                    "proprietà mancante (scuola, sanita, commercio, fermata…)".into(),
+                ),
             )
         })?;
-        let geometry = f
-            .get("geometry")
-            .filter(|g| !g.is_null())
-            .ok_or_else(|| err("geometry", "geometria mancante".to_string()))?;
-        let geometry = geojson::Geometry::from_json_value(geometry.clone())
-            .map_err(|e| err("geometry", format!("geometria non valida: {e}")))?;
-        let points: Vec<Point<f64>> = match geo::Geometry::<f64>::try_from(geometry.value) {
+        let points: Vec<Point<f64>> = match super::feature_geometry(f) {
             Ok(geo::Geometry::Point(p)) => vec![p],
             Ok(geo::Geometry::MultiPoint(m)) => m.0,
             Ok(_) => {
                 return Err(err(
                     "geometry",
-                    "atteso un punto (Point o MultiPoint)".to_string(),
+                    ReadErrorKind::Geometry("atteso un punto (Point o MultiPoint)".into()),
                 ))
             }
-            Err(e) => return Err(err("geometry", format!("geometria non valida: {e}"))),
+            Err(k) => return Err(err("geometry", k)),
         };
         for p in points {
             if !(p.x().is_finite()
@@ -355,11 +302,11 @@ fn read_servizi_geojson(bytes: &[u8], path: &Path) -> Result<Vec<ServizioPuntual
             {
                 return Err(err(
                     "geometry",
-                    format!(
+                    ReadErrorKind::Geometry(format!(
                         "coordinate ({}, {}) fuori dai limiti di lon/lat: attese EPSG:4326",
                         p.x(),
                         p.y()
-                    ),
+                    )),
                 ));
             }
             out.push(ServizioPuntuale {
@@ -379,12 +326,12 @@ mod tests {
     #[test]
     fn property_states_and_kinds_normalise() {
         assert_eq!(
-            parse_stato_proprieta("Dismesso"),
-            Ok(StatoProprieta::Dismesso)
+            parse_stato_proprieta("Dismesso").ok(),
+            Some(StatoProprieta::Dismesso)
         );
         assert_eq!(
-            parse_stato_proprieta("sotto-utilizzato"),
-            Ok(StatoProprieta::Sottoutilizzato)
+            parse_stato_proprieta("sotto-utilizzato").ok(),
+            Some(StatoProprieta::Sottoutilizzato)
         );
         assert!(parse_stato_proprieta("boh").is_err());
         assert_eq!(normalize_tipo("Sanità"), "sanita");

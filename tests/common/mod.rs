@@ -1,9 +1,42 @@
 //! Hand-built models shared by the integration tests.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
+
 use abitare::model::*;
 use chrono::NaiveDate;
 use geo::{polygon, MultiPolygon, Point};
+
+/// Skips a test whose requirement (`what`, a sentence naming it) is missing: a notice where
+/// it may be missing (a developer's machine), a failure under CI (the `CI` environment
+/// variable set), which always has the real samples in `../shared` and GDAL installed.
+pub fn skip(what: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{what}: required when CI is set");
+    }
+    eprintln!("NOTICE: {what}: test skipped");
+}
+
+/// A file or folder of `../shared` (the real sample data), or `None` after [`skip`].
+pub fn shared_or_skip(relative: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared")
+        .join(relative);
+    if path.exists() {
+        Some(path)
+    } else {
+        skip(&format!("{} not found", path.display()));
+        None
+    }
+}
+
+/// `available`, after [`skip`] when false (a tool such as `ogr2ogr` or `gdaltransform`).
+pub fn available_or_skip(available: bool, what: &str) -> bool {
+    if !available {
+        skip(what);
+    }
+    available
+}
 
 pub fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
