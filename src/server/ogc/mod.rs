@@ -1,0 +1,613 @@
+//! OGC API - Features, Part 1 (Core) over the layers that `output::geojson` serves publicly:
+//! landing page, OpenAPI 3.0 description, conformance, collections, items with `limit`/`offset`
+//! paging, `bbox`, `datetime` and equality filters on properties, single features. JSON,
+//! GeoJSON and simple Italian HTML pages, chosen by `f` or the `Accept` header.
+//!
+//! Feature ids are the ids `layer_features` gives when they are unique within the layer;
+//! otherwise the feature's position in the layer (a number). The choice, the property names
+//! and the layer extent are computed once per layer and kept beside the router.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use geojson::feature::Id;
+use geojson::Feature;
+use serde_json::{json, Value};
+
+mod html;
+mod meta;
+mod openapi;
+mod params;
+mod response;
+mod select;
+
+use html::{cell, esc, landing_html, page_end, page_start};
+use meta::{native_id, rect_to_array, Cache, Ids, LayerMeta, MetaCache};
+use openapi::openapi;
+use params::{check_crs, parse_items_query, percent_encode, ItemsQuery, Params};
+use response::{
+    base_url, internal, json_response, link, preference, representation, respond, Repr,
+};
+use select::matching_positions;
+
+use super::{ApiError, AppState, Caller};
+use crate::analysis::Analisi;
+use crate::output::geojson as render;
+use crate::output::layers::{self, Audience, Layer};
+
+/// `limit` when none is given.
+pub const OGC_DEFAULT_LIMIT: usize = 10;
+/// Largest page; larger `limit` values are reduced to it.
+pub const OGC_MAX_LIMIT: usize = 10_000;
+
+pub(super) const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+pub(super) const MT_JSON: &str = "application/json";
+pub(super) const MT_GEOJSON: &str = "application/geo+json";
+pub(super) const MT_HTML: &str = "text/html; charset=utf-8";
+pub(super) const MT_OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
+
+/// The conformance classes declared at `/conformance`.
+pub const CONFORMANCE: [&str; 4] = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+];
+
+/// Query parameters with a meaning of their own; any other one filters on a property.
+pub(super) const RESERVED: [&str; 7] = [
+    "f", "limit", "offset", "bbox", "datetime", "crs", "bbox-crs",
+];
+
+/// The OGC API routes (the landing page is answered by [`root`], mounted at `/`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api", get(api))
+        .route("/conformance", get(conformance))
+        .route("/collections", get(collections))
+        .route("/collections/{collection_id}", get(collection))
+        .route("/collections/{collection_id}/items", get(items))
+        .route("/collections/{collection_id}/items/{feature_id}", get(item))
+        .layer(Extension(Arc::new(MetaCache::default())))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Collections
+
+/// The layer `id` if the caller may see it, with its feature count.
+fn served(state: &Analisi, id: &str, caller: Audience) -> Result<(Layer, usize), ApiError> {
+    let layer = layers::layer(id, caller).map_err(|_| {
+        ApiError::not_found(format!(
+            "collezione sconosciuta: {id:?} (disponibili: {})",
+            layers::visible_names(caller)
+        ))
+    })?;
+    Ok((layer, render::layer_len(state, layer)))
+}
+
+fn collection_json(
+    base: &str,
+    state: &AppState,
+    cache: &MetaCache,
+    layer: Layer,
+    count: usize,
+) -> Value {
+    let id = layer.name();
+    let extent = render::layer_index(state, layer)
+        .envelope()
+        .map(rect_to_array)
+        .or_else(|| cache.get(state, layer).extent);
+    let enc = percent_encode(id);
+    let mut c = json!({
+        "id": id,
+        "title": layer.info().title,
+        "description": layer.info().description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "numberMatched": count,
+        "links": [
+            link(base, format!("/collections/{enc}"), "self", MT_JSON, "Questa collezione"),
+            link(base, format!("/collections/{enc}?f=html"), "alternate", "text/html", "Questa collezione in HTML"),
+            link(base, format!("/collections/{enc}/items"), "items", MT_GEOJSON, "Elementi (GeoJSON)"),
+            link(base, format!("/collections/{enc}/items?f=html"), "items", "text/html", "Elementi (HTML)"),
+        ],
+    });
+    if let Some(b) = extent {
+        c["extent"] = json!({"spatial": {"bbox": [b], "crs": CRS84}});
+    }
+    c
+}
+
+// ---------------------------------------------------------------------------------------------
+// Landing page, API, conformance
+
+fn landing_json(base: &str, state: &Analisi) -> Value {
+    json!({
+        "title": format!("abitare: {}", state.model.ambito.nome),
+        "description": "Patrimonio abitativo pubblico dell'Ambito territoriale: OGC API - Features.",
+        "links": [
+            link(base, "/?f=json", "self", MT_JSON, "Questa pagina"),
+            link(base, "/?f=html", "alternate", "text/html", "Questa pagina in HTML"),
+            link(base, "/api", "service-desc", MT_OPENAPI, "Descrizione dell'API (OpenAPI 3.0)"),
+            link(base, "/api?f=html", "service-doc", "text/html", "Documentazione dell'API"),
+            link(base, "/conformance", "conformance", MT_JSON, "Classi di conformità"),
+            link(base, "/collections", "data", MT_JSON, "Collezioni"),
+        ],
+    })
+}
+
+/// `/`: the OGC landing page for JSON (`f=json`, `Accept: application/json`) or `f=html`,
+/// the web map otherwise.
+pub async fn root(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let params = match Params::parse(q.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let explicit_f = params.get("f").is_some();
+    match preference(&params, &headers) {
+        Err(e) => e.into_response(),
+        Ok(Some(Repr::Json)) => json_response(MT_JSON, &landing_json(&base_url(&headers), &s)),
+        Ok(Some(Repr::Html)) if explicit_f => respond(MT_HTML, landing_html(&s)),
+        Ok(_) => super::index().await,
+    }
+}
+
+async fn conformance(RawQuery(q): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+    let params = Params::parse(q.as_deref())?;
+    params.only(&["f"])?;
+    Ok(match representation(&params, &headers)? {
+        Repr::Json => json_response(MT_JSON, &json!({ "conformsTo": CONFORMANCE })),
+        Repr::Html => {
+            let mut b = page_start("Classi di conformità");
+            b.push_str("<ul>");
+            for c in CONFORMANCE {
+                let _ = write!(b, "<li><code>{}</code></li>", esc(c));
+            }
+            b.push_str("</ul>");
+            respond(MT_HTML, page_end(b, "/conformance?f=json"))
+        }
+    })
+}
+
+async fn api(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(q.as_deref())?;
+    params.only(&["f"])?;
+    Ok(match representation(&params, &headers)? {
+        Repr::Json => json_response(MT_OPENAPI, &openapi(&base_url(&headers), &s, caller)),
+        Repr::Html => {
+            let mut b = page_start("Descrizione dell'API");
+            b.push_str(
+                "<p>L'API segue OGC API - Features, Parte 1. La descrizione completa in \
+                 OpenAPI 3.0 è in <a href=\"/api?f=json\">JSON</a>.</p><ul>",
+            );
+            for p in [
+                "/",
+                "/conformance",
+                "/collections",
+                "/collections/{collectionId}",
+                "/collections/{collectionId}/items",
+                "/collections/{collectionId}/items/{featureId}",
+            ] {
+                let _ = write!(b, "<li><code>GET {}</code></li>", esc(p));
+            }
+            b.push_str("</ul>");
+            respond(MT_HTML, page_end(b, "/api?f=json"))
+        }
+    })
+}
+
+async fn collections(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    Extension(cache): Extension<Cache>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(q.as_deref())?;
+    params.only(&["f"])?;
+    let repr = representation(&params, &headers)?;
+    let base = &base_url(&headers);
+    let b = base.to_string();
+    let state = s.clone();
+    let list: Vec<Value> = tokio::task::spawn_blocking(move || {
+        layers::visible(caller)
+            .map(|layer| {
+                let n = render::layer_len(&state, layer);
+                collection_json(&b, &state, &cache, layer, n)
+            })
+            .collect()
+    })
+    .await
+    .map_err(internal)?;
+    Ok(match repr {
+        Repr::Json => json_response(
+            MT_JSON,
+            &json!({
+                "links": [
+                    link(base, "/collections", "self", MT_JSON, "Collezioni"),
+                    link(base, "/collections?f=html", "alternate", "text/html", "Collezioni in HTML"),
+                ],
+                "collections": list,
+            }),
+        ),
+        Repr::Html => {
+            let mut b = page_start("Collezioni");
+            b.push_str(
+                "<table><tr><th>Collezione</th><th>Descrizione</th><th>Elementi</th><th></th></tr>",
+            );
+            for c in &list {
+                let id = c["id"].as_str().unwrap_or("");
+                let enc = percent_encode(id);
+                let _ = write!(
+                    b,
+                    "<tr><td><a href=\"/collections/{enc}?f=html\">{}</a></td><td>{}</td>\
+                     <td class=\"n\">{}</td><td><a href=\"/collections/{enc}/items?f=html\">elementi</a></td></tr>",
+                    esc(c["title"].as_str().unwrap_or(id)),
+                    esc(c["description"].as_str().unwrap_or("")),
+                    c["numberMatched"],
+                );
+            }
+            b.push_str("</table>");
+            respond(MT_HTML, page_end(b, "/collections?f=json"))
+        }
+    })
+}
+
+async fn collection(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    Extension(cache): Extension<Cache>,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Path(id) = path.map_err(|e| ApiError::bad_request(format!("percorso non valido: {e}")))?;
+    let params = Params::parse(q.as_deref())?;
+    params.only(&["f"])?;
+    let repr = representation(&params, &headers)?;
+    let (layer, n) = served(&s, &id, caller)?;
+    let state = s.clone();
+    let b = base_url(&headers);
+    let c = tokio::task::spawn_blocking(move || collection_json(&b, &state, &cache, layer, n))
+        .await
+        .map_err(internal)?;
+    Ok(match repr {
+        Repr::Json => json_response(MT_JSON, &c),
+        Repr::Html => {
+            let enc = percent_encode(&id);
+            let mut b = page_start(layer.info().title);
+            let _ = write!(
+                b,
+                "<p>{}</p><dl><dt>Identificativo</dt><dd><code>{}</code></dd>\
+                 <dt>Elementi</dt><dd>{n}</dd><dt>Sistema di riferimento</dt><dd><code>{CRS84}</code></dd>",
+                esc(layer.info().description),
+                esc(&id)
+            );
+            if let Some(bb) = c["extent"]["spatial"]["bbox"][0].as_array() {
+                let nums: Vec<String> = bb.iter().map(|v| v.to_string()).collect();
+                let _ = write!(
+                    b,
+                    "<dt>Estensione (lon/lat)</dt><dd>{}</dd>",
+                    nums.join(", ")
+                );
+            }
+            let _ = write!(
+                b,
+                "</dl><p><a href=\"/collections/{enc}/items?f=html\">Elementi</a> · \
+                 <a href=\"/collections/{enc}/items?f=json\">GeoJSON</a></p>"
+            );
+            respond(MT_HTML, page_end(b, &format!("/collections/{enc}?f=json")))
+        }
+    })
+}
+
+/// The features at `positions`, with their OGC ids.
+fn page_features(
+    state: &Analisi,
+    layer: Layer,
+    meta: &LayerMeta,
+    positions: &[usize],
+) -> Vec<Feature> {
+    let mut feats = render::layer_features(state, layer, Some(positions));
+    if let Ids::Positional = meta.ids {
+        for (f, &i) in feats.iter_mut().zip(positions) {
+            f.id = Some(Id::Number(i.into()));
+        }
+    }
+    feats
+}
+
+fn feature_id_string(f: &Feature) -> String {
+    native_id(f).unwrap_or_default()
+}
+
+fn items_url(id: &str, q: &ItemsQuery, offset: usize, f: Option<&str>) -> String {
+    let mut parts: Vec<String> = q
+        .filters
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect();
+    if let Some(b) = &q.bbox_raw {
+        parts.push(format!("bbox={}", percent_encode(b)));
+    }
+    if let Some(d) = &q.datetime {
+        parts.push(format!("datetime={}", percent_encode(d)));
+    }
+    parts.push(format!("limit={}", q.limit));
+    parts.push(format!("offset={offset}"));
+    if let Some(f) = f {
+        parts.push(format!("f={f}"));
+    }
+    format!(
+        "/collections/{}/items?{}",
+        percent_encode(id),
+        parts.join("&")
+    )
+}
+
+async fn items(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    Extension(cache): Extension<Cache>,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Path(id) = path.map_err(|e| ApiError::bad_request(format!("percorso non valido: {e}")))?;
+    let params = Params::parse(raw.as_deref())?;
+    let repr = representation(&params, &headers)?;
+    let (layer, _) = served(&s, &id, caller)?;
+    let base = &base_url(&headers);
+    let state = s.clone();
+    let (page, total, q) = tokio::task::spawn_blocking(move || {
+        let meta = cache.get(&state, layer);
+        let q = parse_items_query(&params, &meta.properties)?;
+        let matched = matching_positions(&state, layer, &q);
+        let total = matched.len();
+        let from = q.offset.min(total);
+        let to = from.saturating_add(q.limit).min(total);
+        let feats = page_features(&state, layer, &meta, &matched[from..to]);
+        Ok::<_, ApiError>(((id, feats), total, q))
+    })
+    .await
+    .map_err(internal)??;
+    let (id, feats) = page;
+    let returned = feats.len();
+    let from = q.offset.min(total);
+    let has_next = from + returned < total;
+    let has_prev = from > 0;
+    let prev_offset = from.saturating_sub(q.limit);
+    match repr {
+        Repr::Json => {
+            let mut links = vec![
+                link(
+                    base,
+                    items_url(&id, &q, q.offset, None),
+                    "self",
+                    MT_GEOJSON,
+                    "Questa pagina",
+                ),
+                link(
+                    base,
+                    items_url(&id, &q, q.offset, Some("html")),
+                    "alternate",
+                    "text/html",
+                    "Questa pagina in HTML",
+                ),
+                link(
+                    base,
+                    format!("/collections/{}", percent_encode(&id)),
+                    "collection",
+                    MT_JSON,
+                    layer.info().title,
+                ),
+            ];
+            if has_next {
+                links.push(link(
+                    base,
+                    items_url(&id, &q, from + returned, None),
+                    "next",
+                    MT_GEOJSON,
+                    "Pagina successiva",
+                ));
+            }
+            if has_prev {
+                links.push(link(
+                    base,
+                    items_url(&id, &q, prev_offset, None),
+                    "prev",
+                    MT_GEOJSON,
+                    "Pagina precedente",
+                ));
+            }
+            let body = json!({
+                "type": "FeatureCollection",
+                "numberMatched": total,
+                "numberReturned": returned,
+                "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "links": links,
+                "features": feats,
+            });
+            let mut r = json_response(MT_GEOJSON, &body);
+            r.headers_mut().insert(
+                "content-crs",
+                HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"),
+            );
+            Ok(r)
+        }
+        Repr::Html => {
+            let enc = percent_encode(&id);
+            let mut b = page_start(&format!("{}: elementi", layer.info().title));
+            let _ = write!(
+                b,
+                "<p>Elementi {}–{} di {total}. <a href=\"/collections/{enc}?f=html\">Collezione</a></p>",
+                if returned == 0 { 0 } else { from + 1 },
+                from + returned
+            );
+            let mut cols: Vec<String> = Vec::new();
+            for f in &feats {
+                for k in f.properties.iter().flat_map(|p| p.keys()) {
+                    if !cols.contains(k) {
+                        cols.push(k.clone());
+                    }
+                }
+            }
+            b.push_str("<table><tr><th>identificativo</th>");
+            for c in &cols {
+                let _ = write!(b, "<th>{}</th>", esc(c));
+            }
+            b.push_str("</tr>");
+            for f in &feats {
+                let fid = feature_id_string(f);
+                let _ = write!(
+                    b,
+                    "<tr><td><a href=\"/collections/{enc}/items/{}?f=html\">{}</a></td>",
+                    percent_encode(&fid),
+                    esc(&fid)
+                );
+                for c in &cols {
+                    let v = f.properties.as_ref().and_then(|p| p.get(c));
+                    let _ = write!(b, "<td>{}</td>", esc(&cell(v)));
+                }
+                b.push_str("</tr>");
+            }
+            b.push_str("</table><p>");
+            if has_prev {
+                let _ = write!(
+                    b,
+                    "<a href=\"{}\">« precedenti</a> ",
+                    esc(&items_url(&id, &q, prev_offset, Some("html")))
+                );
+            }
+            if has_next {
+                let _ = write!(
+                    b,
+                    "<a href=\"{}\">successivi »</a>",
+                    esc(&items_url(&id, &q, from + returned, Some("html")))
+                );
+            }
+            b.push_str("</p>");
+            let json_url = items_url(&id, &q, q.offset, Some("json"));
+            Ok(respond(MT_HTML, page_end(b, &json_url)))
+        }
+    }
+}
+
+async fn item(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    Extension(cache): Extension<Cache>,
+    path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Path((id, fid)) =
+        path.map_err(|e| ApiError::bad_request(format!("percorso non valido: {e}")))?;
+    let params = Params::parse(raw.as_deref())?;
+    params.only(&["f", "crs"])?;
+    check_crs(&params)?;
+    let repr = representation(&params, &headers)?;
+    let (layer, n) = served(&s, &id, caller)?;
+    let base = &base_url(&headers);
+    let state = s.clone();
+    let fidc = fid.clone();
+    let feat = tokio::task::spawn_blocking(move || {
+        let meta = cache.get(&state, layer);
+        let pos = match &meta.ids {
+            Ids::Native(map) => map.get(&fidc).copied(),
+            Ids::Positional => fidc
+                .parse::<usize>()
+                .ok()
+                .filter(|i| *i < n && fidc.bytes().all(|b| b.is_ascii_digit())),
+        };
+        pos.and_then(|i| page_features(&state, layer, &meta, &[i]).into_iter().next())
+    })
+    .await
+    .map_err(internal)?
+    .ok_or_else(|| {
+        ApiError::not_found(format!(
+            "elemento inesistente: {fid:?} nella collezione {id:?}"
+        ))
+    })?;
+    let enc = percent_encode(&id);
+    let fenc = percent_encode(&fid);
+    match repr {
+        Repr::Json => {
+            let mut v = serde_json::to_value(&feat).map_err(internal)?;
+            v["links"] = json!([
+                link(
+                    base,
+                    format!("/collections/{enc}/items/{fenc}"),
+                    "self",
+                    MT_GEOJSON,
+                    "Questo elemento"
+                ),
+                link(
+                    base,
+                    format!("/collections/{enc}/items/{fenc}?f=html"),
+                    "alternate",
+                    "text/html",
+                    "Questo elemento in HTML"
+                ),
+                link(
+                    base,
+                    format!("/collections/{enc}"),
+                    "collection",
+                    MT_JSON,
+                    layer.info().title
+                ),
+            ]);
+            let mut r = json_response(MT_GEOJSON, &v);
+            r.headers_mut().insert(
+                "content-crs",
+                HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"),
+            );
+            Ok(r)
+        }
+        Repr::Html => {
+            let mut b = page_start(&format!("{}: {}", layer.info().title, fid));
+            b.push_str("<table>");
+            for (k, v) in feat.properties.iter().flatten() {
+                let _ = write!(
+                    b,
+                    "<tr><th>{}</th><td>{}</td></tr>",
+                    esc(k),
+                    esc(&cell(Some(v)))
+                );
+            }
+            let geom = feat
+                .geometry
+                .as_ref()
+                .map(|g| g.value.type_name().to_string())
+                .unwrap_or_else(|| "nessuna".into());
+            let _ = write!(
+                b,
+                "<tr><th>geometria</th><td>{}</td></tr></table>",
+                esc(&geom)
+            );
+            let _ = write!(
+                b,
+                "<p><a href=\"/collections/{enc}/items?f=html\">Tutti gli elementi</a></p>"
+            );
+            Ok(respond(
+                MT_HTML,
+                page_end(b, &format!("/collections/{enc}/items/{fenc}?f=json")),
+            ))
+        }
+    }
+}
