@@ -8,6 +8,7 @@
 //! through the same path. See ARCHITECTURE.md.
 
 pub mod analysis;
+pub mod atomic;
 pub mod crs;
 pub mod demo;
 pub mod index;

@@ -149,13 +149,8 @@ fn load(workspace: &Path) -> Result<Analisi> {
 
 /// Writes `text` to `out` through a temporary file renamed into place.
 fn write_atomic(out: &Path, text: &str) -> Result<()> {
-    let tmp = out.with_extension(format!(
-        "{}.tmp",
-        out.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    std::fs::write(&tmp, text).with_context(|| format!("scrittura di {}", tmp.display()))?;
-    std::fs::rename(&tmp, out).with_context(|| format!("scrittura di {}", out.display()))?;
-    Ok(())
+    abitare::atomic::write_file(out, text.as_bytes())
+        .with_context(|| format!("scrittura di {}", out.display()))
 }
 
 fn build(project: &Path) -> Result<PathBuf> {

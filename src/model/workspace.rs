@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::Model;
+use crate::atomic::StagedDir;
 
 pub const FORMAT: &str = "abitare-workspace";
 pub const FORMAT_VERSION: u32 = 1;
@@ -33,6 +34,15 @@ pub enum WorkspaceError {
     Invalid { path: PathBuf, message: String },
     #[error("{path}: non è un workspace di abitare (manca manifest.json): eseguire prima `abitare build`")]
     NotAWorkspace { path: PathBuf },
+}
+
+impl From<crate::atomic::IoError> for WorkspaceError {
+    fn from(e: crate::atomic::IoError) -> Self {
+        WorkspaceError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WorkspaceError + '_ {
@@ -67,42 +77,27 @@ pub struct Manifest {
     pub durata_ms: u128,
 }
 
-/// A workspace being written. Dropped without [`Staging::commit`], it removes itself.
+/// A workspace being written (a [`StagedDir`] beside the target). Dropped without
+/// [`Staging::commit`], it removes itself.
 #[derive(Debug)]
 pub struct Staging {
-    target: PathBuf,
-    dir: PathBuf,
-    committed: bool,
+    dir: StagedDir,
 }
 
 impl Staging {
     /// Creates an empty staging directory beside `target`.
     pub fn new(target: &Path) -> Result<Staging, WorkspaceError> {
-        let parent = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(|| Path::new("."));
-        fs::create_dir_all(parent).map_err(io(parent))?;
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "workspace".into());
-        let dir = parent.join(format!(".{name}.build-{}", std::process::id()));
-        if dir.exists() {
-            fs::remove_dir_all(&dir).map_err(io(&dir))?;
+        let dir = StagedDir::new(target, "build")?;
+        for sub in ["layers", "report"] {
+            let p = dir.path().join(sub);
+            fs::create_dir_all(&p).map_err(io(&p))?;
         }
-        fs::create_dir_all(dir.join("layers")).map_err(io(&dir))?;
-        fs::create_dir_all(dir.join("report")).map_err(io(&dir))?;
-        Ok(Staging {
-            target: target.to_path_buf(),
-            dir,
-            committed: false,
-        })
+        Ok(Staging { dir })
     }
 
     /// The directory to write into.
     pub fn path(&self) -> &Path {
-        &self.dir
+        self.dir.path()
     }
 
     /// Writes a file inside the staging directory through a buffered writer.
@@ -111,7 +106,7 @@ impl Staging {
         relative: &str,
         f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> Result<(), WorkspaceError> {
-        let path = self.dir.join(relative);
+        let path = self.path().join(relative);
         let file = fs::File::create(&path).map_err(io(&path))?;
         let mut w = BufWriter::new(file);
         f(&mut w).map_err(io(&path))?;
@@ -131,41 +126,10 @@ impl Staging {
         })
     }
 
-    /// Moves the finished workspace into place, replacing the old one.
-    ///
-    /// The old workspace is first renamed aside, then the new one renamed into place, then the
-    /// old one removed; if the second rename fails the old one is put back.
-    pub fn commit(mut self) -> Result<PathBuf, WorkspaceError> {
-        let old = self.dir.with_extension("old");
-        let had_old = self.target.exists();
-        if had_old {
-            if old.exists() {
-                fs::remove_dir_all(&old).map_err(io(&old))?;
-            }
-            fs::rename(&self.target, &old).map_err(io(&self.target))?;
-        }
-        if let Err(e) = fs::rename(&self.dir, &self.target) {
-            if had_old {
-                let _ = fs::rename(&old, &self.target);
-            }
-            return Err(WorkspaceError::Io {
-                path: self.target.clone(),
-                source: e,
-            });
-        }
-        self.committed = true;
-        if had_old {
-            fs::remove_dir_all(&old).map_err(io(&old))?;
-        }
-        Ok(self.target.clone())
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
+    /// Moves the finished workspace into place, replacing the old one
+    /// ([`StagedDir::commit`]).
+    pub fn commit(self) -> Result<PathBuf, WorkspaceError> {
+        Ok(self.dir.commit()?)
     }
 }
 

@@ -20,6 +20,7 @@ use geo::Centroid;
 use serde_json::Value;
 
 use crate::analysis::Analisi;
+use crate::atomic::{self, StagedDir};
 use crate::output::geojson::layer_features;
 use crate::output::layers::{self as registry, Audience, Layer, LayerInfo};
 
@@ -54,6 +55,15 @@ pub enum ExportError {
     Csv(#[from] ::csv::Error),
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+impl From<atomic::IoError> for ExportError {
+    fn from(e: atomic::IoError) -> Self {
+        ExportError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
@@ -368,64 +378,23 @@ pub fn export(a: &Analisi, req: &Request) -> Result<Vec<PathBuf>, ExportError> {
         return Ok(vec![req.out.clone()]);
     }
     check_replaceable_dir(&req.out, req.format)?;
-    let staging = sibling(&req.out, "staging");
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
+    let staging = StagedDir::new(&req.out, "staging")?;
+    let mut names = Vec::new();
+    for l in &layers {
+        let t = table(a, *l);
+        let bytes = encode(a, std::slice::from_ref(&t), req.format, req.options)?;
+        let name = format!("{}.{}", l.name(), req.format.extension());
+        let p = staging.path().join(&name);
+        std::fs::write(&p, &bytes).map_err(io_err(&p))?;
+        names.push(name);
     }
-    std::fs::create_dir_all(&staging).map_err(io_err(&staging))?;
-    let written = (|| {
-        let mut names = Vec::new();
-        for l in &layers {
-            let t = table(a, *l);
-            let bytes = encode(a, std::slice::from_ref(&t), req.format, req.options)?;
-            let name = format!("{}.{}", l.name(), req.format.extension());
-            let p = staging.join(&name);
-            std::fs::write(&p, &bytes).map_err(io_err(&p))?;
-            names.push(name);
-        }
-        Ok::<_, ExportError>(names)
-    })();
-    let names = match written {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(e);
-        }
-    };
-    swap_dir(&staging, &req.out)?;
+    staging.commit()?;
     Ok(names.into_iter().map(|n| req.out.join(n)).collect())
-}
-
-/// `dir/.name.<tag>-<pid>`: a hidden sibling of `path`.
-fn sibling(path: &Path, tag: &str) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "export".into());
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    parent.join(format!(".{name}.{tag}-{}", std::process::id()))
 }
 
 /// Writes `bytes` to a temporary sibling of `path`, then renames it into place.
 pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-    }
-    let tmp = sibling(path, "tmp");
-    let result = (|| {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io_err(path))
+    Ok(atomic::write_file(path, bytes)?)
 }
 
 /// An existing `out` may be replaced only if it is a folder of export files of this format.
@@ -447,29 +416,6 @@ fn check_replaceable_dir(out: &Path, format: Format) -> Result<(), ExportError> 
                 entry: name,
             });
         }
-    }
-    Ok(())
-}
-
-/// Renames `staging` to `out`, moving an existing `out` aside first and deleting it after.
-fn swap_dir(staging: &Path, out: &Path) -> Result<(), ExportError> {
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-    }
-    let old = sibling(out, "old");
-    let had_old = out.exists();
-    if had_old {
-        std::fs::rename(out, &old).map_err(io_err(out))?;
-    }
-    if let Err(e) = std::fs::rename(staging, out) {
-        if had_old {
-            let _ = std::fs::rename(&old, out);
-        }
-        let _ = std::fs::remove_dir_all(staging);
-        return Err(io_err(out)(e));
-    }
-    if had_old {
-        let _ = std::fs::remove_dir_all(&old);
     }
     Ok(())
 }
