@@ -11,6 +11,8 @@
 //!    `$CARGO_TARGET_DIR/bench-data/` and `benches/geopandas_overlay.py` runs GeoPandas /
 //!    Shapely on the same files; the ratios are printed when Python and GeoPandas are present.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;

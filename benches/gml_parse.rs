@@ -9,6 +9,8 @@
 //!
 //! Run: `cargo bench --bench gml_parse` (`ABITARE_BENCH_SCALE` overrides the factor 100).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs;
 use std::io::Write;
 use std::time::Instant;

@@ -17,6 +17,8 @@
 //!
 //! Run: `cargo bench --bench ingest_vs_ogr2ogr`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,7 @@
 //! Linkage, vacancy figures and the Piano Annuale on hand-built models with hand-computed results.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use abitare::analysis::linkage::link_units;

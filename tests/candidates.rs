@@ -1,6 +1,8 @@
 //! Candidate social-housing standard areas: each rule alone, geometry edge cases, the rules
 //! file read at run time, the demo's candidates against a committed snapshot, the outputs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;

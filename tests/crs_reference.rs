@@ -16,6 +16,8 @@
 //! `live_gdaltransform_agrees` repeats the comparison on pseudo-random points in Lombardy when
 //! `gdaltransform` is on the PATH.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::Write;

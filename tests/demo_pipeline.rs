@@ -1,6 +1,8 @@
 //! End to end on the generated demo: real-format files → readers → workspace → report,
 //! checked against the figures of the 2026 annual plan of Ambito 9 (seed 003).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,8 @@
 //! GDAL's `ogrinfo` (skipped with a notice where it is not installed), GeoParquet with the
 //! `parquet` crate, XLSX by unzipping its sheets; and the HTTP download routes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -4,6 +4,8 @@
 //! `ABITARE_TEST_PG` (a GDAL connection string such as `PG:dbname=abitare_test`, to a database
 //! with PostGIS where the test may create and drop a table) enables the PostGIS test; without
 //! it that test prints a notice and passes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(feature = "gdal")]
 
 mod common;

@@ -1,6 +1,8 @@
 //! Cadastral GML as downloaded: province ZIPs of per-comune ZIPs, flat ZIPs, folders mixing
 //! ZIPs and GML, and the archives that must be rejected with a message naming the entry.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;

@@ -1,5 +1,7 @@
 //! Comune boundaries from the ISTAT/openpolis GeoJSON.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::PathBuf;

@@ -1,6 +1,8 @@
 //! The CXF reader on the real Rome sheet and on hand-written sheets near Clusone, its error
 //! messages, and a project whose unit lands on the building of its parcel.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

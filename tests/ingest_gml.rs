@@ -1,6 +1,8 @@
 //! Reading the Agenzia delle Entrate cadastral GML: the real WFS sample, hand-written fixtures
 //! with known geometry, and the files that must be rejected.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

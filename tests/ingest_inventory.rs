@@ -1,6 +1,8 @@
 //! Reading the public-housing inventory CSV: encodings, delimiters, header aliases, value
 //! normalisation, and the row errors that reject a file or are skipped on request.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use abitare::ingest::inventory::{read_inventory, InventoryOptions, InventoryRead};

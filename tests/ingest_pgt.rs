@@ -1,5 +1,7 @@
 //! PGT layers as Shapefiles (Regione Lombardia schema), written here with the `shapefile` crate.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use abitare::crs::{self, ToLonLat};

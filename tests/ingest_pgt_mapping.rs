@@ -2,6 +2,8 @@
 //! own schema mapped by a user file, GeoPackage and GeoJSON sources, DBF encodings, and the
 //! messages for what cannot be mapped.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -1,5 +1,7 @@
 //! OGC API - Features (Part 1 Core) through the axum `Router`, without a socket.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeSet;

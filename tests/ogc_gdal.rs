@@ -1,6 +1,8 @@
 //! A real OGC API - Features client against the demo: GDAL's OAPIF driver (`ogrinfo`,
 //! `ogr2ogr`) over a socket. Skipped with a notice where GDAL is not installed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeSet;

@@ -37,6 +37,8 @@
 //! 24 ALER Bergamo - Lecco - Sondrio  BG010059 SAT occupato
 //! ```
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -2,6 +2,8 @@
 //! the feature whatever reader the feature came from, and each stage's warnings reach
 //! `ingest`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 
 use abitare::pipeline::{self, checks, read, PipelineError};

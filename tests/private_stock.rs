@@ -3,6 +3,8 @@
 //! and the privacy boundary (owners' names nowhere, individual units neither served nor
 //! exported).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,8 @@
 //! workspace) lists exactly the layers the caller may see, and the page gets its palettes from
 //! the style instead of repeating them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeSet;

@@ -1,5 +1,7 @@
 //! HTTP API through the axum `Router`, without a socket.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;

@@ -3,6 +3,8 @@
 //! candidate areas, the printable report with charts and a small map, the style's candidate
 //! layers, and errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::{Arc, OnceLock};

@@ -2,6 +2,8 @@
 //! errors, ETag/304, gzip, TileJSON, style, and the PMTiles archive read back with the
 //! `pmtiles` crate's reader.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::Read;

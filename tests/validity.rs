@@ -1,6 +1,8 @@
 //! Geometry validity: every kind of defect alone, detected and repaired (or not) as documented in
 //! `model::validity`, with the areas before and after; valid input untouched; the demo clean.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use abitare::model::validity::{check_and_repair, riepilogo, Problema, TipoProblema};
 use abitare::pipeline;
 use abitare::project::Project;
