@@ -22,6 +22,7 @@ use crate::analysis::candidates::{Regole, RegoleError};
 use crate::analysis::linkage::LinkageReport;
 use crate::analysis::piano_annuale::{piano_annuale, Avviso, Contesto, PianoAnnuale};
 use crate::analysis::Analisi;
+use crate::atomic;
 use crate::ingest::gml::GmlError;
 use crate::ingest::inventory::{read_inventory, InventoryOptions};
 use crate::ingest::pgt::PgtError;
@@ -156,10 +157,14 @@ pub fn ingest(project: &Project) -> Result<Ingested, PipelineError> {
     })
 }
 
-/// Builds the workspace of a project: reads everything, then writes the new workspace beside
-/// the old one and swaps it in. On any error the old workspace is left as it was.
+/// Builds the workspace of a project: locks it (a second build at once is refused), reads
+/// everything, then writes the new workspace beside the old one and swaps it in. On any error,
+/// or a kill at any point, the old workspace is left as it was (see [`crate::atomic`]).
 pub fn build(project: &Project) -> Result<BuildOutcome, PipelineError> {
     let start = Instant::now();
+    let target = project.workspace_dir();
+    let staging = Staging::new(&target)?;
+    atomic::fault_point("pipeline:locked");
     let Ingested {
         model,
         linkage,
@@ -170,11 +175,9 @@ pub fn build(project: &Project) -> Result<BuildOutcome, PipelineError> {
     if let Some(p) = &project.input.regole_candidate {
         manifest::record_input(&project.resolve(p), &mut inputs)?;
     }
-    let target = project.workspace_dir();
     let loaded = Analisi::from_model_with_rules(model, regole);
     avvisi.extend(loaded.candidate.avvisi.iter().cloned());
 
-    let staging = Staging::new(&target)?;
     staging.write_model(&loaded.model)?;
     let mut conteggi = BTreeMap::new();
     // The workspace's `layers/` is for anyone: the public audience's layers only.
@@ -224,6 +227,7 @@ pub fn build(project: &Project) -> Result<BuildOutcome, PipelineError> {
         durata_ms: start.elapsed().as_millis(),
     };
     staging.write_manifest(&manifest)?;
+    atomic::fault_point("pipeline:written");
     let workspace = staging.commit()?;
     Ok(BuildOutcome {
         workspace,

@@ -712,5 +712,11 @@ fn a_bad_offer_row_fails_the_build_and_leaves_the_workspace() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     siblings.sort();
-    assert_eq!(siblings, vec!["abitare.toml", "input", "workspace"]);
+    // The workspace link, its live generation and the lock file: no staging left behind.
+    assert_eq!(siblings.len(), 5, "{siblings:?}");
+    assert!(siblings[0].starts_with(".workspace.gen-"), "{siblings:?}");
+    assert_eq!(
+        siblings[1..],
+        [".workspace.lock", "abitare.toml", "input", "workspace"]
+    );
 }

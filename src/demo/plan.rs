@@ -191,7 +191,7 @@ pub fn plan(t: &Territory, k: usize, popolazione: u32, rng: &mut Rng) -> ComuneP
         }
     }
     // A power line runs north-south four cells east of the centre in every other comune.
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         let col = seed_i + 4;
         for &c in cells {
             if t.ij(c).0 == col && dist[c] >= 2 {

@@ -784,7 +784,7 @@ impl Parser {
             (Capture::Pos, None) if self.nums.len() == 3 => 3,
             _ => 2,
         };
-        if self.nums.len() % dim != 0 {
+        if !self.nums.len().is_multiple_of(dim) {
             self.set_problem(format!(
                 "{} numeri in una lista di coordinate di dimensione {dim}: numero di valori non valido",
                 self.nums.len()

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::Model;
-use crate::atomic::StagedDir;
+use crate::atomic::{Access, StageError, StagedDir, Swap};
 
 pub const FORMAT: &str = "abitare-workspace";
 pub const FORMAT_VERSION: u32 = 1;
@@ -30,10 +30,23 @@ pub enum WorkspaceError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "{target}: un'altra build dello stesso workspace è in corso; riprovare quando è terminata"
+    )]
+    Busy { target: PathBuf },
     #[error("{path}: workspace non valido: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error("{path}: non è un workspace di abitare (manca manifest.json): eseguire prima `abitare build`")]
     NotAWorkspace { path: PathBuf },
+}
+
+impl From<StageError> for WorkspaceError {
+    fn from(e: StageError) -> Self {
+        match e {
+            StageError::Io(e) => e.into(),
+            StageError::Busy { target } => WorkspaceError::Busy { target },
+        }
+    }
 }
 
 impl From<crate::atomic::IoError> for WorkspaceError {
@@ -87,10 +100,9 @@ pub struct Staging {
 impl Staging {
     /// Creates an empty staging directory beside `target`.
     pub fn new(target: &Path) -> Result<Staging, WorkspaceError> {
-        let dir = StagedDir::new(target, "build")?;
+        let dir = StagedDir::new(target, "build", Access::Owner, Swap::Link)?;
         for sub in ["layers", "report"] {
-            let p = dir.path().join(sub);
-            fs::create_dir_all(&p).map_err(io(&p))?;
+            dir.create_dir(sub)?;
         }
         Ok(Staging { dir })
     }
@@ -107,7 +119,7 @@ impl Staging {
         f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> Result<(), WorkspaceError> {
         let path = self.path().join(relative);
-        let file = fs::File::create(&path).map_err(io(&path))?;
+        let file = self.dir.create_file(relative)?;
         let mut w = BufWriter::new(file);
         f(&mut w).map_err(io(&path))?;
         w.flush().map_err(io(&path))?;
@@ -220,12 +232,15 @@ mod tests {
         assert!(!staging_dir.exists());
         assert_eq!(load_model(&target).expect("load").ambito.nome, "Prova");
 
-        // No leftovers beside the workspace.
-        let names: Vec<String> = fs::read_dir(dir.path())
+        // Beside the workspace: its live generation and the lock file, nothing else.
+        let mut names: Vec<String> = fs::read_dir(dir.path())
             .expect("list")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, vec!["ws".to_string()]);
+        names.sort();
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(names[0].starts_with(".ws.gen-"), "{names:?}");
+        assert_eq!(names[1..], [".ws.lock".to_string(), "ws".to_string()]);
     }
 
     #[test]

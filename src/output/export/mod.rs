@@ -20,7 +20,7 @@ use geo::Centroid;
 use serde_json::Value;
 
 use crate::analysis::Analisi;
-use crate::atomic::{self, StagedDir};
+use crate::atomic::{self, Access, StageError, StagedDir, Swap};
 use crate::output::geojson::layer_features;
 use crate::output::layers::{self as registry, Audience, Layer, LayerInfo};
 
@@ -39,6 +39,8 @@ pub enum ExportError {
     NeedsDirectory(&'static str),
     #[error("{}: la cartella esiste e contiene file che non sono esportazioni di abitare ({entry}); scegliere una cartella nuova o vuota", path.display())]
     DirectoryNotEmpty { path: PathBuf, entry: String },
+    #[error("{}: un'altra esportazione nella stessa cartella è in corso; riprovare quando è terminata", path.display())]
+    Busy { path: PathBuf },
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -55,6 +57,15 @@ pub enum ExportError {
     Csv(#[from] ::csv::Error),
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+impl From<StageError> for ExportError {
+    fn from(e: StageError) -> Self {
+        match e {
+            StageError::Io(e) => e.into(),
+            StageError::Busy { target } => ExportError::Busy { path: target },
+        }
+    }
 }
 
 impl From<atomic::IoError> for ExportError {
@@ -378,7 +389,7 @@ pub fn export(a: &Analisi, req: &Request) -> Result<Vec<PathBuf>, ExportError> {
         return Ok(vec![req.out.clone()]);
     }
     check_replaceable_dir(&req.out, req.format)?;
-    let staging = StagedDir::new(&req.out, "staging")?;
+    let staging = StagedDir::new(&req.out, "staging", Access::Default, Swap::Rename)?;
     let mut names = Vec::new();
     for l in &layers {
         let t = table(a, *l);
