@@ -21,6 +21,7 @@ use thiserror::Error;
 
 use crate::crs::{FromLonLat, ToLonLat};
 use crate::index::ModelIndex;
+use crate::model::normalize::normalize_tipo;
 use crate::model::{ClasseZona, Model, StatoProprieta};
 
 /// What made an area a candidate social-housing standard area (DOMAIN.md, PGT section).
@@ -355,7 +356,7 @@ impl Regole {
             .collect();
         r.preferenze.servizi_puntuali = std::mem::take(&mut r.preferenze.servizi_puntuali)
             .into_iter()
-            .map(|(k, v)| (crate::ingest::public_assets::normalize_tipo(&k), v))
+            .map(|(k, v)| (normalize_tipo(&k), v))
             .collect();
         r.validate(origine)?;
         Ok(r)
