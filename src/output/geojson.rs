@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::analysis::Analisi;
 use crate::index::LayerIndex;
 use crate::output::layers::{Layer, LayerId};
+use crate::output::wording::{esclusioni_testo, punteggio_testo};
 
 /// Coordinates are rounded to 7 decimals (about 1 cm), more than any input carries.
 fn round7(v: f64) -> f64 {
@@ -297,22 +298,11 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                         "fonte_label": c.fonte.label_it(),
                         "denominazione": c.denominazione,
                         "punteggio": c.punteggio,
-                        "punteggio_dettaglio": c
-                            .punteggio_voci
-                            .iter()
-                            .map(|v| {
-                                format!(
-                                    "{}: {} punti",
-                                    v.misura,
-                                    crate::analysis::candidates::numero_it(v.punti, 1)
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                            .join("; "),
+                        "punteggio_dettaglio": punteggio_testo(&c.punteggio_voci),
                         "area_ha": (c.area_ha * 100.0).round() / 100.0,
                         "alloggi_stimati": c.alloggi_stimati,
                         "motivi": c.motivi.join("; "),
-                        "esclusioni": crate::analysis::candidates::esclusioni_testo(&c.esclusioni),
+                        "esclusioni": esclusioni_testo(&c.esclusioni),
                     }),
                 )
             }
@@ -330,7 +320,7 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                         "denominazione": e.denominazione,
                         "area_ha": (e.area_origine_ha * 100.0).round() / 100.0,
                         "motivo": e.motivo,
-                        "esclusioni": crate::analysis::candidates::esclusioni_testo(&e.esclusioni),
+                        "esclusioni": esclusioni_testo(&e.esclusioni),
                     }),
                 )
             }

@@ -25,6 +25,7 @@ use super::{ApiError, AppState};
 use crate::analysis::piano_annuale::PianoAnnuale;
 use crate::analysis::vacancy::Conteggi;
 use crate::analysis::Analisi;
+use crate::italiano::data_it;
 use crate::output::report::{html_stampa, ComuneMappa, MappaComuni};
 
 pub fn routes() -> Router<AppState> {
@@ -33,28 +34,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/sintesi/comuni", get(comuni))
         .route("/api/sintesi/comuni/{istat}", get(comune))
         .route("/api/report/piano-annuale/stampa", get(stampa))
-}
-
-const MESI: [&str; 12] = [
-    "gennaio",
-    "febbraio",
-    "marzo",
-    "aprile",
-    "maggio",
-    "giugno",
-    "luglio",
-    "agosto",
-    "settembre",
-    "ottobre",
-    "novembre",
-    "dicembre",
-];
-
-/// `2025-10-27` → `27 ottobre 2025`.
-pub fn data_it(d: chrono::NaiveDate) -> String {
-    use chrono::Datelike;
-    let mese = MESI.get(d.month0() as usize).copied().unwrap_or("gennaio");
-    format!("{} {} {}", d.day(), mese, d.year())
 }
 
 /// The owner name of a comune in the Piano Annuale.

@@ -5,7 +5,8 @@
 use geo::{Area, BooleanOps, BoundingRect, MultiPolygon, Polygon, Rect};
 
 use super::geometry::{boxes_touch, grow_ll, Ctx};
-use super::{ha, numero_it, EsclusioneParziale};
+use super::{ha, EsclusioneParziale};
+use crate::italiano::numero_it;
 use crate::model::ClasseZona;
 
 /// Areas removed below this many square metres are rounding noise, not exclusions.

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use self::geometry::{Ctx, Metric};
 use self::sources::Source;
 use crate::index::ModelIndex;
+use crate::italiano::numero_it;
 use crate::model::Model;
 
 pub use self::rules::{
@@ -159,31 +160,6 @@ pub struct Screening {
     pub escluse: Vec<AreaEsclusa>,
     /// Features that could not be screened (projection failures).
     pub avvisi: Vec<String>,
-}
-
-/// Italian number: `1.234,5` with `decimals` decimals.
-pub fn numero_it(v: f64, decimals: usize) -> String {
-    let s = format!("{:.*}", decimals, v.abs());
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i.to_string(), Some(f.to_string())),
-        None => (s.clone(), None),
-    };
-    let mut grouped = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push('.');
-        }
-        grouped.push(ch);
-    }
-    let sign = if v < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
-        "-"
-    } else {
-        ""
-    };
-    match frac {
-        Some(f) => format!("{sign}{grouped},{f}"),
-        None => format!("{sign}{grouped}"),
-    }
 }
 
 fn ha(m2: f64) -> f64 {
@@ -354,14 +330,6 @@ fn rounded(mut e: Vec<EsclusioneParziale>) -> Vec<EsclusioneParziale> {
     e
 }
 
-/// The exclusions of a candidate as one Italian text.
-pub fn esclusioni_testo(e: &[EsclusioneParziale]) -> String {
-    e.iter()
-        .map(|x| format!("{}: −{} ha", x.descrizione, numero_it(x.ettari, 2)))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 /// Figures per comune and source, for the report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PerFonte {
@@ -392,17 +360,4 @@ pub fn per_comune(s: &Screening) -> BTreeMap<String, BTreeMap<FonteCandidata, Pe
             .escluse += 1;
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn italian_numbers() {
-        assert_eq!(numero_it(1234.5, 1), "1.234,5");
-        assert_eq!(numero_it(420.0, 0), "420");
-        assert_eq!(numero_it(1_000_000.0, 0), "1.000.000");
-        assert_eq!(numero_it(0.25, 2), "0,25");
-    }
 }

@@ -7,7 +7,8 @@ use geo::{Area, BooleanOps, BoundingRect, MultiPolygon, Point, Rect};
 use super::geometry::{boxes_touch, grow_ll, mp_distance, point_distance, Ctx};
 use super::rules::PrefServizi;
 use super::sources::Source;
-use super::{numero_it, round_to, VocePunteggio};
+use super::{round_to, VocePunteggio};
+use crate::italiano::numero_it;
 use crate::model::ClasseZona;
 
 /// What the preferences measure.

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use geo::{BoundingRect, Contains, MultiPolygon, Point};
 
 use super::rules::{stato_proprieta, Regole};
-use super::{numero_it, FonteCandidata};
+use super::FonteCandidata;
 use crate::index::ModelIndex;
+use crate::italiano::numero_it;
 use crate::model::cadref::ParcelKey;
 use crate::model::{ClasseZona, Model, StatoProprieta};
 
