@@ -32,6 +32,7 @@ use std::collections::BTreeMap;
 use geo::{Area, BoundingRect, MultiPolygon};
 use serde::{Deserialize, Serialize};
 
+use self::cutting::Taglio;
 use self::geometry::{Ctx, Metric};
 use self::sources::Source;
 use crate::index::ModelIndex;
@@ -214,16 +215,20 @@ fn evaluate(ctx: &mut Ctx<'_>, src: Source) -> Result<Esito, String> {
         ));
     };
     let area0 = original.unsigned_area();
-    let mut esclusioni: Vec<EsclusioneParziale> = Vec::new();
     let Some(bbox_ll) = src.geometry.bounding_rect() else {
         return Err(format!("Area candidata {}: geometria vuota.", src.id));
     };
 
-    let current = cutting::vincoli(ctx, original, bbox_ll, &mut esclusioni);
-    let current = cutting::classi_escluse(ctx, current, bbox_ll, &mut esclusioni);
-    let had_cuts = !esclusioni.is_empty();
+    let mut taglio = Taglio::new(original);
+    taglio.vincoli(ctx, bbox_ll);
+    taglio.classi_escluse(ctx, bbox_ll);
+    let had_cuts = !taglio.esclusioni.is_empty();
     let min = src.area_minima_mq;
-    let current = cutting::area_minima(current, min, &mut esclusioni);
+    taglio.area_minima(min);
+    let Taglio {
+        rimasta: current,
+        esclusioni,
+    } = taglio;
     let area = current.unsigned_area();
 
     if current.0.is_empty() {
