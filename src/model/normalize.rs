@@ -23,7 +23,8 @@ pub fn normalize_tipo(v: &str) -> String {
     normalize_key(v)
 }
 
-fn strip_accent(c: char) -> char {
+/// The letter without its accent (`à` → `a`, `ñ` → `n`); any other character as it is.
+pub fn strip_accent(c: char) -> char {
     match c {
         'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' => 'a',
         'è' | 'é' | 'ê' | 'ë' => 'e',
