@@ -100,6 +100,38 @@ pub fn riferimento_leggibile(
     Some(parts.join(", "))
 }
 
+/// The feature of a parcel or of a building (both name the same cadastral fields).
+macro_rules! particella_feature {
+    ($p:expr) => {{
+        let p = &$p;
+        feature(
+            p.riferimento.clone(),
+            Some(polygon_geometry(&p.geometry)),
+            json!({
+                "riferimento": p.riferimento,
+                "belfiore": p.belfiore,
+                "sezione": p.sezione,
+                "foglio": p.foglio,
+                "particella": p.particella,
+                "area_m2": (p.geometry.geodesic_area_unsigned() * 10.0).round() / 10.0,
+            }),
+        )
+    }};
+}
+
+/// [`riferimento_leggibile`] of a public or a private unit (both name the reference field by
+/// field: `sezione`, `foglio`, `particella`, `subalterno`).
+macro_rules! riferimento_unita {
+    ($u:expr) => {
+        riferimento_leggibile(
+            $u.sezione.as_deref(),
+            $u.foglio.as_deref(),
+            $u.particella.as_deref(),
+            $u.subalterno.as_deref(),
+        )
+    };
+}
+
 fn iso(d: Option<NaiveDate>) -> JsonValue {
     d.map(|d| JsonValue::String(d.format("%Y-%m-%d").to_string()))
         .unwrap_or(JsonValue::Null)
@@ -187,36 +219,8 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                     }),
                 )
             }
-            LayerId::Particelle => {
-                let p = &model.particelle[i];
-                feature(
-                    p.riferimento.clone(),
-                    Some(polygon_geometry(&p.geometry)),
-                    json!({
-                        "riferimento": p.riferimento,
-                        "belfiore": p.belfiore,
-                        "sezione": p.sezione,
-                        "foglio": p.foglio,
-                        "particella": p.particella,
-                        "area_m2": (p.geometry.geodesic_area_unsigned() * 10.0).round() / 10.0,
-                    }),
-                )
-            }
-            LayerId::Fabbricati => {
-                let f = &model.fabbricati[i];
-                feature(
-                    f.riferimento.clone(),
-                    Some(polygon_geometry(&f.geometry)),
-                    json!({
-                        "riferimento": f.riferimento,
-                        "belfiore": f.belfiore,
-                        "sezione": f.sezione,
-                        "foglio": f.foglio,
-                        "particella": f.particella,
-                        "area_m2": (f.geometry.geodesic_area_unsigned() * 10.0).round() / 10.0,
-                    }),
-                )
-            }
+            LayerId::Particelle => particella_feature!(model.particelle[i]),
+            LayerId::Fabbricati => particella_feature!(model.fabbricati[i]),
             LayerId::AlloggiPubblici => {
                 let u = &model.alloggi_pubblici[i];
                 feature(
@@ -236,12 +240,7 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                         "inutilizzato": u.stato.is_unused(),
                         "sfitto_dal": iso(u.sfitto_dal),
                         "mesi_sfitto": u.mesi_sfitto(reference),
-                        "riferimento_catastale": riferimento_leggibile(
-                            u.sezione.as_deref(),
-                            u.foglio.as_deref(),
-                            u.particella.as_deref(),
-                            u.subalterno.as_deref(),
-                        ),
+                        "riferimento_catastale": riferimento_unita!(u),
                         "categoria_catastale": u.categoria_catastale,
                         "superficie_mq": u.superficie_mq,
                         "localizzazione": u.localizzazione,
@@ -334,12 +333,7 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                         "comune": u.comune_nome,
                         "comune_istat": u.comune_istat,
                         "indirizzo": u.indirizzo,
-                        "riferimento_catastale": riferimento_leggibile(
-                            u.sezione.as_deref(),
-                            u.foglio.as_deref(),
-                            u.particella.as_deref(),
-                            u.subalterno.as_deref(),
-                        ),
+                        "riferimento_catastale": riferimento_unita!(u),
                         "categoria_catastale": u.categoria_catastale,
                         "superficie_mq": u.superficie_mq,
                         "canone_mensile": u.canone_mensile,
