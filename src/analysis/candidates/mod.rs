@@ -10,7 +10,7 @@
 //! in metres. Results are projected back to lon/lat for the model. Exclusions are exact
 //! boolean differences (`geo::BooleanOps`), prefiltered with the layers' R-trees.
 //!
-//! One area goes through the stages in order, one file each:
+//! One file per concern; an area goes through sources, cutting and scoring in that order:
 //! - `rules`: the rules file ([`Regole`]): parsing, combination with the built-in rules,
 //!   validation;
 //! - `sources`: where candidate areas come from (PGT zone classes, unused public housing,
