@@ -13,6 +13,7 @@ pub mod crs;
 pub mod demo;
 pub mod index;
 pub mod ingest;
+pub mod italiano;
 pub mod model;
 pub mod output;
 pub mod pipeline;

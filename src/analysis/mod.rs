@@ -6,6 +6,7 @@ pub mod candidates;
 pub mod linkage;
 pub mod piano_annuale;
 pub mod private;
+pub mod sintesi;
 pub mod vacancy;
 
 pub use analisi::Analisi;

@@ -18,6 +18,7 @@ use super::error::{ReadError, ReadErrorKind};
 use super::table::{
     normalize_value, parse_superficie, read_file, read_rows, Row, Schema, TableField, TableOptions,
 };
+use crate::model::normalize::normalize_tipo;
 use crate::model::{ProprietaPubblica, ServizioPuntuale, StatoProprieta};
 
 /// The columns of the other-public-property table.
@@ -214,11 +215,6 @@ impl TableField for SvcField {
             SvcField::Lat => "lat",
         }
     }
-}
-
-/// A kind as the rules name it: lower case, accents folded, spaces as `_` (`Sanità` → `sanita`).
-pub fn normalize_tipo(v: &str) -> String {
-    normalize_value(v)
 }
 
 /// Reads existing services as points: a GeoJSON FeatureCollection of Point/MultiPoint features

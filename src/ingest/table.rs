@@ -19,6 +19,7 @@ use chrono::NaiveDate;
 use geo::Point;
 
 use super::error::{ReadError, ReadErrorKind, Record};
+use crate::model::normalize::normalize_key;
 
 /// How a table is read.
 #[derive(Debug, Clone, Default)]
@@ -324,29 +325,7 @@ fn detect_delimiter(header: &str) -> u8 {
 
 /// Lower case, accents removed, every run of other characters turned into one `_`.
 pub fn normalize_header(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.trim().chars().flat_map(char::to_lowercase) {
-        let c = strip_accent(c);
-        if c.is_alphanumeric() {
-            out.push(c);
-        } else if !out.ends_with('_') {
-            out.push('_');
-        }
-    }
-    out.trim_matches('_').to_string()
-}
-
-fn strip_accent(c: char) -> char {
-    match c {
-        'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' => 'a',
-        'è' | 'é' | 'ê' | 'ë' => 'e',
-        'ì' | 'í' | 'î' | 'ï' => 'i',
-        'ò' | 'ó' | 'ô' | 'ö' | 'õ' => 'o',
-        'ù' | 'ú' | 'û' | 'ü' => 'u',
-        'ç' => 'c',
-        'ñ' => 'n',
-        other => other,
-    }
+    normalize_key(name)
 }
 
 /// Lower case, accents removed, runs of spaces/punctuation as one `_`.

@@ -5,6 +5,7 @@
 //! (`geo::GeodesicArea` on the WGS84 ellipsoid) unless a function says otherwise.
 
 pub mod cadref;
+pub mod normalize;
 pub mod validity;
 pub mod workspace;
 

@@ -4,8 +4,9 @@
 use std::fmt::Write as _;
 
 use super::report::CsvText;
-use crate::analysis::candidates::{esclusioni_testo, numero_it, per_comune, Screening};
-use crate::analysis::candidates::{AreaCandidata, FonteCandidata};
+use super::wording::esclusioni_testo;
+use crate::analysis::candidates::{per_comune, AreaCandidata, FonteCandidata, Screening};
+use crate::italiano::numero_it;
 use crate::model::{AmbitoInfo, Comune};
 
 /// Report formats.

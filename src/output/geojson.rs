@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::analysis::Analisi;
 use crate::index::LayerIndex;
 use crate::output::layers::{Layer, LayerId};
+use crate::output::wording::{esclusioni_testo, punteggio_testo};
 
 /// Coordinates are rounded to 7 decimals (about 1 cm), more than any input carries.
 fn round7(v: f64) -> f64 {
@@ -97,6 +98,38 @@ pub fn riferimento_leggibile(
         parts.push(format!("sub. {s}"));
     }
     Some(parts.join(", "))
+}
+
+/// The feature of a parcel or of a building (both name the same cadastral fields).
+macro_rules! particella_feature {
+    ($p:expr) => {{
+        let p = &$p;
+        feature(
+            p.riferimento.clone(),
+            Some(polygon_geometry(&p.geometry)),
+            json!({
+                "riferimento": p.riferimento,
+                "belfiore": p.belfiore,
+                "sezione": p.sezione,
+                "foglio": p.foglio,
+                "particella": p.particella,
+                "area_m2": (p.geometry.geodesic_area_unsigned() * 10.0).round() / 10.0,
+            }),
+        )
+    }};
+}
+
+/// [`riferimento_leggibile`] of a public or a private unit (both name the reference field by
+/// field: `sezione`, `foglio`, `particella`, `subalterno`).
+macro_rules! riferimento_unita {
+    ($u:expr) => {
+        riferimento_leggibile(
+            $u.sezione.as_deref(),
+            $u.foglio.as_deref(),
+            $u.particella.as_deref(),
+            $u.subalterno.as_deref(),
+        )
+    };
 }
 
 fn iso(d: Option<NaiveDate>) -> JsonValue {
@@ -186,36 +219,8 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                     }),
                 )
             }
-            LayerId::Particelle => {
-                let p = &model.particelle[i];
-                feature(
-                    p.riferimento.clone(),
-                    Some(polygon_geometry(&p.geometry)),
-                    json!({
-                        "riferimento": p.riferimento,
-                        "belfiore": p.belfiore,
-                        "sezione": p.sezione,
-                        "foglio": p.foglio,
-                        "particella": p.particella,
-                        "area_m2": (p.geometry.geodesic_area_unsigned() * 10.0).round() / 10.0,
-                    }),
-                )
-            }
-            LayerId::Fabbricati => {
-                let f = &model.fabbricati[i];
-                feature(
-                    f.riferimento.clone(),
-                    Some(polygon_geometry(&f.geometry)),
-                    json!({
-                        "riferimento": f.riferimento,
-                        "belfiore": f.belfiore,
-                        "sezione": f.sezione,
-                        "foglio": f.foglio,
-                        "particella": f.particella,
-                        "area_m2": (f.geometry.geodesic_area_unsigned() * 10.0).round() / 10.0,
-                    }),
-                )
-            }
+            LayerId::Particelle => particella_feature!(model.particelle[i]),
+            LayerId::Fabbricati => particella_feature!(model.fabbricati[i]),
             LayerId::AlloggiPubblici => {
                 let u = &model.alloggi_pubblici[i];
                 feature(
@@ -235,12 +240,7 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                         "inutilizzato": u.stato.is_unused(),
                         "sfitto_dal": iso(u.sfitto_dal),
                         "mesi_sfitto": u.mesi_sfitto(reference),
-                        "riferimento_catastale": riferimento_leggibile(
-                            u.sezione.as_deref(),
-                            u.foglio.as_deref(),
-                            u.particella.as_deref(),
-                            u.subalterno.as_deref(),
-                        ),
+                        "riferimento_catastale": riferimento_unita!(u),
                         "categoria_catastale": u.categoria_catastale,
                         "superficie_mq": u.superficie_mq,
                         "localizzazione": u.localizzazione,
@@ -297,22 +297,11 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                         "fonte_label": c.fonte.label_it(),
                         "denominazione": c.denominazione,
                         "punteggio": c.punteggio,
-                        "punteggio_dettaglio": c
-                            .punteggio_voci
-                            .iter()
-                            .map(|v| {
-                                format!(
-                                    "{}: {} punti",
-                                    v.misura,
-                                    crate::analysis::candidates::numero_it(v.punti, 1)
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                            .join("; "),
+                        "punteggio_dettaglio": punteggio_testo(&c.punteggio_voci),
                         "area_ha": (c.area_ha * 100.0).round() / 100.0,
                         "alloggi_stimati": c.alloggi_stimati,
                         "motivi": c.motivi.join("; "),
-                        "esclusioni": crate::analysis::candidates::esclusioni_testo(&c.esclusioni),
+                        "esclusioni": esclusioni_testo(&c.esclusioni),
                     }),
                 )
             }
@@ -330,7 +319,7 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                         "denominazione": e.denominazione,
                         "area_ha": (e.area_origine_ha * 100.0).round() / 100.0,
                         "motivo": e.motivo,
-                        "esclusioni": crate::analysis::candidates::esclusioni_testo(&e.esclusioni),
+                        "esclusioni": esclusioni_testo(&e.esclusioni),
                     }),
                 )
             }
@@ -344,12 +333,7 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                         "comune": u.comune_nome,
                         "comune_istat": u.comune_istat,
                         "indirizzo": u.indirizzo,
-                        "riferimento_catastale": riferimento_leggibile(
-                            u.sezione.as_deref(),
-                            u.foglio.as_deref(),
-                            u.particella.as_deref(),
-                            u.subalterno.as_deref(),
-                        ),
+                        "riferimento_catastale": riferimento_unita!(u),
                         "categoria_catastale": u.categoria_catastale,
                         "superficie_mq": u.superficie_mq,
                         "canone_mensile": u.canone_mensile,

@@ -11,3 +11,4 @@ pub mod pmtiles;
 pub mod report;
 pub mod style;
 pub mod tilejson;
+pub mod wording;

@@ -95,6 +95,14 @@ impl ApiError {
             detail: detail.into(),
         }
     }
+    /// A failure of the server itself: logged, and answered without its detail.
+    fn internal(e: impl std::fmt::Display) -> ApiError {
+        tracing::error!("{e}");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            detail: "errore interno del server".into(),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {

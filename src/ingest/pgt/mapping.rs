@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::model::normalize::strip_accent;
 use crate::model::ClasseZona;
 
 /// The built-in mapping of the regional schema.
@@ -422,15 +423,8 @@ pub fn normalize(s: &str) -> String {
         }
         space = false;
         out.push(match c {
-            'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' => 'a',
-            'è' | 'é' | 'ê' | 'ë' => 'e',
-            'ì' | 'í' | 'î' | 'ï' => 'i',
-            'ò' | 'ó' | 'ô' | 'ö' | 'õ' => 'o',
-            'ù' | 'ú' | 'û' | 'ü' => 'u',
-            'ç' => 'c',
-            'ñ' => 'n',
             '’' | '`' | '´' => '\'',
-            c => c,
+            c => strip_accent(c),
         });
     }
     out

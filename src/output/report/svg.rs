@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use super::html::esc;
 use crate::analysis::piano_annuale::{PianoAnnuale, RigaStato};
+use crate::analysis::Analisi;
+use crate::italiano::data_it;
 
 /// One comune of the small map of the printable report.
 #[derive(Debug, Clone)]
@@ -22,6 +24,30 @@ pub struct MappaComuni {
     pub comuni: Vec<ComuneMappa>,
     /// Reference date of the figures, in Italian (`27 ottobre 2025`).
     pub data_riferimento: String,
+}
+
+impl MappaComuni {
+    /// Every comune of the analysis with its unused public units.
+    pub fn of(a: &Analisi) -> MappaComuni {
+        MappaComuni {
+            comuni: a
+                .model
+                .comuni
+                .iter()
+                .map(|c| ComuneMappa {
+                    nome: c.nome.clone(),
+                    geometry: c.geometry.clone(),
+                    inutilizzati: a
+                        .vacancy
+                        .per_comune
+                        .iter()
+                        .find(|v| v.istat == c.istat)
+                        .map_or(0, |v| v.conteggi.inutilizzati),
+                })
+                .collect(),
+            data_riferimento: data_it(a.model.ambito.data_riferimento),
+        }
+    }
 }
 
 /// Stacked horizontal bars: SAP units of each owner by state (Okabe–Ito colours).
