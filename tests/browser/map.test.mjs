@@ -176,8 +176,8 @@ async function main() {
     check(await page.locator('#legenda li').count() > 0, 'la legenda ha delle voci');
     check(await page.locator('a[href*="piano-annuale"]').count() > 0, 'c\'è il collegamento al Piano annuale');
 
-    // La pagina è fatta di moduli ES (web/js/) e prende palette, etichette e soglie da
-    // /style.json: i colori della legenda sono quelli serviti nei metadati dello stile.
+    // The page is made of ES modules (web/js/) and takes palettes, labels and thresholds from
+    // /style.json: the legend's colours are those served in the style's metadata.
     check(['/js/main.js', '/js/palette.js', '/js/legend.js'].every((m) => requests.some((u) => new URL(u).pathname === m)), 'la pagina carica i suoi moduli (js/main.js, js/palette.js, js/legend.js)');
     const palette = await page.evaluate(async () => {
       const stile = await (await fetch('/style.json')).json();

@@ -1,6 +1,6 @@
-// Colore dei comuni (coroplete): le metriche tra cui scegliere, le classi calcolate sui dati
-// e l'espressione MapLibre. I colori (YlOrRd, grigio dei comuni senza valore) e il testo dei
-// comuni senza alloggi inutilizzati vengono da /style.json (palette.js).
+// Colour of the comuni (choropleth): the metrics to choose from, the classes computed on the
+// data and the MapLibre expression. The colours (YlOrRd, grey of comuni with no value) and the
+// text of comuni with no unused units come from /style.json (palette.js).
 import { formattaMetrica } from './format.js';
 import { aggiornaLegenda } from './legend.js';
 import { map } from './map.js';
@@ -12,15 +12,15 @@ export const METRICHE = {
     titolo: 'Alloggi pubblici inutilizzati',
     nota: 'liberi + sfitti, per comune',
     tipo: 'intero',
-    get nessuno() { return NESSUN_INUTILIZZATO; }, // dal registro dei layer (comuni)
-    zeroENessuno: true, // 0 inutilizzati → grigio
+    get nessuno() { return NESSUN_INUTILIZZATO; }, // from the layer registry (comuni)
+    zeroENessuno: true, // 0 unused → grey
   },
   tasso_inutilizzo: {
     titolo: 'Quota di alloggi pubblici inutilizzati',
     nota: 'inutilizzati sul totale degli alloggi pubblici del comune',
     tipo: 'percentuale',
     nessuno: 'Nessun alloggio pubblico nel comune',
-    zeroENessuno: false, // 0% è un valore vero (tutti occupati)
+    zeroENessuno: false, // 0% is a real value (all occupied)
   },
   alloggi_per_1000_ab: {
     titolo: 'Alloggi pubblici ogni 1.000 abitanti',
@@ -31,7 +31,7 @@ export const METRICHE = {
   },
 };
 
-// Classi del coroplete: quantili arrotondati a valori "parlanti".
+// Choropleth classes: quantiles rounded to readable values.
 
 function arrotonda(tipo, v) {
   if (tipo === 'intero') return Math.ceil(v);
@@ -45,7 +45,7 @@ function passo(tipo) {
   return 0.1;
 }
 
-// Restituisce le soglie inferiori delle classi (la prima è il minimo).
+// Returns the lower bounds of the classes (the first is the minimum).
 export function calcolaClassi(valori, tipo, k = 5) {
   const v = valori.filter((x) => x !== null && x !== undefined && !Number.isNaN(x)).sort((a, b) => a - b);
   if (v.length === 0) return [];

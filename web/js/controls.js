@@ -1,4 +1,4 @@
-// Comandi: caselle dei livelli, filtri, ricerca, scheda, stampa, click e tastiera sulla mappa.
+// Controls: layer checkboxes, filters, search, panel, print, clicks and keys on the map.
 import { aggiornaColoreComuni } from './choropleth.js';
 import { aggiornaFiltroCandidate, applicaFiltri, filtriIniziali, sincronizzaComandi } from './filters.js';
 import { aggiornaPgt, aggiornaPrivato, applicaLivello, LIVELLI } from './layers.js';

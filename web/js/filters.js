@@ -1,4 +1,4 @@
-// Filtri sugli alloggi e sulle aree candidate, e i comandi che li impostano.
+// Filters on the public units and the candidate areas, and the controls that set them.
 import { esc, mesi, numero } from './format.js';
 import { aggiornaLegenda } from './legend.js';
 import { centroApprossimato, map } from './map.js';
@@ -7,13 +7,13 @@ import { stato } from './state.js';
 import { scriviUrl } from './url.js';
 import { $, avviso, getJson } from './util.js';
 
-// Filtri iniziali (e dopo "Azzera"): tutti gli stati del registro, nessun altro vincolo.
+// Initial filters (and after "Azzera"): every state of the registry, nothing else.
 export function filtriIniziali() {
   return { ente: '', comune: '', stati: new Set(STATI.map((s) => s.id)), mesi: 0 };
 }
 
-// Filtri sugli alloggi: la stessa regola come espressione MapLibre e come funzione (legenda,
-// conteggi), così ciò che la legenda conta è ciò che la mappa disegna.
+// Filters on the units: the same rule as a MapLibre expression and as a function (legend,
+// counts), so what the legend counts is what the map draws.
 export function filtriAttivi() {
   const f = stato.filtri;
   const stati = STATI.map((s) => s.id).filter((id) => f.stati.has(id) && !($('#chk-solo-inutilizzati').checked && id === 'occupato'));
@@ -59,7 +59,7 @@ export function applicaFiltri() {
   scriviUrl();
 }
 
-// Riporta i comandi ai valori dello stato (dopo leggiUrl o "Azzera").
+// Puts the controls back to the state's values (after leggiUrl or "Azzera").
 export function sincronizzaComandi() {
   const f = stato.filtri;
   $('#sel-ente').value = f.ente;
@@ -79,8 +79,8 @@ export function sincronizzaComandi() {
   $('#out-punteggio').textContent = String(stato.punteggioMin);
 }
 
-// Aree candidate: il GeoJSON (poche decine di aree) serve per le fonti, i conteggi della
-// legenda e la ricerca; la mappa le disegna dalle tile.
+// Candidate areas: the GeoJSON (a few dozen areas) feeds the source filter, the legend's counts
+// and the search; the map draws them from the tiles.
 
 let caricamentoCandidate = null;
 export function caricaCandidate() {
@@ -128,7 +128,7 @@ export function aggiornaFiltroCandidate() {
   scriviUrl();
 }
 
-// Elenchi dei filtri: proprietari e comuni dai dati, stati con il loro colore.
+// Filter lists: owners and comuni from the data, states with their colour.
 export function riempiScelte() {
   const enti = [...new Set(stato.alloggi.features.map((f) => f.properties.ente_proprietario).filter(Boolean))]
     .sort((a, b) => a.localeCompare(b, 'it'));

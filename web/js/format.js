@@ -1,4 +1,4 @@
-// Numeri, date e testi in italiano; esc() per ogni testo che entra nell'HTML.
+// Italian numbers, dates and texts; esc() for every text that goes into HTML.
 
 export const fmtIntero = new Intl.NumberFormat('it-IT', { maximumFractionDigits: 0 });
 export const fmtDecimale = new Intl.NumberFormat('it-IT', { minimumFractionDigits: 1, maximumFractionDigits: 1 });

@@ -1,5 +1,5 @@
-// Livelli che dipendono dalla pagina (retini, servizi del PGT, cerchi degli alloggi privati
-// offerti, quadrati delle aree candidate) e la tabella casella → livelli dello stile.
+// Layers that depend on the page (hatches, PGT services, circles of offered private units,
+// squares of candidate areas) and the table checkbox → style layers.
 import { caricaCandidate, filtroAlloggi, filtroCandidate } from './filters.js';
 import { espressioneColoreComuni } from './choropleth.js';
 import { aggiornaLegenda } from './legend.js';
@@ -10,10 +10,10 @@ import {
 import { stato } from './state.js';
 import { $ } from './util.js';
 
-// Classi del PGT che il livello "Servizi" mostra.
+// PGT classes shown by the "Servizi" layer.
 const CLASSI_SERVIZI = ['servizi_esistenti', 'servizi_previsti'];
 
-// Retino delle aree escluse: tratto scuro su un velo del grigio del registro (aree_escluse).
+// Hatch of the excluded areas: dark strokes over a veil of the registry's grey (aree_escluse).
 function retino(colore) {
   const n = 10;
   const c = document.createElement('canvas');
@@ -59,7 +59,7 @@ function puntiOfferti() {
 }
 
 function retinoVincoli() {
-  // Tratteggio diagonale generato al volo (nessuno sprite esterno).
+  // Diagonal hatch drawn on the fly (no external sprite), in the registry's colour of vincoli.
   const n = 12;
   const c = document.createElement('canvas');
   c.width = n;
@@ -76,9 +76,9 @@ function retinoVincoli() {
   return g.getImageData(0, 0, n, n);
 }
 
-// Lo stile (livelli, colori, sorgente vettoriale) arriva dal server in /style.json; qui si
-// aggiungono solo ciò che dipende dalla pagina: il retino dei vincoli, le classi dei comuni
-// calcolate sui dati e il filtro degli alloggi.
+// The style (layers, colours, vector source) comes from the server in /style.json; only what
+// depends on the page is added here: the hatches, the comuni classes computed on the data and
+// the units' filter.
 export function aggiungiLivelli() {
   map.addImage('retino-vincoli', retinoVincoli(), { pixelRatio: 1 });
   if (map.getLayer('aree-escluse-fill')) {
@@ -86,7 +86,7 @@ export function aggiungiLivelli() {
     map.setPaintProperty('aree-escluse-fill', 'fill-opacity', 1);
     map.setPaintProperty('aree-escluse-fill', 'fill-pattern', 'retino-escluse');
   }
-  // Servizi del PGT: le stesse zone, solo le classi dei servizi, sopra le altre zone.
+  // PGT services: the same zones, only the service classes, above the other zones.
   if (map.getLayer('pgt-fill') && !map.getLayer('pgt-servizi-fill')) {
     const pgt = map.getLayer('pgt-fill');
     map.addLayer({
@@ -96,7 +96,7 @@ export function aggiungiLivelli() {
       paint: { 'fill-color': ['match', ['get', 'classe'], 'servizi_previsti', PGT_CLASSI.servizi_previsti.colore, PGT_CLASSI.servizi_esistenti.colore], 'fill-opacity': 0.75, 'fill-outline-color': '#08306b' },
     }, 'comuni-line');
   }
-  // Alloggi privati offerti: un cerchio per comune, area proporzionale al numero.
+  // Offered private units: one circle per comune, area proportional to the number.
   map.addSource('offerti', { type: 'geojson', data: puntiOfferti() });
   map.addLayer({
     id: 'offerti', type: 'circle', source: 'offerti', layout: { visibility: 'none' },
@@ -107,11 +107,11 @@ export function aggiungiLivelli() {
       'circle-stroke-color': '#3d1f33', 'circle-stroke-width': 1.2,
     },
   }, 'alloggi');
-  // Aree candidate lontano: molte sono piccole (una particella) e sparirebbero; fino allo zoom
-  // 13 anche un punto per area, con lo stesso colore del punteggio.
+  // Candidate areas from afar: many are small (one parcel) and would vanish; up to zoom 13
+  // also one point per area, in the colour of its score.
   if (map.getLayer('aree-candidate-fill')) {
     map.addSource('candidate-punti', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'id' });
-    // Quadrati (non cerchi): non si confondono con gli alloggi.
+    // Squares (not circles): not mistaken for the units.
     const icone = ['step', ['to-number', ['get', 'punteggio'], 0], 'candidata-0'];
     VIRIDIS.forEach((c, i) => {
       map.addImage(`candidata-${i}`, quadratino(c), { pixelRatio: 1 });
@@ -133,7 +133,7 @@ export function aggiungiLivelli() {
   if (f) map.setFilter('alloggi', f);
 }
 
-// Livelli accesi: i dati sono già nelle tile vettoriali; la legenda segue ciò che è caricato.
+// Layers turned on: the data are already in the vector tiles; the legend follows what is loaded.
 
 export function aggiornaPgt() {
   if (!$('#chk-pgt').checked) return;
@@ -155,7 +155,7 @@ export function aggiornaPrivato() {
   });
 }
 
-// Livelli della mappa: casella → livelli dello stile (più l'eventuale aggiornamento).
+// Map layers: checkbox → style layers (plus the update to run, if any).
 export const LIVELLI = {
   alloggi: { chk: '#chk-alloggi', layers: ['alloggi'] },
   offerti: { chk: '#chk-offerti', layers: ['offerti'] },

@@ -1,5 +1,5 @@
-// Legenda (sempre coerente con ciò che è visibile). Colori, soglie ed etichette delle classi
-// vengono da /style.json (palette.js); qui restano i testi che spiegano la mappa.
+// Legend (always consistent with what is visible). Colours, thresholds and class labels come
+// from /style.json (palette.js); only the texts that explain the map are written here.
 import { etichettaClasse, METRICHE, valoriMetrica } from './choropleth.js';
 import { filtriAttivi, passaCandidata, passaFiltro } from './filters.js';
 import { esc, fmtDecimale, fmtPercento, mesi, numero } from './format.js';
@@ -44,7 +44,7 @@ export function aggiornaLegenda() {
   if (nNessuno > 0) voci.push(voceLegenda(quadrato(GRIGIO_NESSUNO), esc(m.nessuno), `(${nNessuno})`));
   parti.push(`<h3>Comuni: ${esc(m.titolo.toLowerCase())}</h3><p class="piccolo">${esc(m.nota)}</p><ul class="voci">${voci.join('')}</ul>`);
 
-  // Alloggi
+  // Public units
   if (map.getLayer('alloggi') && map.getLayoutProperty('alloggi', 'visibility') !== 'none') {
     const solo = $('#chk-solo-inutilizzati').checked;
     const fa = filtriAttivi();
@@ -68,7 +68,7 @@ export function aggiornaLegenda() {
       <ul class="voci">${vociA.join('')}</ul>`);
   }
 
-  // Alloggi privati offerti (per comune)
+  // Offered private units (per comune)
   if ($('#chk-offerti').checked) {
     const valori = stato.comuni.features.map((f) => f.properties.privati_offerti ?? 0).filter((v) => v > 0);
     const max = valori.length ? Math.max(...valori) : 0;
@@ -82,7 +82,7 @@ export function aggiornaLegenda() {
       ${vociO.length ? `<ul class="voci">${vociO.join('')}</ul>` : '<p class="piccolo">Nessun alloggio offerto.</p>'}`);
   }
 
-  // Aree candidate
+  // Candidate areas
   if ($('#chk-candidate').checked) {
     const feats = stato.candidate ? stato.candidate.features.filter((f) => passaCandidata(f.properties)) : [];
     const conteggi = new Array(VIRIDIS.length).fill(0);
@@ -106,13 +106,13 @@ export function aggiornaLegenda() {
     parti.push(`<h3>Aree escluse</h3><ul class="voci">${voceLegenda(`<span class="simbolo quadrato retino-escluse" style="--velo:${rgba(COLORE_ESCLUSE, 0.25)}" aria-hidden="true"></span>`, 'Area esclusa per intero', '(clicca per il motivo)')}</ul>`);
   }
 
-  // Servizi del PGT
+  // PGT services
   if ($('#chk-servizi').checked) {
     const nota = map.getZoom() < 12 ? '<p class="piccolo">Aree piccole: si vedono avvicinandosi.</p>' : '';
     parti.push(`<h3>Servizi del PGT</h3>${nota}<ul class="voci">${voceLegenda(quadrato(PGT_CLASSI.servizi_esistenti.colore), esc(PGT_CLASSI.servizi_esistenti.label))}${voceLegenda(quadrato(PGT_CLASSI.servizi_previsti.colore), esc(PGT_CLASSI.servizi_previsti.label))}</ul>`);
   }
 
-  // Patrimonio privato (stime per area)
+  // Private stock (estimates per area)
   if ($('#chk-privato').checked) {
     const conteggi = new Array(PURPLES.length).fill(0);
     for (const p of stato.privatoAree) {
@@ -132,7 +132,7 @@ export function aggiornaLegenda() {
       <ul class="voci">${vociV.join('')}</ul>`);
   }
 
-  // PGT
+  // PGT zones
   if ($('#chk-pgt').checked) {
     const classi = [...stato.pgtClassiViste];
     const vociP = Object.entries(PGT_CLASSI)
@@ -143,12 +143,12 @@ export function aggiornaLegenda() {
 `);
   }
 
-  // Vincoli
+  // Constraints
   if ($('#chk-vincoli').checked) {
     parti.push(`<h3>Vincoli</h3><ul class="voci">${voceLegenda(`<span class="simbolo quadrato retino" style="--tratto:${rgba(COLORE_VINCOLI, 0.85)};--colore:${COLORE_VINCOLI}" aria-hidden="true"></span>`, 'Area vincolata', '(clicca per il nome)')}</ul>`);
   }
 
-  // Catasto
+  // Cadastre
   if ($('#chk-catasto').checked) {
     const z = map.getZoom();
     const vociC = [

@@ -1,9 +1,9 @@
-// Mappa web di abitare: alloggi pubblici dell'Ambito, comuni, PGT, vincoli, catasto, stime
-// aggregate del patrimonio privato (mai singoli alloggi privati).
-// Nessuna richiesta esterna: niente basemap, niente glifi, niente sprite. I testi sono HTML.
+// abitare's web map: the Ambito's public units, comuni, PGT, constraints, cadastre, aggregate
+// estimates of the private stock (never individual private units).
+// No external request: no basemap, no glyphs, no sprites. Texts are HTML.
 //
-// Avvio: carica i dati e lo stile (/style.json, che porta anche palette, soglie, etichette e
-// zoom minimi del registro dei layer), poi collega i moduli.
+// Start-up: loads the data and the style (/style.json, which also carries the layer registry's
+// palettes, thresholds, labels and minimum zooms), then wires the modules.
 import { calcolaClassi, METRICHE, valoriMetrica } from './choropleth.js';
 import { collegaComandi } from './controls.js';
 import { applicaFiltri, filtriIniziali, filtroAlloggi, riempiScelte, sincronizzaComandi } from './filters.js';
@@ -22,7 +22,7 @@ async function avvia() {
   avviso('Caricamento dei dati…');
   if (MODO_STAMPA) {
     document.body.classList.add('modo-stampa');
-    // Legenda accanto alla mappa, non sopra: nella pagina stampata deve leggersi per intero.
+    // Legend beside the map, not over it: on the printed page it must be read in full.
     const leg = document.querySelector('.legenda-mappa');
     leg.open = true;
     document.querySelector('.contenuto').insertBefore(leg, $('#scheda'));
@@ -36,8 +36,8 @@ async function avvia() {
   let stile;
   let tilejson;
   try {
-    // Comuni e alloggi anche in GeoJSON (pochi elementi): classi della legenda, elenco dei
-    // comuni, alloggi nello stesso edificio, ricerca. La mappa li disegna dalle tile.
+    // Comuni and units in GeoJSON too (few features): legend classes, list of comuni, units in
+    // the same building, search. The map draws them from the tiles.
     [ambito, comuni, alloggi, stile, tilejson] = await Promise.all([
       getJson('api/ambito'),
       getJson('api/layers/comuni'),
@@ -56,7 +56,7 @@ async function avvia() {
   stato.ambito = ambito;
   stato.comuni = comuni;
   stato.alloggi = alloggi;
-  // Le aree escluse compaiono solo se il server le serve (TileJSON).
+  // The excluded areas appear only when the server serves them (TileJSON).
   const strati = tilejson && Array.isArray(tilejson.vector_layers) ? tilejson.vector_layers.map((l) => l.id) : [];
   stato.esclusePresenti = strati.includes('aree_escluse') && !!(stile.layers || []).find((l) => l.id === 'aree-escluse-fill');
   $('#riga-escluse').hidden = !stato.esclusePresenti;

@@ -1,17 +1,17 @@
-// La mappa MapLibre e ciò che riguarda solo lei: creazione, stile del server (/style.json),
-// selezione del comune, margini, visibilità dei livelli.
+// The MapLibre map and what concerns only it: creation, the server's style (/style.json), the
+// selected comune, padding, layer visibility.
 import * as maplibregl from '../vendor/maplibre-gl.mjs';
 import { PMTiles, Protocol } from '../vendor/pmtiles.mjs';
 import { MODO_STAMPA } from './print.js';
 import { stato } from './state.js';
 import { avviso, getJson } from './util.js';
 
-// Sorgente vettoriale dello stile del server (/style.json): tutte le tile in un'unica sorgente.
+// Vector source of the server's style (/style.json): all tiles in one source.
 export const SORGENTE = 'abitare';
 
 export const map = new maplibregl.Map({
   container: 'mappa',
-  // Nella vista di stampa il disegno deve restare nel canvas perché il browser lo stampi.
+  // In the print view the drawing must stay in the canvas for the browser to print it.
   canvasContextAttributes: { preserveDrawingBuffer: MODO_STAMPA !== null },
   style: {
     version: 8,
@@ -49,8 +49,8 @@ map.on('error', (e) => {
   avviso('Si è verificato un errore nel disegnare la mappa. Ricarica la pagina; se il problema resta, segnalalo.', 'errore');
 });
 
-// Stile del server; con ?pmtiles=URL le tile vengono da un archivio PMTiles (protocollo
-// pmtiles://, letto a intervalli di byte) invece che dal server.
+// The server's style; with ?pmtiles=URL the tiles come from a PMTiles archive (pmtiles://
+// protocol, read by byte ranges) instead of the server.
 export async function caricaStile() {
   const stile = await getJson('style.json');
   const archivio = new URLSearchParams(window.location.search).get('pmtiles');
@@ -78,7 +78,7 @@ export function selezionaComune(istat) {
   if (istat !== null) map.setFeatureState({ source: SORGENTE, sourceLayer: 'comuni', id: istat }, { selezionato: true });
 }
 
-// Margini per non nascondere l'Ambito sotto la legenda.
+// Padding so that the legend does not hide the Ambito.
 export function paddingMappa() {
   const leg = document.querySelector('.legenda-mappa');
   const w = map.getContainer().clientWidth;
@@ -88,7 +88,7 @@ export function paddingMappa() {
 }
 
 export function centroApprossimato(feature) {
-  // Riquadro dell'anello esterno più lungo e un punto interno del comune.
+  // Bounding box of the longest outer ring and a point inside the comune.
   const g = feature.geometry;
   const poligoni = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
   let anello = poligoni[0][0];
@@ -97,7 +97,7 @@ export function centroApprossimato(feature) {
   for (const [x, y] of anello) {
     x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y);
   }
-  // Il server dà un punto sicuramente interno al comune (lon_interno, lat_interno).
+  // The server gives a point surely inside the comune (lon_interno, lat_interno).
   const p = feature.properties || {};
   const centro = Number.isFinite(p.lon_interno) && Number.isFinite(p.lat_interno)
     ? [p.lon_interno, p.lat_interno]

@@ -1,36 +1,36 @@
-// Palette, soglie, etichette delle classi e zoom minimi: non sono scritti qui ma letti da
-// /style.json, dove il server li mette dal suo registro dei layer (src/output/layers.rs):
-//   metadata["abitare:layer"][nome] = { titolo, minzoom, palette }
-//   metadata["abitare:palettes"]    = colori che non appartengono a un solo layer
-//   metadata["abitare:fonti_candidate"] = etichette delle fonti delle aree candidate
-// Così mappa, legenda, popup, report e stili QGIS usano gli stessi colori. I valori sono
-// disponibili dopo leggiPalette(stile), chiamata all'avvio prima di disegnare qualsiasi cosa.
+// Palettes, thresholds, class labels and minimum zooms are not written here: they are read
+// from /style.json, where the server puts them from its layer registry (src/output/layers.rs):
+//   metadata["abitare:layer"][name]     = { titolo, minzoom, palette }
+//   metadata["abitare:palettes"]        = colours that belong to no single layer
+//   metadata["abitare:fonti_candidate"] = labels of the candidate areas' sources
+// So the map, the legend, the popups, the report and the QGIS styles share one set of colours.
+// The values are set by leggiPalette(stile), called at start-up before anything is drawn.
 
-// Stati degli alloggi pubblici, dal meno al più urgente: { id, label, colore }.
+// States of the public units, from the least to the most urgent: { id, label, colore }.
 export let STATI = [];
 export let STATO_PER_ID = {};
 export let COLORE_STATO_IGNOTO = null;
-// Comuni: scala sequenziale delle classi, grigio dei comuni senza valore e il suo testo.
+// Comuni: sequential scale of the classes, grey of comuni with no value and its text.
 export let YLORRD = [];
 export let GRIGIO_NESSUNO = null;
 export let NESSUN_INUTILIZZATO = null;
-// Abitazioni private non occupate: colori e soglie inferiori delle classi fisse.
+// Non-occupied private dwellings: colours and lower bounds of the fixed classes.
 export let PURPLES = [];
 export let SOGLIE_PRIVATO = [];
-// Classi del PGT: { codice: { label, colore } } nell'ordine del registro, e le altre zone.
+// PGT classes: { code: { label, colore } } in registry order, and the other zones.
 export let PGT_CLASSI = {};
 export let PGT_ALTRO = null;
-// Aree candidate: colori e soglie inferiori delle classi di punteggio.
+// Candidate areas: colours and lower bounds of the score classes.
 export let VIRIDIS = [];
 export let SOGLIE_PUNTEGGIO = [];
-// Etichette delle fonti delle aree candidate, per codice.
+// Labels of the candidate areas' sources, by code.
 export let FONTI = {};
-// Cerchi degli alloggi privati offerti (per comune).
+// Circles of the offered private units (per comune).
 export let COLORE_OFFERTI = null;
-// Retini: vincoli e aree escluse (null se il layer non è servito).
+// Hatches: constraints and excluded areas (null when the layer is not served).
 export let COLORE_VINCOLI = null;
 export let COLORE_ESCLUSE = null;
-// Zoom da cui le tile contengono fogli e particelle.
+// Zooms from which the tiles hold cadastral sheets and parcels.
 export let ZOOM_FOGLI = 0;
 export let ZOOM_PARTICELLE = 0;
 
@@ -38,8 +38,8 @@ function errore(testo) {
   return new Error(`style.json: ${testo}`);
 }
 
-// Legge le palette dai metadati dello stile; un metadato mancante è un errore (la pagina non
-// ha colori propri da usare al loro posto).
+// Reads the palettes from the style's metadata; missing metadata is an error (the page has no
+// colours of its own to fall back on).
 export function leggiPalette(stile) {
   const meta = (stile && stile.metadata) || {};
   const livelli = meta['abitare:layer'];
@@ -89,7 +89,7 @@ export function leggiPalette(stile) {
   FONTI = meta['abitare:fonti_candidate'] || {};
 }
 
-// "#rrggbb" con trasparenza, per i retini disegnati su canvas: rgba(r, g, b, a).
+// "#rrggbb" with an alpha, for the hatches drawn on canvas: rgba(r, g, b, a).
 export function rgba(hex, alfa) {
   const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex || '');
   if (!m) throw errore(`colore non valido: ${hex}`);

@@ -1,4 +1,4 @@
-// Pannello (totali dell'Ambito) e scheda laterale (numeri chiave dell'Ambito o del comune).
+// Side panel (the Ambito's totals) and the figures panel (key figures of the Ambito or a comune).
 import { dataIt, esc, fmtDecimale, fmtPercento, formattaMetrica, mesi, numero } from './format.js';
 import { cerchio } from './legend.js';
 import { map } from './map.js';
@@ -53,8 +53,8 @@ export function nomeComune(istat) {
 }
 
 
-// Scheda laterale: numeri chiave dell'Ambito o del comune scelto (da /api/sintesi/...), con
-// il grafico degli stati per proprietario, la quota dell'offerta dell'Ambito e i collegamenti.
+// Figures panel: key figures of the Ambito or of the chosen comune (from /api/sintesi/...),
+// with the chart of states by owner, the share of the Ambito's offer and the links.
 
 export function graficoStatiPerEnte(perEnte) {
   const righe = perEnte.filter((e) => e.alloggi > 0);

@@ -1,5 +1,5 @@
-// Popup della mappa: alloggi dello stesso edificio, comune, aree di stima, aree candidate ed
-// escluse, alloggi privati offerti; il click sulla mappa sceglie quale aprire.
+// Map popups: units of one building, comune, estimate areas, candidate and excluded areas,
+// offered private units; a click on the map picks which one to open.
 import * as maplibregl from '../vendor/maplibre-gl.mjs';
 import { dataIt, esc, fmtDecimale, fmtIntero, fmtPercento, formattaMetrica, mesi, numero } from './format.js';
 import { cerchio } from './legend.js';
@@ -9,7 +9,7 @@ import { mostraScheda } from './panel.js';
 import { chiavePunto, stato } from './state.js';
 import { $ } from './util.js';
 
-// Tipi di servizio, come li legge chi apre il popup.
+// Service types, as the reader of the popup sees them.
 const SERVIZI = {
   SAP: 'Alloggio SAP – servizio abitativo pubblico (canone sociale)',
   SAS: 'Alloggio SAS – servizio abitativo sociale (canone moderato)',
@@ -28,7 +28,7 @@ export function apriPopup(lngLat, html, classe) {
     .setLngLat(lngLat)
     .setHTML(`<div class="popup-corpo">${html}</div>`)
     .addTo(map);
-  // Se il popup esce dalla mappa, sposta la vista quanto basta per mostrarlo intero.
+  // If the popup overflows the map, pan just enough to show it whole.
   const popup = stato.popup;
   requestAnimationFrame(() => {
     if (!popup.isOpen()) return;
@@ -80,7 +80,7 @@ function descriviAlloggio(p) {
 export function popupAlloggi(coord) {
   let tutti = stato.alloggiPerPunto.get(chiavePunto(coord)) || [];
   if (tutti.length === 0) {
-    // Senza id: gli alloggi entro circa 5 m dal punto cliccato.
+    // Without an id: the units within about 5 m of the clicked point.
     tutti = stato.alloggi.features
       .filter((f) => f.geometry && Math.abs(f.geometry.coordinates[0] - coord[0]) < 6e-5 && Math.abs(f.geometry.coordinates[1] - coord[1]) < 4e-5)
       .map((f) => f.properties);
@@ -212,7 +212,7 @@ export function gestisciClick(e) {
   const livelliPunti = ['alloggi'].filter((l) => map.getLayoutProperty(l, 'visibility') !== 'none');
   const alloggi = livelliPunti.length ? map.queryRenderedFeatures(area, { layers: livelliPunti }) : [];
   if (alloggi.length) {
-    // Il punto più vicino al click.
+    // The point nearest to the click.
     let migliore = alloggi[0];
     let dmin = Infinity;
     for (const f of alloggi) {
@@ -265,7 +265,7 @@ export function gestisciClick(e) {
   if (livelliPgt.length) altri.push(...map.queryRenderedFeatures(e.point, { layers: livelliPgt }).map((f) => ['pgt', f]));
   const comuni = map.queryRenderedFeatures(e.point, { layers: ['comuni-fill'] });
   if (altri.length && comuni.length) {
-    // Vincoli, particelle e zone PGT: una scheda breve, insieme al comune.
+    // Constraints, parcels and PGT zones: a short note, with the comune.
     const righe = altri.slice(0, 6).map(([tipo, f]) => {
       const p = f.properties;
       if (tipo === 'vincolo') return `<li><strong>Vincolo:</strong> ${esc(p.nome || p.codice || 'senza nome')}</li>`;

@@ -1,17 +1,17 @@
-// Vista di stampa (?stampa=A4|A3): stessa mappa, stessi livelli e filtri (dall'URL), impaginata
-// per una pagina orizzontale con titolo, Ambito, data, legenda, scala, numeri chiave e fonte.
+// Print view (?stampa=A4|A3): the same map, layers and filters (from the URL), laid out on one
+// landscape page with title, Ambito, date, legend, scale, key figures and source.
 import { esc, fmtData } from './format.js';
 import { stato } from './state.js';
 import { $ } from './util.js';
 
-// Vista di stampa: ?stampa=A4 o ?stampa=A3.
+// Print view: ?stampa=A4 or ?stampa=A3.
 export const MODO_STAMPA = (() => {
   const v = new URLSearchParams(window.location.search).get('stampa');
   return v === null ? null : (v.toUpperCase() === 'A3' ? 'A3' : 'A4');
 })();
 
-// La mappa si passa come argomento: questo modulo non dipende dalla mappa, che legge
-// MODO_STAMPA quando viene creata.
+// The map is an argument: this module does not import the map, which reads MODO_STAMPA when
+// it is created.
 export function impostaFormato(f, map) {
   const formato = f === 'A3' ? 'A3' : 'A4';
   stato.stampa = formato;
@@ -31,8 +31,8 @@ export function impostaFormato(f, map) {
   map.resize();
 }
 
-// Una pagina sola: se legenda e scheda non ci stanno, la stampa rimpicciolisce tutto quanto
-// basta (solo in stampa: a schermo la pagina resta interattiva).
+// One page only: when the legend and the panel do not fit, printing shrinks everything just
+// enough (in print only: on screen the page stays interactive).
 export function adattaPagina() {
   if (!stato.stampa) return;
   const mm = stato.stampa === 'A3' ? 281 : 194;

@@ -1,4 +1,4 @@
-// Ricerca: comuni, indirizzi, riferimenti catastali e codici degli alloggi pubblici.
+// Search: comuni, addresses, cadastral references and codes of the public units.
 import { esc } from './format.js';
 import { centroApprossimato, map, paddingMappa } from './map.js';
 import { apriPopup, mostraComune, popupAlloggi } from './popup.js';

@@ -1,22 +1,22 @@
-// Stato dell'applicazione, condiviso da tutti i moduli, e l'indice degli alloggi per punto.
+// Application state, shared by every module, and the index of units by point.
 
 export const stato = {
   privatoAree: [],
-  candidate: null, // GeoJSON delle aree candidate (caricato quando serve)
-  fontiCandidate: new Set(), // fonti accese (vuoto = tutte, prima del caricamento)
+  candidate: null, // GeoJSON of the candidate areas (loaded when needed)
+  fontiCandidate: new Set(), // sources turned on (empty = all, before loading)
   punteggioMin: 0,
   esclusePresenti: false,
-  filtri: null, // filtriIniziali() appena note le palette (gli stati vengono da /style.json)
+  filtri: null, // filtriIniziali() once the palettes are known (the states come from /style.json)
   sintesiAmbito: null,
   sintesiComune: null,
   schedaIstat: null,
-  stampa: null, // 'A4' | 'A3' nella vista di stampa
+  stampa: null, // 'A4' | 'A3' in the print view
   indiceCerca: [],
   ambito: null,
   comuni: null,
   alloggi: null,
   alloggiPerPunto: new Map(),
-  puntoPerAlloggio: new Map(), // id dell'alloggio → coordinate esatte (quelle di queryRenderedFeatures sono arrotondate alla tile)
+  puntoPerAlloggio: new Map(), // unit id → exact coordinates (those of queryRenderedFeatures are rounded to the tile)
   metrica: 'inutilizzati',
   classi: null,
   pgtClassiViste: new Set(),

@@ -1,5 +1,5 @@
-// Stato nell'URL (#...): vista, colore, livelli, filtri, scheda. Un link condiviso riapre la
-// stessa mappa; la vista di stampa (?stampa=A4) legge lo stesso frammento.
+// State in the URL (#...): view, colour, layers, filters, panel. A shared link reopens the same
+// map; the print view (?stampa=A4) reads the same fragment.
 import { METRICHE } from './choropleth.js';
 import { LIVELLI } from './layers.js';
 import { map } from './map.js';

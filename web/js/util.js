@@ -1,4 +1,4 @@
-// Piccole utilità del DOM e della rete.
+// Small DOM and network helpers.
 
 export const $ = (sel) => document.querySelector(sel);
 
