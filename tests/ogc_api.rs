@@ -132,7 +132,10 @@ async fn root_keeps_the_web_map_for_browsers() {
         let a = request(state(), "/", &headers).await;
         assert_eq!(a.status, StatusCode::OK);
         assert!(a.content_type.starts_with("text/html"));
-        assert!(a.body.contains("app.js"), "not the web map for {headers:?}");
+        assert!(
+            a.body.contains("js/main.js"),
+            "not the web map for {headers:?}"
+        );
     }
     let a = get("/?f=html").await;
     assert!(a.content_type.starts_with("text/html"));

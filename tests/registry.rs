@@ -175,17 +175,27 @@ async fn the_style_carries_the_registry_palettes_for_the_page() {
     for info in LAYERS.iter().filter(|l| l.audience == Audience::Pubblico) {
         let p = &meta[info.name]["palette"];
         assert_eq!(meta[info.name]["titolo"], info.title);
+        assert_eq!(meta[info.name]["minzoom"], info.min_zoom, "{}", info.name);
         match info.palette {
             Palette::Categorie { classes, other, .. } => {
                 assert_eq!(p["tipo"], "categorie");
-                let values: Vec<&str> = p["classes"]
+                let served: Vec<(&str, &str, &str)> = p["classes"]
                     .as_array()
                     .expect("classes")
                     .iter()
-                    .filter_map(|c| c["colour"].as_str())
+                    .filter_map(|c| {
+                        Some((
+                            c["value"].as_str()?,
+                            c["label"].as_str()?,
+                            c["colour"].as_str()?,
+                        ))
+                    })
                     .collect();
-                let declared: Vec<&str> = classes.iter().map(|c| c.colour).collect();
-                assert_eq!(values, declared, "{}", info.name);
+                let declared: Vec<(&str, &str, &str)> = classes
+                    .iter()
+                    .map(|c| (c.value, c.label, c.colour))
+                    .collect();
+                assert_eq!(served, declared, "{}", info.name);
                 assert_eq!(p["other"], other);
             }
             Palette::Soglie {
@@ -197,11 +207,30 @@ async fn the_style_carries_the_registry_palettes_for_the_page() {
                 assert_eq!(p["thresholds"], serde_json::json!(thresholds));
                 assert_eq!(p["colours"], serde_json::json!(colours));
             }
-            Palette::Quantili { colours, .. } => {
+            Palette::Quantili {
+                colours,
+                none,
+                none_label,
+                ..
+            } => {
                 assert_eq!(p["colours"], serde_json::json!(colours));
+                assert_eq!(p["none"], none);
+                assert_eq!(p["none_label"], none_label);
             }
-            Palette::Unico { fill, .. } => assert_eq!(p["fill"], fill),
+            Palette::Unico { fill, outline, .. } => {
+                assert_eq!(p["fill"], fill);
+                assert_eq!(p["outline"], outline);
+            }
         }
+    }
+    // What the page draws beyond the layers' palettes comes from the registry too.
+    assert_eq!(
+        style["metadata"]["abitare:palettes"]["privati_offerti"],
+        layers::COLORE_OFFERTI
+    );
+    let fonti = &style["metadata"]["abitare:fonti_candidate"];
+    for f in abitare::analysis::candidates::FonteCandidata::ALL {
+        assert_eq!(fonti[f.code()], f.label_it(), "{}", f.code());
     }
     // The style's own colour of the unit states is the registry's.
     let alloggi = style["layers"]
@@ -215,6 +244,54 @@ async fn the_style_carries_the_registry_palettes_for_the_page() {
         assert!(expr.contains(c.colour), "{} in {expr}", c.colour);
     }
     assert!(!style.to_string().contains("alloggi_privati"));
+}
+
+/// The page's scripts hold no colour of a layer palette: they read them from `/style.json`.
+#[test]
+fn the_page_scripts_do_not_repeat_the_registry_palettes() {
+    let mut colours: Vec<&str> = vec![layers::COLORE_OFFERTI];
+    for info in &LAYERS {
+        match info.palette {
+            Palette::Categorie { classes, other, .. } => {
+                colours.extend(classes.iter().map(|c| c.colour));
+                colours.push(other);
+            }
+            Palette::Soglie {
+                colours: c, none, ..
+            }
+            | Palette::Quantili {
+                colours: c, none, ..
+            } => {
+                colours.extend_from_slice(c);
+                colours.push(none);
+            }
+            Palette::Unico { fill, hatched, .. } => {
+                if hatched {
+                    colours.push(fill);
+                }
+            }
+        }
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/js");
+    let mut scripts = 0;
+    for entry in std::fs::read_dir(&dir).expect("web/js") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("js") {
+            continue;
+        }
+        scripts += 1;
+        let text = std::fs::read_to_string(&path)
+            .expect("script")
+            .to_lowercase();
+        for c in &colours {
+            assert!(
+                !text.contains(&c.to_lowercase()),
+                "{} repeats the registry colour {c}",
+                path.display()
+            );
+        }
+    }
+    assert!(scripts > 1, "no scripts in {}", dir.display());
 }
 
 #[tokio::test]

@@ -183,13 +183,54 @@ async fn web_map_and_vendored_maplibre_are_served_from_the_binary() {
         body.contains("vendor/maplibre-gl.css"),
         "page does not load MapLibre"
     );
-    assert!(body.contains("app.js"));
+    assert!(
+        body.contains("src=\"js/main.js\""),
+        "page does not load js/main.js"
+    );
     assert!(
         !body.contains("unpkg.com") && !body.contains("cdn."),
         "page uses a CDN"
     );
-    let (_, _, app_js) = get("/app.js").await;
-    assert!(app_js.contains("./vendor/maplibre-gl.mjs"));
+    // Every module the page imports, followed from js/main.js, is served as JavaScript; so is
+    // every file of web/js (none is left unreachable or unserved).
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec!["/js/main.js".to_string()];
+    while let Some(path) = todo.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let (st, ct, js) = get(&path).await;
+        assert_eq!(st, StatusCode::OK, "{path}");
+        assert!(ct.starts_with("text/javascript"), "{path}: {ct}");
+        if !path.starts_with("/js/") {
+            continue;
+        }
+        for spec in js
+            .split("from '")
+            .skip(1)
+            .filter_map(|s| s.split('\'').next())
+        {
+            if let Some(rel) = spec.strip_prefix("./") {
+                todo.push(format!("/js/{rel}"));
+            } else if let Some(rel) = spec.strip_prefix("../") {
+                todo.push(format!("/{rel}"));
+            }
+        }
+    }
+    assert!(seen.contains("/vendor/maplibre-gl.mjs"), "{seen:?}");
+    assert!(seen.contains("/js/palette.js"), "{seen:?}");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/js");
+    for entry in std::fs::read_dir(&dir).expect("web/js") {
+        let name = entry.expect("entry").file_name();
+        let name = name.to_string_lossy();
+        if name.ends_with(".js") {
+            assert!(
+                seen.contains(&format!("/js/{name}")),
+                "{name} is not imported"
+            );
+        }
+    }
+    assert_eq!(get("/app.js").await.0, StatusCode::NOT_FOUND);
     let (st, ct, body) = get("/vendor/maplibre-gl.mjs").await;
     assert_eq!(st, StatusCode::OK);
     assert!(ct.starts_with("text/javascript"));

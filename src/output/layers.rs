@@ -352,12 +352,16 @@ pub const PGT_CLASSI: &[Category] = &[
 ];
 pub const PGT_ALTRO: &str = "#dddddd";
 
+/// Colour of the private units offered to the desk: their state `offerto`, and the page's
+/// circles of offered units per comune (aggregates only).
+pub const COLORE_OFFERTI: &str = "#CC79A7";
+
 /// States of the private units offered to the desk.
 pub const STATI_PRIVATI: &[Category] = &[
     Category {
         value: "offerto",
         label: "Offerto",
-        colour: "#CC79A7",
+        colour: COLORE_OFFERTI,
     },
     Category {
         value: "locato_concordato",

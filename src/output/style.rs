@@ -10,10 +10,11 @@
 
 use serde_json::{json, Value};
 
+use crate::analysis::candidates::FonteCandidata;
 use crate::analysis::vacancy::Vacancy;
 
 use super::layers::{
-    self, Audience, Category, LayerId, Palette, GRIGIO_ESCLUSE, PURPLES, SOGLIE_PRIVATO,
+    self, Audience, Category, LayerId, Palette, COLORE_OFFERTI, PURPLES, SOGLIE_PRIVATO,
     SOGLIE_PUNTEGGIO, VIRIDIS,
 };
 pub use super::layers::{GRIGIO_NESSUNO, YLORRD};
@@ -33,7 +34,8 @@ pub fn escluse_servite() -> bool {
 /// Name of the vector source in the style.
 pub const SOURCE: &str = "abitare";
 
-/// Quantile class breaks of integer values above zero (as `calcolaClassi` in `web/app.js`):
+/// Quantile class breaks of integer values above zero (as `calcolaClassi` in
+/// `web/js/choropleth.js`):
 /// the first is the minimum, then up to `k - 1` rounded-up quantiles.
 pub fn class_breaks(values: &[f64], k: usize) -> Vec<f64> {
     let mut v: Vec<f64> = values
@@ -86,6 +88,9 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
         .map(|c| f64::from(c.conteggi.inutilizzati))
         .collect();
     let breaks = class_breaks(&values, YLORRD.len());
+    let (vincoli_fill, vincoli_line) = unico(LayerId::Vincoli);
+    let (_, fogli_line) = unico(LayerId::Fogli);
+    let (_, particelle_line) = unico(LayerId::Particelle);
     let stato_color = match_expression(LayerId::AlloggiPubblici);
     let pgt_color = match_expression(LayerId::PgtZone);
     let mut privato_step = vec![
@@ -128,6 +133,8 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
             "abitare:classi_inutilizzati": breaks,
             "abitare:soglie_punteggio": SOGLIE_PUNTEGGIO,
             "abitare:layer": palette_metadata(Audience::Pubblico),
+            "abitare:palettes": page_palettes(),
+            "abitare:fonti_candidate": fonti_candidate(),
         },
         "center": center,
         "zoom": 10,
@@ -190,25 +197,25 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
                 "id": "vincoli-fill", "type": "fill", "source": SOURCE, "source-layer": "vincoli",
                 "minzoom": layer_min_zoom("vincoli"),
                 "layout": {"visibility": "none"},
-                "paint": {"fill-color": "#781c81", "fill-opacity": 0.15},
+                "paint": {"fill-color": vincoli_fill, "fill-opacity": 0.15},
             },
             {
                 "id": "vincoli-line", "type": "line", "source": SOURCE, "source-layer": "vincoli",
                 "minzoom": layer_min_zoom("vincoli"),
                 "layout": {"visibility": "none"},
-                "paint": {"line-color": "#781c81", "line-width": 1.5},
+                "paint": {"line-color": vincoli_line, "line-width": 1.5},
             },
             {
                 "id": "fogli-line", "type": "line", "source": SOURCE, "source-layer": "fogli",
                 "minzoom": layer_min_zoom("fogli"),
                 "layout": {"visibility": "none"},
-                "paint": {"line-color": "#1a1a1a", "line-width": 1.6, "line-dasharray": [4, 2]},
+                "paint": {"line-color": fogli_line, "line-width": 1.6, "line-dasharray": [4, 2]},
             },
             {
                 "id": "particelle-line", "type": "line", "source": SOURCE, "source-layer": "particelle",
                 "minzoom": layer_min_zoom("particelle"),
                 "layout": {"visibility": "none"},
-                "paint": {"line-color": "#333333", "line-width": 0.7},
+                "paint": {"line-color": particelle_line, "line-width": 0.7},
             },
             {
                 "id": "alloggi", "type": "circle", "source": SOURCE, "source-layer": "alloggi_pubblici",
@@ -229,6 +236,14 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
         insert_escluse(&mut v);
     }
     v
+}
+
+/// The fill and outline colours of a layer with a single-colour palette.
+fn unico(id: LayerId) -> (&'static str, &'static str) {
+    match layers::info_of(id).palette {
+        Palette::Unico { fill, outline, .. } => (fill, outline),
+        _ => (GRIGIO_NESSUNO, GRIGIO_NESSUNO),
+    }
 }
 
 /// A MapLibre `match` expression colouring a layer by its categorical palette.
@@ -270,6 +285,21 @@ pub fn palette_metadata(caller: Audience) -> Value {
     Value::Object(m)
 }
 
+/// Colours the page draws that belong to no single layer's palette: the circles of private
+/// units offered per comune (aggregates of `comuni`).
+pub fn page_palettes() -> Value {
+    json!({ "privati_offerti": COLORE_OFFERTI })
+}
+
+/// Italian labels of the candidate areas' sources, by code (the page's source filter).
+pub fn fonti_candidate() -> Value {
+    let m: serde_json::Map<String, Value> = FonteCandidata::ALL
+        .iter()
+        .map(|f| (f.code().to_string(), json!(f.label_it())))
+        .collect();
+    Value::Object(m)
+}
+
 /// Adds the layers of the areas excluded whole (grey, hidden by default) below the candidates.
 fn insert_escluse(style: &mut Value) {
     let Some(layers) = style["layers"].as_array_mut() else {
@@ -279,16 +309,17 @@ fn insert_escluse(style: &mut Value) {
         .iter()
         .position(|l| l["id"] == "aree-candidate-fill")
         .unwrap_or(layers.len());
+    let (fill, outline) = unico(LayerId::AreeEscluse);
     let new = [
         json!({
             "id": "aree-escluse-fill", "type": "fill", "source": SOURCE, "source-layer": "aree_escluse",
             "layout": {"visibility": "none"},
-            "paint": {"fill-color": GRIGIO_ESCLUSE, "fill-opacity": 0.35},
+            "paint": {"fill-color": fill, "fill-opacity": 0.35},
         }),
         json!({
             "id": "aree-escluse-line", "type": "line", "source": SOURCE, "source-layer": "aree_escluse",
             "layout": {"visibility": "none"},
-            "paint": {"line-color": "#4d4d4d", "line-width": 1, "line-dasharray": [2, 2]},
+            "paint": {"line-color": outline, "line-width": 1, "line-dasharray": [2, 2]},
         }),
     ];
     for (i, l) in new.into_iter().enumerate() {

@@ -176,6 +176,39 @@ async function main() {
     check(await page.locator('#legenda li').count() > 0, 'la legenda ha delle voci');
     check(await page.locator('a[href*="piano-annuale"]').count() > 0, 'c\'è il collegamento al Piano annuale');
 
+    // The page is made of ES modules (web/js/) and takes palettes, labels and thresholds from
+    // /style.json: the legend's colours are those served in the style's metadata.
+    check(['/js/main.js', '/js/palette.js', '/js/legend.js'].every((m) => requests.some((u) => new URL(u).pathname === m)), 'la pagina carica i suoi moduli (js/main.js, js/palette.js, js/legend.js)');
+    const palette = await page.evaluate(async () => {
+      const stile = await (await fetch('/style.json')).json();
+      const meta = stile.metadata['abitare:layer'];
+      const rgb = (hex) => {
+        const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+        return `rgb(${r}, ${g}, ${b})`;
+      };
+      const voci = (sel) => [...document.querySelectorAll(sel)].map((el) => ({
+        colore: getComputedStyle(el).backgroundColor,
+        testo: (el.closest('li') || el.closest('label')).textContent,
+      }));
+      const stati = meta.alloggi_pubblici.palette.classes;
+      const comuni = meta.comuni.palette;
+      return {
+        attesiStati: stati.map((c) => ({ colore: rgb(c.colour), testo: c.label })),
+        legendaStati: voci('#legenda .simbolo.cerchio'),
+        attesiComuni: comuni.colours.map(rgb).concat([rgb(comuni.none)]),
+        legendaComuni: voci('#legenda .simbolo.quadrato').map((v) => v.colore),
+        filtroStati: voci('#filtro-stati .simbolo.cerchio').map((v) => v.colore),
+        cerchiMappa: JSON.stringify(window.abitareMap.getPaintProperty('alloggi', 'circle-color')),
+        esadecimaliStati: stati.map((c) => c.colour),
+      };
+    });
+    const statiOk = palette.legendaStati.length === palette.attesiStati.length
+      && palette.legendaStati.every((v, i) => v.colore === palette.attesiStati[i].colore && v.testo.includes(palette.attesiStati[i].testo));
+    check(statiOk, `i colori e le etichette degli stati nella legenda sono quelli di /style.json (${palette.legendaStati.map((v) => v.colore).join(', ')})`);
+    check(palette.filtroStati.join() === palette.attesiStati.map((v) => v.colore).join(), 'i colori degli stati nel filtro sono quelli di /style.json');
+    check(palette.legendaComuni.length > 0 && palette.legendaComuni.every((c) => palette.attesiComuni.includes(c)), `i colori dei comuni nella legenda sono quelli di /style.json (${palette.legendaComuni.join(', ')})`);
+    check(palette.esadecimaliStati.every((c) => palette.cerchiMappa.toLowerCase().includes(c.toLowerCase())), 'i punti della mappa usano gli stessi colori degli stati');
+
     // Click su un alloggio visibile (al centro della vista se possibile) → popup.
     const target = await page.evaluate(() => {
       const map = window.abitareMap;

@@ -1,0 +1,99 @@
+// abitare's web map: the Ambito's public units, comuni, PGT, constraints, cadastre, aggregate
+// estimates of the private stock (never individual private units).
+// No external request: no basemap, no glyphs, no sprites. Texts are HTML.
+//
+// Start-up: loads the data and the style (/style.json, which also carries the layer registry's
+// palettes, thresholds, labels and minimum zooms), then wires the modules.
+import { calcolaClassi, METRICHE, valoriMetrica } from './choropleth.js';
+import { collegaComandi } from './controls.js';
+import { applicaFiltri, filtriIniziali, filtroAlloggi, riempiScelte, sincronizzaComandi } from './filters.js';
+import { aggiungiLivelli, applicaLivello, LIVELLI } from './layers.js';
+import { caricaStile, map, paddingMappa, selezionaComune } from './map.js';
+import { leggiPalette, YLORRD } from './palette.js';
+import { mostraAmbito, mostraScheda } from './panel.js';
+import { impostaFormato, MODO_STAMPA } from './print.js';
+import { costruisciIndiceCerca } from './search.js';
+import { indicizzaAlloggi, stato } from './state.js';
+import { leggiUrl } from './url.js';
+import { $, avviso, getJson } from './util.js';
+
+async function avvia() {
+  const t0 = performance.now();
+  avviso('Caricamento dei dati…');
+  if (MODO_STAMPA) {
+    document.body.classList.add('modo-stampa');
+    // Legend beside the map, not over it: on the printed page it must be read in full.
+    const leg = document.querySelector('.legenda-mappa');
+    leg.open = true;
+    document.querySelector('.contenuto').insertBefore(leg, $('#scheda'));
+    $('#barra-stampa').hidden = false;
+    $('#piede-stampa').hidden = false;
+    impostaFormato(MODO_STAMPA, map);
+  }
+  let ambito;
+  let comuni;
+  let alloggi;
+  let stile;
+  let tilejson;
+  try {
+    // Comuni and units in GeoJSON too (few features): legend classes, list of comuni, units in
+    // the same building, search. The map draws them from the tiles.
+    [ambito, comuni, alloggi, stile, tilejson] = await Promise.all([
+      getJson('api/ambito'),
+      getJson('api/layers/comuni'),
+      getJson('api/layers/alloggi_pubblici'),
+      caricaStile(),
+      getJson('tiles.json').catch(() => null),
+    ]);
+    leggiPalette(stile);
+  } catch (err) {
+    console.error(err);
+    avviso('Impossibile caricare i dati dell\'Ambito dal server. Ricarica la pagina; se il problema resta, segnalalo.', 'errore');
+    document.body.dataset.loadError = String(err.message || err);
+    return;
+  }
+  stato.filtri = filtriIniziali();
+  stato.ambito = ambito;
+  stato.comuni = comuni;
+  stato.alloggi = alloggi;
+  // The excluded areas appear only when the server serves them (TileJSON).
+  const strati = tilejson && Array.isArray(tilejson.vector_layers) ? tilejson.vector_layers.map((l) => l.id) : [];
+  stato.esclusePresenti = strati.includes('aree_escluse') && !!(stile.layers || []).find((l) => l.id === 'aree-escluse-fill');
+  $('#riga-escluse').hidden = !stato.esclusePresenti;
+  mostraAmbito(ambito);
+  indicizzaAlloggi();
+  riempiScelte();
+  costruisciIndiceCerca();
+  const u = leggiUrl();
+  sincronizzaComandi();
+
+  await new Promise((res) => {
+    map.once('style.load', res);
+    map.setStyle(stile, { diff: false });
+  });
+  const m = METRICHE[stato.metrica];
+  stato.classi = calcolaClassi(valoriMetrica(stato.metrica), m.tipo, YLORRD.length);
+  aggiungiLivelli();
+  collegaComandi();
+  for (const nome of Object.keys(LIVELLI)) applicaLivello(nome);
+  map.setFilter('alloggi', filtroAlloggi());
+  applicaFiltri();
+  if (u.vista) {
+    map.jumpTo(u.vista);
+  } else if (Array.isArray(ambito.bbox) && ambito.bbox.length === 4) {
+    const [x0, y0, x1, y1] = ambito.bbox;
+    map.fitBounds([[x0, y0], [x1, y1]], { padding: paddingMappa(), duration: 0 });
+  }
+  avviso(null);
+  stato.pronto = true;
+  const scheda = mostraScheda(stato.schedaIstat);
+  if (stato.schedaIstat) selezionaComune(stato.schedaIstat);
+  map.once('idle', async () => {
+    await scheda;
+    document.body.dataset.ready = '1';
+    document.body.dataset.readyMs = String(Math.round(performance.now() - t0));
+  });
+  map.triggerRepaint();
+}
+
+avvia();

@@ -1,0 +1,218 @@
+// Side panel (the Ambito's totals) and the figures panel (key figures of the Ambito or a comune).
+import { dataIt, esc, fmtDecimale, fmtPercento, formattaMetrica, mesi, numero } from './format.js';
+import { cerchio } from './legend.js';
+import { map } from './map.js';
+import { STATI, STATO_PER_ID } from './palette.js';
+import { adattaPagina, riempiPiedeStampa } from './print.js';
+import { vaiA } from './search.js';
+import { stato } from './state.js';
+import { scriviUrl, statoUrl } from './url.js';
+import { $, getJson } from './util.js';
+
+export function mostraAmbito(a) {
+  const nome = a.numero ? `Ambito ${a.numero} – ${a.nome}` : a.nome;
+  $('#ambito-nome').textContent = nome;
+  document.title = `${nome} – alloggi pubblici`;
+  const dataRif = dataIt(a.data_riferimento);
+  $('#ambito-sottotitolo').textContent = `Alloggi pubblici: dove sono, quali sono vuoti e perché${a.anno ? ` · Piano ${a.anno}` : ''}`;
+  $('#totali-riferimento').textContent = dataRif ? `Situazione al ${dataRif}` : '';
+  if (a.dimostrativo) {
+    $('#badge-dimostrativi').hidden = false;
+    $('#nota-dimostrativi').hidden = false;
+    document.body.classList.add('dimostrativo');
+  }
+  const t = a.totali || {};
+  for (const dd of document.querySelectorAll('#totali dd')) {
+    const v = t[dd.dataset.campo];
+    dd.textContent = numero(v);
+  }
+  if (t.mesi_sfitto_medi !== null && t.mesi_sfitto_medi !== undefined) {
+    $('#riga-mesi-medi').hidden = false;
+    document.querySelector('#totali [data-campo="mesi_sfitto_medi"]').textContent = mesi(Math.round(t.mesi_sfitto_medi));
+  }
+  const pr = a.privato;
+  if (pr && pr.dati_presenti) {
+    $('#riquadro-privato').hidden = false;
+    for (const dd of document.querySelectorAll('#totali-privato dd')) dd.textContent = numero(pr[dd.dataset.campo]);
+    const nonOcc = document.querySelector('#totali-privato [data-campo="abitazioni_non_occupate_stimate"]');
+    if (pr.quota_non_occupate !== null && pr.quota_non_occupate !== undefined) {
+      nonOcc.textContent = `${numero(pr.abitazioni_non_occupate_stimate)} (${fmtPercento.format(pr.quota_non_occupate)})`;
+    }
+    if (Array.isArray(pr.finestra_rimessi)) {
+      $('#dt-rimessi').textContent = `Rimesse in uso ${pr.finestra_rimessi[0]}–${pr.finestra_rimessi[1]}`;
+    }
+  }
+  const pct = t.alloggi ? ` (${fmtPercento.format(t.inutilizzati / t.alloggi)})` : '';
+  const ev = document.querySelector('#totali [data-campo="inutilizzati"]');
+  if (ev && t.inutilizzati !== undefined) ev.textContent = `${numero(t.inutilizzati)}${pct}`;
+}
+
+export function nomeComune(istat) {
+  const f = stato.comuni && stato.comuni.features.find((x) => x.properties.istat === istat);
+  return f ? f.properties.nome : istat;
+}
+
+
+// Figures panel: key figures of the Ambito or of the chosen comune (from /api/sintesi/...),
+// with the chart of states by owner, the share of the Ambito's offer and the links.
+
+export function graficoStatiPerEnte(perEnte) {
+  const righe = perEnte.filter((e) => e.alloggi > 0);
+  if (!righe.length) return '<p class="piccolo">Nessun alloggio pubblico.</p>';
+  const max = Math.max(...righe.map((e) => e.alloggi));
+  const labW = 150;
+  const barW = 130;
+  const rh = stato.stampa ? 15 : 20;
+  const h = rh * righe.length + 4;
+  const chiavi = [['occupati', 'occupato'], ['liberi', 'libero'], ['sfitto_carenze_manutentive', 'sfitto_carenze_manutentive'], ['sfitto_ristrutturazione', 'sfitto_ristrutturazione']];
+  const barre = righe.map((e, i) => {
+    const y = i * rh;
+    let x = labW;
+    const rett = chiavi.map(([campo, id]) => {
+      const v = e[campo] || 0;
+      if (!v) return '';
+      const w = (barW * v) / max;
+      const r = `<rect x="${x.toFixed(1)}" y="${y + 3}" width="${w.toFixed(1)}" height="${rh - 6}" fill="${STATO_PER_ID[id].colore}"><title>${esc(e.ente)} – ${esc(STATO_PER_ID[id].label)}: ${v}</title></rect>`;
+      x += w;
+      return r;
+    }).join('');
+    const breve = e.ente.replace(/^Comune di /, '');
+    const nome = breve.length > 24 ? `${breve.slice(0, 23)}…` : breve;
+    return `<text x="${labW - 5}" y="${y + 14}" text-anchor="end">${esc(nome)}</text>${rett}<text x="${(x + 4).toFixed(1)}" y="${y + 14}">${e.alloggi}</text>`;
+  }).join('');
+  const leg = STATI.map((s) => `<li>${cerchio(s.colore)} ${esc(s.label)}</li>`).join('');
+  return `<svg class="grafico" id="grafico-enti" role="img" aria-label="Alloggi per proprietario e stato" viewBox="0 0 ${labW + barW + 30} ${h}" width="100%" font-size="11">${barre}</svg>
+    <ul class="motivi legenda-grafico">${leg}</ul>`;
+}
+
+export function barraQuota(q, etichetta) {
+  const pct = q === null || q === undefined ? 0 : Math.max(0, Math.min(1, q));
+  return `<div class="barra-quota" role="img" aria-label="${esc(etichetta)}: ${fmtPercento.format(pct)}">
+    <span style="width:${(pct * 100).toFixed(1)}%"></span></div>`;
+}
+
+export function riga(etichetta, valore, campo, classe = '') {
+  return `<div class="${classe}"><dt>${esc(etichetta)}</dt><dd data-campo="${campo}">${esc(valore)}</dd></div>`;
+}
+
+export function htmlScheda(d) {
+  const a = d.alloggi;
+  const comune = d.livello === 'comune';
+  const parti = [];
+  parti.push(`<p class="piccolo">Situazione al ${esc(d.data_riferimento_it)} · Piano ${esc(d.anno)}${d.dimostrativo ? ' · <strong>dati dimostrativi</strong>' : ''}</p>`);
+  const tasso = a.tasso_inutilizzo !== null && a.tasso_inutilizzo !== undefined ? ` (${fmtPercento.format(a.tasso_inutilizzo)})` : '';
+  parti.push(`<dl class="totali cifre" id="scheda-cifre">
+    ${riga('Abitanti', numero(d.popolazione), 'popolazione')}
+    ${riga('Alloggi pubblici', numero(a.alloggi), 'alloggi')}
+    ${riga('Inutilizzati', `${numero(a.inutilizzati)}${tasso}`, 'inutilizzati', 'evidenza')}
+    ${riga('liberi', numero(a.liberi), 'liberi', 'rientro')}
+    ${riga('sfitti per carenze manutentive', numero(a.sfitto_carenze_manutentive), 'sfitto_carenze_manutentive', 'rientro')}
+    ${riga('sfitti per ristrutturazione', numero(a.sfitto_ristrutturazione), 'sfitto_ristrutturazione', 'rientro')}
+    ${a.sfitti_oltre_24_mesi ? riga('vuoti da più di 2 anni', numero(a.sfitti_oltre_24_mesi), 'sfitti_oltre_24_mesi', 'rientro') : ''}
+    ${riga('Quota di alloggi inutilizzati', formattaMetrica('percentuale', a.tasso_inutilizzo), 'tasso_inutilizzo')}
+    ${riga('Alloggi ogni 1.000 abitanti', formattaMetrica('decimale', a.alloggi_per_1000_ab), 'alloggi_per_1000_ab')}
+    ${riga('Inutilizzati ogni 1.000 abitanti', formattaMetrica('decimale', a.inutilizzati_per_1000_ab), 'inutilizzati_per_1000_ab')}
+    ${comune ? riga("Quota degli inutilizzati dell'Ambito", a.quota_inutilizzati_ambito === null || a.quota_inutilizzati_ambito === undefined ? '–' : fmtPercento.format(a.quota_inutilizzati_ambito), 'quota_inutilizzati_ambito') : ''}
+  </dl>`);
+  parti.push(`<h3>Alloggi per proprietario e stato</h3>${comune ? '<p class="piccolo">Alloggi che si trovano nel comune, di tutti i proprietari.</p>' : ''}${graficoStatiPerEnte(d.per_ente)}`);
+
+  const pa = d.piano_annuale;
+  const st = pa.stato || {};
+  parti.push(`<h3>Nel Piano annuale ${esc(pa.anno)}${comune ? ` – ${esc(pa.ente)}` : ''}</h3>
+    <p class="piccolo">${comune ? 'Alloggi SAP di proprietà del comune (ovunque si trovino), come nel Piano.' : 'Alloggi SAP di tutti i proprietari, come nel Piano.'}</p>
+    <dl class="totali" id="scheda-piano">
+      ${riga('Alloggi SAP di proprietà', numero(st.di_proprieta ?? 0), 'di_proprieta')}
+      ${riga('occupati', numero(st.occupato ?? 0), 'occupato', 'rientro')}
+      ${riga('liberi', numero(st.libero ?? 0), 'libero', 'rientro')}
+      ${riga('sfitti per carenze manutentive', numero(st.sfitto_carenze_manutentive ?? 0), 'sfitto_carenze_manutentive', 'rientro')}
+      ${riga('sfitti per ristrutturazione', numero(st.sfitto_ristrutturazione ?? 0), 'sfitto_ristrutturazione', 'rientro')}
+      ${riga("Disponibili nell'anno", numero(st.disponibili_anno ?? 0), 'disponibili_anno', 'evidenza')}
+    </dl>`);
+
+  const o = d.offerta;
+  if (comune) {
+    parti.push(`<h3>Contributo all'offerta dell'Ambito</h3>
+      ${barraQuota(o.quota_ambito, "Quota dell'offerta dell'Ambito")}
+      <p><strong data-campo="quota_offerta">${o.quota_ambito === null || o.quota_ambito === undefined ? '–' : fmtPercento.format(o.quota_ambito)}</strong> dell'offerta dell'Ambito:
+      ${numero(o.disponibili_anno)} alloggi SAP disponibili nell'anno${o.quota_disponibili_anno !== null && o.quota_disponibili_anno !== undefined ? ` (${fmtPercento.format(o.quota_disponibili_anno)})` : ''}
+      e ${numero(o.privati_offerti)} alloggi privati offerti allo sportello${o.quota_privati_offerti !== null && o.quota_privati_offerti !== undefined ? ` (${fmtPercento.format(o.quota_privati_offerti)})` : ''}.</p>`);
+  } else {
+    const ord = [...(d.comuni || [])].filter((c) => c.offerta.totale > 0).sort((x, y) => y.offerta.totale - x.offerta.totale).slice(0, 8);
+    parti.push(`<h3>Offerta dell'Ambito: ${numero(o.totale)} alloggi</h3>
+      <p class="piccolo">${numero(o.disponibili_anno)} SAP disponibili nell'anno + ${numero(o.privati_offerti)} privati offerti allo sportello. Quota di ciascun comune (per una compensazione tra comuni):</p>
+      <ul class="quote" id="quote-comuni">${ord.map((c) => `<li><button type="button" class="collegamento" data-istat="${esc(c.istat)}">${esc(c.nome)}</button>
+        ${barraQuota(c.offerta.quota_ambito, c.nome)}<span>${fmtPercento.format(c.offerta.quota_ambito || 0)} (${numero(c.offerta.totale)})</span></li>`).join('')}</ul>`);
+  }
+
+  const c = d.candidate;
+  parti.push(`<h3>Aree candidate per l'edilizia sociale</h3>
+    ${c.aree ? `<dl class="totali" id="scheda-candidate">
+      ${riga('Aree', numero(c.aree), 'candidate_aree')}
+      ${riga('Superficie', `${fmtDecimale.format(c.ettari)} ha`, 'candidate_ettari')}
+      ${riga('Alloggi stimati', numero(c.alloggi_stimati), 'candidate_alloggi')}
+      ${c.per_fonte.map((f) => riga(f.fonte_label, `${numero(f.aree)} · ${fmtDecimale.format(f.ettari)} ha · ${numero(f.alloggi_stimati)} all.`, `fonte_${f.fonte}`, 'rientro')).join('')}
+    </dl>` : '<p class="piccolo">Nessuna area candidata.</p>'}`);
+
+  const p = d.privato;
+  if (p && (p.abitazioni_stimate > 0 || p.privati_offerti > 0)) {
+    parti.push(`<h3>Patrimonio privato</h3><dl class="totali">
+      ${riga('Abitazioni non occupate (stima)', `${numero(p.abitazioni_non_occupate_stimate)} su ${numero(p.abitazioni_stimate)}`, 'privato_non_occupate')}
+      ${riga('Offerte allo sportello', numero(p.privati_offerti), 'privati_offerti')}
+      ${riga('locate a canone concordato', numero(p.privati_locati_concordato), 'privati_locati_concordato', 'rientro')}
+    </dl>`);
+  }
+  const l = d.link;
+  parti.push(`<h3>Documenti ed esportazioni</h3><ul class="collegamenti">
+    <li><a href="${esc(l.piano_annuale_html)}" target="_blank" rel="noopener">Piano annuale (stampabile, con grafici)</a></li>
+    <li><a href="${esc(l.aree_candidate_html)}" target="_blank" rel="noopener">Report delle aree candidate</a></li>
+    <li><a href="${esc(l.stampa)}" target="_blank" rel="noopener" id="link-stampa-scheda">Stampa questa scheda con la mappa</a></li>
+    <li>Dati: <a href="${esc(l.alloggi_csv)}">alloggi (CSV)</a>, <a href="${esc(l.alloggi_xlsx)}">alloggi (Excel)</a>, <a href="${esc(l.comuni_csv)}">comuni (CSV)</a>, <a href="${esc(l.tutto_gpkg)}">tutto (GeoPackage)</a></li>
+  </ul>`);
+  return parti.join('');
+}
+
+export let richiestaScheda = 0;
+export async function mostraScheda(istat) {
+  const n = ++richiestaScheda;
+  stato.schedaIstat = istat;
+  const corpo = $('#scheda-corpo');
+  let d;
+  try {
+    if (istat) {
+      corpo.setAttribute('aria-busy', 'true');
+      d = await getJson(`api/sintesi/comuni/${encodeURIComponent(istat)}`);
+    } else {
+      d = stato.sintesiAmbito || (stato.sintesiAmbito = await getJson('api/sintesi/ambito'));
+    }
+  } catch (err) {
+    console.error(err);
+    if (n === richiestaScheda) corpo.innerHTML = '<p>Impossibile caricare i numeri. Riprova.</p>';
+    return;
+  } finally {
+    corpo.removeAttribute('aria-busy');
+  }
+  if (n !== richiestaScheda) return;
+  stato.sintesiComune = istat ? d : null;
+  if (istat && document.body.classList.contains('senza-scheda')) {
+    document.body.classList.remove('senza-scheda');
+    $('#btn-mostra-scheda').hidden = true;
+    map.resize();
+  }
+  $('#scheda-titolo').textContent = istat ? d.nome : 'Ambito';
+  $('#btn-scheda-ambito').hidden = !istat;
+  corpo.innerHTML = htmlScheda(d);
+  corpo.dataset.istat = istat || '';
+  for (const b of corpo.querySelectorAll('#quote-comuni button')) {
+    b.addEventListener('click', () => {
+      const f = stato.comuni.features.find((x) => x.properties.istat === b.dataset.istat);
+      if (f) vaiA({ tipo: 'comune', feature: f });
+    });
+  }
+  const ls = $('#link-stampa-scheda');
+  if (ls) ls.href = `?stampa=${stato.stampa || 'A4'}#${statoUrl().toString()}`;
+  if (stato.stampa) {
+    riempiPiedeStampa(d);
+    adattaPagina();
+  }
+  scriviUrl();
+}
