@@ -139,6 +139,27 @@ pub struct GdalInput {
     pub crs: Option<String>,
 }
 
+/// `[server]` table: limits of `abitare serve` (times in seconds). An absent key keeps the
+/// built-in default; a command-line flag or environment variable overrides the key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Time to receive a request's headers, from the connection or the previous response.
+    pub timeout_intestazioni_s: Option<u64>,
+    /// Time a connection may stay idle between requests.
+    pub keep_alive_s: Option<u64>,
+    /// Time to answer a request once its headers are in.
+    pub timeout_richiesta_s: Option<u64>,
+    /// Time a request body may stall between two chunks.
+    pub timeout_corpo_s: Option<u64>,
+    /// Largest request body, in bytes.
+    pub corpo_max_byte: Option<usize>,
+    /// Connections served at once.
+    pub connessioni_max: Option<usize>,
+    /// Time given to requests in flight at shutdown.
+    pub chiusura_s: Option<u64>,
+}
+
 /// The whole project file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -150,6 +171,9 @@ pub struct Project {
     pub input: InputSection,
     /// Where `abitare build` writes the workspace (default `workspace`).
     pub workspace: Option<PathBuf>,
+    /// Limits of `abitare serve`.
+    #[serde(default)]
+    pub server: ServerSection,
     /// Directory of the project file; not part of the TOML.
     #[serde(skip)]
     pub base_dir: PathBuf,
