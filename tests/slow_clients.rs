@@ -76,10 +76,8 @@ fn router(entered: Arc<Notify>) -> Router {
 }
 
 async fn start_with(limits: Limits, app: Router) -> Running {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let listener = Listener::new(l, limits).expect("limits");
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("address");
+    let listener = Listener::bind(any, limits).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let gauge = listener.gauge();
     let (tx, rx) = oneshot::channel::<()>();

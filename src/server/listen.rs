@@ -16,8 +16,9 @@
 //!   (tower-http `RequestBodyTimeoutLayer`: the handler's body extractor fails).
 //! - **connections**: at most `max_connections` open at once. A connection is accepted only
 //!   when a slot is free; beyond the cap new connections wait in the kernel's listen backlog
-//!   (they are neither refused nor answered `503`) and are accepted as slots free, which the
-//!   bounds above guarantee within a bounded time.
+//!   ([`BACKLOG`]; they are neither refused nor answered `503`) and are accepted in order as
+//!   slots free, which the bounds above guarantee within a bounded time. Past the backlog
+//!   the kernel drops new SYNs and clients retry with back-off.
 //! - **shutdown**: when the shutdown future resolves the listening socket is closed, every
 //!   connection is asked to close after its current response, and the server waits up to
 //!   `drain` for them before returning.
@@ -55,6 +56,10 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use tracing::Instrument;
 
 use crate::model::workspace::Manifest;
+
+/// Connections the kernel may hold completed but not yet accepted (capped by the system's
+/// `net.core.somaxconn`): where clients wait when the connection cap is reached.
+pub const BACKLOG: u32 = 1024;
 
 /// The response header carrying the request id.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -208,11 +213,22 @@ pub struct Listener {
 }
 
 impl Listener {
+    /// Binds `addr` with a listen backlog of [`BACKLOG`] (the standard library's 128 would
+    /// leave most clients beyond the connection cap retrying their SYN with back-off).
     pub async fn bind(addr: SocketAddr, limits: Limits) -> Result<Listener, ServeError> {
         limits.check()?;
-        let inner = TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServeError::Bind { addr, source })?;
+        let bind = || -> io::Result<TcpListener> {
+            let socket = if addr.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            #[cfg(unix)]
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(BACKLOG)
+        };
+        let inner = bind().map_err(|source| ServeError::Bind { addr, source })?;
         Listener::new(inner, limits)
     }
 
