@@ -319,6 +319,20 @@ popolazione = 8600
 "#;
 
     #[test]
+    fn server_table_is_optional_and_checked() {
+        let p = Project::parse(MINIMAL, Path::new("p.toml")).expect("valid");
+        assert_eq!(p.server, ServerSection::default());
+        let with =
+            format!("{MINIMAL}\n[server]\ntimeout_intestazioni_s = 5\nconnessioni_max = 64\n");
+        let p = Project::parse(&with, Path::new("p.toml")).expect("with [server]");
+        assert_eq!(p.server.timeout_intestazioni_s, Some(5));
+        assert_eq!(p.server.connessioni_max, Some(64));
+        assert_eq!(p.server.keep_alive_s, None);
+        let typo = format!("{MINIMAL}\n[server]\nconnessioni = 64\n");
+        assert!(Project::parse(&typo, Path::new("p.toml")).is_err());
+    }
+
+    #[test]
     fn parses_minimal_project() {
         let p = Project::parse(MINIMAL, Path::new("/tmp/x/abitare.toml")).expect("valid");
         assert_eq!(p.comuni.len(), 1);
