@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -9,7 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use abitare::analysis::Analisi;
 use abitare::output::report::{self, Formato};
 use abitare::pipeline;
-use abitare::project::Project;
+use abitare::project::{Project, ServerSection};
+use abitare::server::listen::{Limits, ServedWorkspace};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -30,6 +32,58 @@ struct ServeOpts {
     /// Port to listen on.
     #[arg(long, env = "ABITARE_PORT", default_value_t = 8080)]
     port: u16,
+    /// Seconds a client has to send a request's headers, counted from the connection or the
+    /// previous response; also bounds idle connections [default: 10].
+    #[arg(long, env = "ABITARE_HEADER_TIMEOUT", value_name = "S")]
+    header_timeout: Option<u64>,
+    /// Seconds a connection may stay idle (no request, no traffic) [default: 5].
+    #[arg(long, env = "ABITARE_IDLE_TIMEOUT", value_name = "S")]
+    idle_timeout: Option<u64>,
+    /// Seconds to answer a request once its headers are in; past them: 408 [default: 60].
+    #[arg(long, env = "ABITARE_REQUEST_TIMEOUT", value_name = "S")]
+    request_timeout: Option<u64>,
+    /// Seconds a request body may stall between two chunks [default: 15].
+    #[arg(long, env = "ABITARE_BODY_TIMEOUT", value_name = "S")]
+    body_timeout: Option<u64>,
+    /// Largest request body in bytes; larger: 413 [default: 1048576].
+    #[arg(long, env = "ABITARE_MAX_BODY_BYTES", value_name = "BYTES")]
+    max_body_bytes: Option<usize>,
+    /// Connections served at once; further ones wait in the listen backlog [default: 512].
+    #[arg(long, env = "ABITARE_MAX_CONNECTIONS", value_name = "N")]
+    max_connections: Option<usize>,
+    /// Seconds given to requests in flight on SIGTERM or SIGINT before exiting [default: 10].
+    #[arg(long, env = "ABITARE_SHUTDOWN_GRACE", value_name = "S")]
+    shutdown_grace: Option<u64>,
+}
+
+impl ServeOpts {
+    /// The listener limits: flag or environment first, then the project's `[server]` table,
+    /// then the built-in default.
+    fn limits(&self, project: &ServerSection) -> Limits {
+        let d = Limits::default();
+        let secs = |flag: Option<u64>, key: Option<u64>, default: Duration| {
+            flag.or(key).map_or(default, Duration::from_secs)
+        };
+        Limits {
+            header_read: secs(
+                self.header_timeout,
+                project.timeout_intestazioni_s,
+                d.header_read,
+            ),
+            keep_alive_idle: secs(self.idle_timeout, project.keep_alive_s, d.keep_alive_idle),
+            request: secs(self.request_timeout, project.timeout_richiesta_s, d.request),
+            body_stall: secs(self.body_timeout, project.timeout_corpo_s, d.body_stall),
+            body_bytes: self
+                .max_body_bytes
+                .or(project.corpo_max_byte)
+                .unwrap_or(d.body_bytes),
+            max_connections: self
+                .max_connections
+                .or(project.connessioni_max)
+                .unwrap_or(d.max_connections),
+            drain: secs(self.shutdown_grace, project.chiusura_s, d.drain),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -137,9 +191,11 @@ enum ReportCommand {
 }
 
 fn workspace_of(project: &Path) -> Result<PathBuf> {
-    let p = Project::load(project)
-        .with_context(|| format!("lettura del progetto {}", project.display()))?;
-    Ok(p.workspace_dir())
+    Ok(read_project(project)?.workspace_dir())
+}
+
+fn read_project(project: &Path) -> Result<Project> {
+    Project::load(project).with_context(|| format!("lettura del progetto {}", project.display()))
 }
 
 fn load(workspace: &Path) -> Result<Analisi> {
@@ -190,15 +246,23 @@ fn build(project: &Path) -> Result<PathBuf> {
     Ok(outcome.workspace)
 }
 
-async fn serve(loaded: Analisi, opts: &ServeOpts) -> Result<()> {
+/// Serves the workspace `ws` until SIGTERM or SIGINT.
+async fn serve(ws: &Path, opts: &ServeOpts, project: &ServerSection) -> Result<()> {
+    let loaded = load(ws)?;
+    let manifest = abitare::model::workspace::read_manifest(ws)
+        .with_context(|| format!("apertura del workspace {}", ws.display()))?;
+    let served = ServedWorkspace::from_manifest(&manifest);
+    let limits = opts.limits(project);
     let addr = SocketAddr::new(opts.host, opts.port);
     eprintln!(
-        "Mappa dell'Ambito {} su http://{addr}/ (Ctrl-C per terminare)",
-        loaded.model.ambito.nome
+        "Mappa dell'Ambito {} su http://{addr}/ (workspace del {}; Ctrl-C o SIGTERM per terminare)",
+        loaded.model.ambito.nome, served.creato
     );
-    abitare::server::serve(loaded, addr)
+    abitare::server::serve_with(loaded, Some(served), addr, limits)
         .await
-        .with_context(|| format!("avvio del server su {addr}"))
+        .with_context(|| format!("server su {addr}"))?;
+    eprintln!("Server terminato");
+    Ok(())
 }
 
 #[tokio::main]
@@ -206,9 +270,10 @@ async fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,abitare::http=info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     match cli.command {
@@ -227,7 +292,8 @@ async fn main() -> Result<()> {
             );
             let ws = build(&generated.project)?;
             if !no_serve {
-                serve(load(&ws)?, &opts).await?;
+                let server = read_project(&generated.project)?.server;
+                serve(&ws, &opts, &server).await?;
             }
         }
         Command::Build { project } => {
@@ -238,11 +304,15 @@ async fn main() -> Result<()> {
             project,
             serve: opts,
         } => {
-            let ws = match workspace {
-                Some(w) => w,
-                None => workspace_of(&project)?,
+            // The project's `[server]` table applies when the workspace comes from it.
+            let (ws, server) = match workspace {
+                Some(w) => (w, ServerSection::default()),
+                None => {
+                    let p = read_project(&project)?;
+                    (p.workspace_dir(), p.server)
+                }
             };
-            serve(load(&ws)?, &opts).await?;
+            serve(&ws, &opts, &server).await?;
         }
         Command::Export {
             format,

@@ -139,6 +139,27 @@ pub struct GdalInput {
     pub crs: Option<String>,
 }
 
+/// `[server]` table: limits of `abitare serve` (times in seconds). An absent key keeps the
+/// built-in default; a command-line flag or environment variable overrides the key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Time to receive a request's headers, from the connection or the previous response.
+    pub timeout_intestazioni_s: Option<u64>,
+    /// Time a connection may stay idle between requests.
+    pub keep_alive_s: Option<u64>,
+    /// Time to answer a request once its headers are in.
+    pub timeout_richiesta_s: Option<u64>,
+    /// Time a request body may stall between two chunks.
+    pub timeout_corpo_s: Option<u64>,
+    /// Largest request body, in bytes.
+    pub corpo_max_byte: Option<usize>,
+    /// Connections served at once.
+    pub connessioni_max: Option<usize>,
+    /// Time given to requests in flight at shutdown.
+    pub chiusura_s: Option<u64>,
+}
+
 /// The whole project file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -150,6 +171,9 @@ pub struct Project {
     pub input: InputSection,
     /// Where `abitare build` writes the workspace (default `workspace`).
     pub workspace: Option<PathBuf>,
+    /// Limits of `abitare serve`.
+    #[serde(default)]
+    pub server: ServerSection,
     /// Directory of the project file; not part of the TOML.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -293,6 +317,20 @@ belfiore = "C800"
 nome = "Clusone"
 popolazione = 8600
 "#;
+
+    #[test]
+    fn server_table_is_optional_and_checked() {
+        let p = Project::parse(MINIMAL, Path::new("p.toml")).expect("valid");
+        assert_eq!(p.server, ServerSection::default());
+        let with =
+            format!("{MINIMAL}\n[server]\ntimeout_intestazioni_s = 5\nconnessioni_max = 64\n");
+        let p = Project::parse(&with, Path::new("p.toml")).expect("with [server]");
+        assert_eq!(p.server.timeout_intestazioni_s, Some(5));
+        assert_eq!(p.server.connessioni_max, Some(64));
+        assert_eq!(p.server.keep_alive_s, None);
+        let typo = format!("{MINIMAL}\n[server]\nconnessioni = 64\n");
+        assert!(Project::parse(&typo, Path::new("p.toml")).is_err());
+    }
 
     #[test]
     fn parses_minimal_project() {

@@ -20,6 +20,7 @@ use crate::output::layers::{self, Audience, Layer, Refusal};
 use crate::output::report::{self, Formato};
 
 mod candidates;
+pub mod listen;
 mod ogc;
 mod tavolo;
 mod tiles;
@@ -184,11 +185,23 @@ async fn static_asset(uri: axum::http::Uri) -> Response {
     }
 }
 
-async fn health(State(s): State<AppState>, Caller(c): Caller) -> Json<serde_json::Value> {
+/// `workspace` is the build served (time and input hash), `null` when the router runs
+/// without one (as in tests).
+async fn health(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    served: Option<axum::Extension<Arc<listen::ServedWorkspace>>>,
+) -> Json<serde_json::Value> {
     let counts: serde_json::Map<String, serde_json::Value> = layers::visible(c)
         .map(|l| (l.name().to_string(), json!(layer_len(&s, l))))
         .collect();
-    Json(json!({"stato": "ok", "ambito": s.model.ambito.nome, "layer": counts}))
+    let workspace = served.map(|axum::Extension(w)| w);
+    Json(json!({
+        "stato": "ok",
+        "ambito": s.model.ambito.nome,
+        "layer": counts,
+        "workspace": workspace.as_deref(),
+    }))
 }
 
 async fn ambito(State(s): State<AppState>) -> Json<serde_json::Value> {
@@ -351,13 +364,22 @@ async fn piano_annuale(
     Ok(([(header::CONTENT_TYPE, f.content_type())], body).into_response())
 }
 
-/// Serves until Ctrl-C.
-pub async fn serve(loaded: Analisi, addr: SocketAddr) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let app = app(Arc::new(loaded));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+/// Serves until SIGINT or SIGTERM with the default [`listen::Limits`].
+pub async fn serve(loaded: Analisi, addr: SocketAddr) -> Result<(), listen::ServeError> {
+    serve_with(loaded, None, addr, listen::Limits::default()).await
+}
+
+/// Serves until SIGINT or SIGTERM within `limits`; `/health` names `workspace` when given.
+pub async fn serve_with(
+    loaded: Analisi,
+    workspace: Option<listen::ServedWorkspace>,
+    addr: SocketAddr,
+    limits: listen::Limits,
+) -> Result<(), listen::ServeError> {
+    let listener = listen::Listener::bind(addr, limits).await?;
+    let mut router = app(Arc::new(loaded));
+    if let Some(w) = workspace {
+        router = router.layer(axum::Extension(Arc::new(w)));
+    }
+    listener.serve(router, listen::shutdown_signal()).await
 }
