@@ -32,6 +32,14 @@ struct ServeOpts {
     /// Port to listen on.
     #[arg(long, env = "ABITARE_PORT", default_value_t = 8080)]
     port: u16,
+    /// The address users reach the server at (e.g. https://abitare.ambito9.it), for the links
+    /// in OGC API, TileJSON and style documents; without it links follow the request's Host.
+    #[arg(long, env = "ABITARE_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+    /// Trust X-Forwarded-Host and X-Forwarded-Proto (only behind a reverse proxy that sets
+    /// them: otherwise any client could choose the links the server writes).
+    #[arg(long, env = "ABITARE_BEHIND_PROXY")]
+    behind_proxy: bool,
     /// Seconds a client has to send a request's headers, counted from the connection or the
     /// previous response; also bounds idle connections [default: 10].
     #[arg(long, env = "ABITARE_HEADER_TIMEOUT", value_name = "S")]
@@ -253,12 +261,15 @@ async fn serve(ws: &Path, opts: &ServeOpts, project: &ServerSection) -> Result<(
         .with_context(|| format!("apertura del workspace {}", ws.display()))?;
     let served = ServedWorkspace::from_manifest(&manifest);
     let limits = opts.limits(project);
+    let links =
+        abitare::server::base::UrlPolicy::new(opts.public_url.as_deref(), opts.behind_proxy)
+            .context("opzione --public-url")?;
     let addr = SocketAddr::new(opts.host, opts.port);
     eprintln!(
         "Mappa dell'Ambito {} su http://{addr}/ (workspace del {}; Ctrl-C o SIGTERM per terminare)",
         loaded.model.ambito.nome, served.creato
     );
-    abitare::server::serve_with(loaded, Some(served), addr, limits)
+    abitare::server::serve_with(loaded, Some(served), addr, limits, links)
         .await
         .with_context(|| format!("server su {addr}"))?;
     eprintln!("Server terminato");

@@ -4,14 +4,13 @@
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 
+use super::routes::{Access, Routes};
 use super::{ApiError, AppState, ReportQuery};
 use crate::output::candidates_report::{self, FormatoCandidate};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/report/aree-candidate", get(report))
+pub fn routes() -> Routes {
+    Routes::new().get("/api/report/aree-candidate", Access::Public, report)
 }
 
 async fn report(

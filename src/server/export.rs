@@ -3,18 +3,17 @@
 //! `?geometry=wkt|lonlat`. Files are encoded off the async runtime.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 
+use super::routes::{Access, Routes};
 use super::{layer_for, ApiError, AppState, Caller};
 use crate::output::export::{self, CsvGeometry, Format, Options};
 
 /// The export routes, merged into the application router.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/export/{file}", get(download))
+pub fn routes() -> Routes {
+    Routes::new().get("/api/export/{file}", Access::Layer, download)
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,8 +83,5 @@ async fn download(
 }
 
 fn internal(detail: String) -> ApiError {
-    ApiError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        detail: format!("errore interno: {detail}"),
-    }
+    ApiError::internal(detail)
 }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
 use geo::Rect;
 use serde::Deserialize;
@@ -18,10 +17,13 @@ use crate::analysis::Analisi;
 use crate::output::geojson::{collection, layer_features, layer_index, layer_len};
 use crate::output::layers::{self, Audience, Layer, Refusal};
 use crate::output::report::{self, Formato};
+use routes::{Access, Routes};
 
+pub mod base;
 mod candidates;
 pub mod listen;
 mod ogc;
+pub mod routes;
 mod tavolo;
 mod tiles;
 
@@ -97,7 +99,7 @@ impl ApiError {
         }
     }
     /// A failure of the server itself: logged, and answered without its detail.
-    fn internal(e: impl std::fmt::Display) -> ApiError {
+    pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
         tracing::error!("{e}");
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -122,23 +124,159 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The application router; tests call it without a socket.
-pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(ogc::root))
-        .route("/health", get(health))
-        .route("/api/ambito", get(ambito))
-        .route("/api/layers", get(layer_list))
-        .route("/api/layers/{layer}", get(layer))
-        .route("/api/report/piano-annuale", get(piano_annuale))
+/// Every route with its access rule (see [`routes`]).
+fn routes() -> Routes {
+    Routes::new()
+        .get("/", Access::Public, ogc::root)
+        .get("/health", Access::Public, health)
+        .get("/api/ambito", Access::Public, ambito)
+        .get("/api/layers", Access::Public, layer_list)
+        .get("/api/layers/{layer}", Access::Layer, layer)
+        .get("/api/report/piano-annuale", Access::Public, piano_annuale)
         .merge(candidates::routes())
         .merge(tavolo::routes())
         .merge(ogc::routes())
         .merge(export::routes())
         .merge(tiles::routes())
-        .fallback(get(static_asset))
+        .fallback(Access::Public, static_asset)
+}
+
+/// The route table of [`app`]: each path with its access rule, read from the router as built.
+pub fn route_table() -> Vec<routes::Rule> {
+    routes().into_parts().1
+}
+
+/// The application router with the default [`base::UrlPolicy`] (links from `Host`); tests
+/// call it without a socket.
+pub fn app(state: AppState) -> Router {
+    app_with(state, base::UrlPolicy::default())
+}
+
+/// The application router, its links written by `policy`.
+pub fn app_with(state: AppState, policy: base::UrlPolicy) -> Router {
+    let (router, _) = routes().into_parts();
+    let policy = Arc::new(policy);
+    let vary = policy.clone();
+    router
+        .layer(axum::middleware::map_response(harden))
+        .layer(axum::middleware::map_response(move |mut r: Response| {
+            let vary = vary.clone();
+            async move {
+                vary.mark_vary(&mut r);
+                r
+            }
+        }))
+        .layer(axum::Extension(policy))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
+}
+
+/// The policy of the HTML pages: scripts, styles, fonts and data from this server only
+/// (inline styles allowed for the OGC pages and MapLibre; workers from `blob:`, as MapLibre
+/// makes them; archives named by `?pmtiles=` may be fetched over HTTPS); never framed. The
+/// map page's inline scripts (its import map) are allowed by their SHA-256, computed from the
+/// embedded page itself, so an edit of the page cannot silently break the policy.
+fn csp() -> &'static HeaderValue {
+    static CSP: std::sync::OnceLock<HeaderValue> = std::sync::OnceLock::new();
+    CSP.get_or_init(|| {
+        let hashes: String = asset("/index.html")
+            .map(|b| inline_script_hashes(&String::from_utf8_lossy(b)))
+            .unwrap_or_default()
+            .iter()
+            .map(|h| format!(" 'sha256-{h}'"))
+            .collect();
+        let policy = format!(
+            "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data: blob:; font-src 'self'; connect-src 'self' https:; \
+             worker-src 'self' blob:; child-src blob:; object-src 'none'; base-uri 'self'; \
+             form-action 'self'; frame-ancestors 'none'"
+        );
+        HeaderValue::from_str(&policy).unwrap_or_else(|_| {
+            HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'")
+        })
+    })
+}
+
+/// Base64 SHA-256 of the content of each `<script>` without `src` in `html`.
+fn inline_script_hashes(html: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(open_end) = after.find('>') else {
+            break;
+        };
+        let tag = &after[..open_end];
+        let body_and_more = &after[open_end + 1..];
+        let Some(close) = body_and_more.find("</script>") else {
+            break;
+        };
+        if !tag.contains(" src=") {
+            let digest = sha2::Sha256::digest(&body_and_more.as_bytes()[..close]);
+            out.push(base64::engine::general_purpose::STANDARD.encode(digest));
+        }
+        rest = &body_and_more[close..];
+    }
+    out
+}
+
+/// Headers every response gets, and a problem document for every error: an error answered
+/// by axum itself (an unreadable path segment or query string, an unknown method) is
+/// rewritten as `application/problem+json` with an Italian detail, so a client sees one
+/// error format on every route.
+async fn harden(mut r: Response) -> Response {
+    let status = r.status();
+    let content_type = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if (status.is_client_error() || status.is_server_error())
+        && !content_type.starts_with("application/problem+json")
+    {
+        let detail = match status {
+            StatusCode::BAD_REQUEST => "richiesta non valida: percorso o parametri non leggibili",
+            StatusCode::NOT_FOUND => "risorsa non trovata",
+            StatusCode::METHOD_NOT_ALLOWED => "metodo non ammesso: sono serviti solo GET e HEAD",
+            StatusCode::PAYLOAD_TOO_LARGE => "corpo della richiesta troppo grande",
+            StatusCode::REQUEST_TIMEOUT => "richiesta non completata in tempo",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "tipo di contenuto non supportato",
+            _ if status.is_server_error() => "errore interno del server",
+            _ => "richiesta non accettata",
+        };
+        tracing::debug!(
+            status = status.as_u16(),
+            "error answered by the framework, rewritten"
+        );
+        let headers = std::mem::take(r.headers_mut());
+        r = ApiError {
+            status,
+            detail: detail.into(),
+        }
+        .into_response();
+        for name in [header::ALLOW, header::RETRY_AFTER, header::CONNECTION] {
+            if let Some(v) = headers.get(&name) {
+                r.headers_mut().insert(name, v.clone());
+            }
+        }
+    }
+    let h = r.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if content_type.starts_with("text/html") {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp().clone());
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    r
 }
 
 fn asset(path: &str) -> Option<&'static [u8]> {
@@ -332,14 +470,8 @@ async fn layer(
         serde_json::to_vec(&collection(feats, total))
     })
     .await
-    .map_err(|e| ApiError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        detail: format!("errore interno: {e}"),
-    })?
-    .map_err(|e| ApiError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        detail: format!("errore interno: {e}"),
-    })?;
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], body).into_response())
 }
 
@@ -364,9 +496,16 @@ async fn piano_annuale(
     Ok(([(header::CONTENT_TYPE, f.content_type())], body).into_response())
 }
 
-/// Serves until SIGINT or SIGTERM with the default [`listen::Limits`].
+/// Serves until SIGINT or SIGTERM with the default [`listen::Limits`] and links.
 pub async fn serve(loaded: Analisi, addr: SocketAddr) -> Result<(), listen::ServeError> {
-    serve_with(loaded, None, addr, listen::Limits::default()).await
+    serve_with(
+        loaded,
+        None,
+        addr,
+        listen::Limits::default(),
+        base::UrlPolicy::default(),
+    )
+    .await
 }
 
 /// Serves until SIGINT or SIGTERM within `limits`; `/health` names `workspace` when given.
@@ -375,9 +514,10 @@ pub async fn serve_with(
     workspace: Option<listen::ServedWorkspace>,
     addr: SocketAddr,
     limits: listen::Limits,
+    links: base::UrlPolicy,
 ) -> Result<(), listen::ServeError> {
     let listener = listen::Listener::bind(addr, limits).await?;
-    let mut router = app(Arc::new(loaded));
+    let mut router = app_with(Arc::new(loaded), links);
     if let Some(w) = workspace {
         router = router.layer(axum::Extension(Arc::new(w)));
     }

@@ -15,21 +15,21 @@
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::routes::{Access, Routes};
 use super::{ApiError, AppState};
 use crate::analysis::sintesi;
 use crate::output::report::{html_stampa, MappaComuni};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/sintesi/ambito", get(ambito))
-        .route("/api/sintesi/comuni", get(comuni))
-        .route("/api/sintesi/comuni/{istat}", get(comune))
-        .route("/api/report/piano-annuale/stampa", get(stampa))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/api/sintesi/ambito", Access::Public, ambito)
+        .get("/api/sintesi/comuni", Access::Public, comuni)
+        .get("/api/sintesi/comuni/{istat}", Access::Public, comune)
+        .get("/api/report/piano-annuale/stampa", Access::Public, stampa)
 }
 
 /// The links of a panel to the reports and exports (and to the printable page).

@@ -13,13 +13,14 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use flate2::write::GzEncoder;
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 
+use super::base::BaseUrl;
+use super::routes::{Access, Routes};
 use super::{ApiError, AppState};
 use crate::output::layers::Audience;
 use crate::output::mvt::{valid_tile, TileSource, MAX_ZOOM};
@@ -180,40 +181,19 @@ impl TileService {
 }
 
 /// The tile routes; they keep their own cache.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Routes {
     let svc = Arc::new(TileService::from_env());
-    Router::new()
-        .route("/tiles.json", get(tilejson_all))
-        .route("/style.json", get(style_json))
-        .route("/tiles/{file}", get(tilejson_layer))
-        .route("/tiles/{z}/{x}/{y}", get(tile_all))
-        .route("/tiles/{layer}/{z}/{x}/{y}", get(tile_layer))
-        .layer(Extension(svc))
+    Routes::new()
+        .get("/tiles.json", Access::Public, tilejson_all)
+        .get("/style.json", Access::Public, style_json)
+        .get("/tiles/{file}", Access::Layer, tilejson_layer)
+        .get("/tiles/{z}/{x}/{y}", Access::Public, tile_all)
+        .get("/tiles/{layer}/{z}/{x}/{y}", Access::Layer, tile_layer)
+        .map(|r| r.layer(Extension(svc)))
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        detail: format!("errore interno: {e}"),
-    }
-}
-
-/// `http://host` of the request (from `Host` and `X-Forwarded-Proto`), empty when unknown.
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
-        });
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https" || *p == "http")
-        .unwrap_or("http");
-    host.map(|h| format!("{proto}://{h}")).unwrap_or_default()
+    ApiError::internal(e)
 }
 
 async fn prepared(svc: &Arc<TileService>, state: &AppState) -> Result<Arc<TileSource>, ApiError> {
@@ -253,10 +233,9 @@ fn info(base: &str, path: &str, dimostrativo: bool) -> TileSetInfo<'static> {
 async fn tilejson_all(
     State(s): State<AppState>,
     Extension(svc): Extension<Arc<TileService>>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
 ) -> Result<Response, ApiError> {
     let src = prepared(&svc, &s).await?;
-    let base = base_url(&headers);
     let i = info(&base, "/tiles/{z}/{x}/{y}.mvt", s.model.ambito.dimostrativo);
     Ok(json_response(tilejson(&src, None, &i)))
 }
@@ -265,10 +244,9 @@ async fn tilejson_layer(
     State(s): State<AppState>,
     Extension(svc): Extension<Arc<TileService>>,
     Path(file): Path<String>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
 ) -> Result<Response, ApiError> {
     let src = prepared(&svc, &s).await?;
-    let base = base_url(&headers);
     if file == "metadata.json" {
         // Tile-directory metadata (as GDAL's MVT driver reads it): TileJSON plus `json`.
         let i = info(&base, "/tiles/{z}/{x}/{y}.mvt", s.model.ambito.dimostrativo);
@@ -293,10 +271,9 @@ async fn tilejson_layer(
 async fn style_json(
     State(s): State<AppState>,
     Extension(svc): Extension<Arc<TileService>>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
 ) -> Result<Response, ApiError> {
     let src = prepared(&svc, &s).await?;
-    let base = base_url(&headers);
     let bounds = src
         .bounds()
         .map(|b| [b.min().x, b.min().y, b.max().x, b.max().y]);

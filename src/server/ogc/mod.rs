@@ -13,8 +13,7 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Router};
+use axum::Extension;
 use geojson::feature::Id;
 use geojson::Feature;
 use serde_json::{json, Value};
@@ -30,11 +29,11 @@ use html::{cell, esc, landing_html, page_end, page_start};
 use meta::{native_id, rect_to_array, Cache, Ids, LayerMeta, MetaCache};
 use openapi::openapi;
 use params::{check_crs, parse_items_query, percent_encode, ItemsQuery, Params};
-use response::{
-    base_url, internal, json_response, link, preference, representation, respond, Repr,
-};
+use response::{internal, json_response, link, preference, representation, respond, Repr};
 use select::matching_positions;
 
+use super::base::BaseUrl;
+use super::routes::{Access, Routes};
 use super::{ApiError, AppState, Caller};
 use crate::analysis::Analisi;
 use crate::output::geojson as render;
@@ -65,15 +64,19 @@ pub(super) const RESERVED: [&str; 7] = [
 ];
 
 /// The OGC API routes (the landing page is answered by [`root`], mounted at `/`).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api", get(api))
-        .route("/conformance", get(conformance))
-        .route("/collections", get(collections))
-        .route("/collections/{collection_id}", get(collection))
-        .route("/collections/{collection_id}/items", get(items))
-        .route("/collections/{collection_id}/items/{feature_id}", get(item))
-        .layer(Extension(Arc::new(MetaCache::default())))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/api", Access::Public, api)
+        .get("/conformance", Access::Public, conformance)
+        .get("/collections", Access::Public, collections)
+        .get("/collections/{collection_id}", Access::Layer, collection)
+        .get("/collections/{collection_id}/items", Access::Layer, items)
+        .get(
+            "/collections/{collection_id}/items/{feature_id}",
+            Access::Layer,
+            item,
+        )
+        .map(|r| r.layer(Extension(Arc::new(MetaCache::default()))))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -81,12 +84,21 @@ pub fn routes() -> Router<AppState> {
 
 /// The layer `id` if the caller may see it, with its feature count.
 fn served(state: &Analisi, id: &str, caller: Audience) -> Result<(Layer, usize), ApiError> {
-    let layer = layers::layer(id, caller).map_err(|_| {
-        ApiError::not_found(format!(
-            "collezione sconosciuta: {id:?} (disponibili: {})",
-            layers::visible_names(caller)
-        ))
-    })?;
+    let layer = match layers::layer(id, caller) {
+        Ok(l) => l,
+        Err(layers::Refusal::Unknown) => {
+            return Err(ApiError::not_found(format!(
+                "collezione sconosciuta: {id:?} (disponibili: {})",
+                layers::visible_names(caller)
+            )))
+        }
+        // The same answer as every other route that names a reserved layer.
+        Err(layers::Refusal::Restricted { .. }) => {
+            return Err(super::layer_for(caller, id)
+                .err()
+                .unwrap_or_else(|| ApiError::internal("registro dei layer incoerente")))
+        }
+    };
     Ok((layer, render::layer_len(state, layer)))
 }
 
@@ -148,6 +160,7 @@ pub async fn root(
     State(s): State<AppState>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
+    BaseUrl(base_url): BaseUrl,
 ) -> Response {
     let params = match Params::parse(q.as_deref()) {
         Ok(p) => p,
@@ -156,9 +169,13 @@ pub async fn root(
     let explicit_f = params.get("f").is_some();
     match preference(&params, &headers) {
         Err(e) => e.into_response(),
-        Ok(Some(Repr::Json)) => json_response(MT_JSON, &landing_json(&base_url(&headers), &s)),
+        Ok(Some(Repr::Json)) => json_response(MT_JSON, &landing_json(&base_url, &s)),
         Ok(Some(Repr::Html)) if explicit_f => respond(MT_HTML, landing_html(&s)),
-        Ok(_) => super::index().await,
+        Ok(_) => {
+            let mut r = super::index().await;
+            super::base::add_vary(&mut r, "Accept");
+            r
+        }
     }
 }
 
@@ -184,11 +201,12 @@ async fn api(
     Caller(caller): Caller,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
+    BaseUrl(base_url): BaseUrl,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(q.as_deref())?;
     params.only(&["f"])?;
     Ok(match representation(&params, &headers)? {
-        Repr::Json => json_response(MT_OPENAPI, &openapi(&base_url(&headers), &s, caller)),
+        Repr::Json => json_response(MT_OPENAPI, &openapi(&base_url, &s, caller)),
         Repr::Html => {
             let mut b = page_start("Descrizione dell'API");
             b.push_str(
@@ -217,11 +235,12 @@ async fn collections(
     Extension(cache): Extension<Cache>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
+    BaseUrl(base_url): BaseUrl,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(q.as_deref())?;
     params.only(&["f"])?;
     let repr = representation(&params, &headers)?;
-    let base = &base_url(&headers);
+    let base = &base_url;
     let b = base.to_string();
     let state = s.clone();
     let list: Vec<Value> = tokio::task::spawn_blocking(move || {
@@ -275,14 +294,15 @@ async fn collection(
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
+    BaseUrl(base_url): BaseUrl,
 ) -> Result<Response, ApiError> {
     let Path(id) = path.map_err(|e| ApiError::bad_request(format!("percorso non valido: {e}")))?;
+    let (layer, n) = served(&s, &id, caller)?;
     let params = Params::parse(q.as_deref())?;
     params.only(&["f"])?;
     let repr = representation(&params, &headers)?;
-    let (layer, n) = served(&s, &id, caller)?;
     let state = s.clone();
-    let b = base_url(&headers);
+    let b = base_url;
     let c = tokio::task::spawn_blocking(move || collection_json(&b, &state, &cache, layer, n))
         .await
         .map_err(internal)?;
@@ -367,12 +387,13 @@ async fn items(
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
+    BaseUrl(base_url): BaseUrl,
 ) -> Result<Response, ApiError> {
     let Path(id) = path.map_err(|e| ApiError::bad_request(format!("percorso non valido: {e}")))?;
+    let (layer, _) = served(&s, &id, caller)?;
     let params = Params::parse(raw.as_deref())?;
     let repr = representation(&params, &headers)?;
-    let (layer, _) = served(&s, &id, caller)?;
-    let base = &base_url(&headers);
+    let base = &base_url;
     let state = s.clone();
     let (page, total, q) = tokio::task::spawn_blocking(move || {
         let meta = cache.get(&state, layer);
@@ -515,15 +536,16 @@ async fn item(
     path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
+    BaseUrl(base_url): BaseUrl,
 ) -> Result<Response, ApiError> {
     let Path((id, fid)) =
         path.map_err(|e| ApiError::bad_request(format!("percorso non valido: {e}")))?;
+    let (layer, n) = served(&s, &id, caller)?;
     let params = Params::parse(raw.as_deref())?;
     params.only(&["f", "crs"])?;
     check_crs(&params)?;
     let repr = representation(&params, &headers)?;
-    let (layer, n) = served(&s, &id, caller)?;
-    let base = &base_url(&headers);
+    let base = &base_url;
     let state = s.clone();
     let fidc = fid.clone();
     let feat = tokio::task::spawn_blocking(move || {

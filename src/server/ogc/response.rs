@@ -1,6 +1,6 @@
 //! Content negotiation (`f` and `Accept`), response headers and links.
 
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use serde_json::{json, Value};
 
@@ -95,33 +95,7 @@ pub(super) fn json_response(content_type: &'static str, v: &Value) -> Response {
 }
 
 pub(super) fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        detail: format!("errore interno: {e}"),
-    }
-}
-
-/// Scheme and authority of the request (`X-Forwarded-Proto`/`-Host` honoured), so that
-/// links are absolute; empty (root-relative links) when the request names no host.
-pub(super) fn base_url(headers: &HeaderMap) -> String {
-    let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok()).map(str::trim);
-    let host = get("x-forwarded-host")
-        .and_then(|h| h.split(',').next())
-        .map(str::trim)
-        .or_else(|| get("host"))
-        .unwrap_or("");
-    let valid = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    if !valid {
-        return String::new();
-    }
-    let scheme = match get("x-forwarded-proto") {
-        Some(p) if p.eq_ignore_ascii_case("https") => "https",
-        _ => "http",
-    };
-    format!("{scheme}://{host}")
+    ApiError::internal(e)
 }
 
 pub(super) fn link(
