@@ -20,6 +20,7 @@ use crate::output::layers::{self, Audience, Layer, Refusal};
 use crate::output::report::{self, Formato};
 
 mod candidates;
+pub mod heavy;
 pub mod listen;
 mod ogc;
 mod tavolo;
@@ -124,6 +125,12 @@ impl IntoResponse for ApiError {
 
 /// The application router; tests call it without a socket.
 pub fn app(state: AppState) -> Router {
+    let heavy = heavy::Heavy::new(heavy::HeavyLimits::from_env());
+    app_with(state, Arc::new(heavy))
+}
+
+/// [`app`] with the given bound of heavy work (its counters stay readable by the caller).
+pub fn app_with(state: AppState, heavy: Arc<heavy::Heavy>) -> Router {
     Router::new()
         .route("/", get(ogc::root))
         .route("/health", get(health))
@@ -137,6 +144,7 @@ pub fn app(state: AppState) -> Router {
         .merge(export::routes())
         .merge(tiles::routes())
         .fallback(get(static_asset))
+        .layer(axum::Extension(heavy))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
