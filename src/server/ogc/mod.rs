@@ -35,6 +35,7 @@ use response::{
 };
 use select::matching_positions;
 
+use super::heavy::{Heavy, HeavyError};
 use super::{ApiError, AppState, Caller};
 use crate::analysis::Analisi;
 use crate::output::geojson as render;
@@ -90,18 +91,22 @@ fn served(state: &Analisi, id: &str, caller: Audience) -> Result<(Layer, usize),
     Ok((layer, render::layer_len(state, layer)))
 }
 
-fn collection_json(
-    base: &str,
+/// The extent of a layer: its R-tree's envelope, or for a layer without one the box of its
+/// geometries (a layer fact, computed once within the bound of heavy work).
+async fn extent(
     state: &AppState,
     cache: &MetaCache,
+    heavy: &Heavy,
     layer: Layer,
-    count: usize,
-) -> Value {
+) -> Result<Option<[f64; 4]>, HeavyError> {
+    if let Some(e) = render::layer_index(state, layer).envelope() {
+        return Ok(Some(rect_to_array(e)));
+    }
+    Ok(cache.get(state, layer, heavy).await?.extent)
+}
+
+fn collection_json(base: &str, layer: Layer, extent: Option<[f64; 4]>, count: usize) -> Value {
     let id = layer.name();
-    let extent = render::layer_index(state, layer)
-        .envelope()
-        .map(rect_to_array)
-        .or_else(|| cache.get(state, layer).extent);
     let enc = percent_encode(id);
     let mut c = json!({
         "id": id,
@@ -215,6 +220,7 @@ async fn collections(
     State(s): State<AppState>,
     Caller(caller): Caller,
     Extension(cache): Extension<Cache>,
+    Extension(heavy): Extension<Arc<Heavy>>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -222,18 +228,19 @@ async fn collections(
     params.only(&["f"])?;
     let repr = representation(&params, &headers)?;
     let base = &base_url(&headers);
-    let b = base.to_string();
-    let state = s.clone();
-    let list: Vec<Value> = tokio::task::spawn_blocking(move || {
-        layers::visible(caller)
-            .map(|layer| {
-                let n = render::layer_len(&state, layer);
-                collection_json(&b, &state, &cache, layer, n)
-            })
-            .collect()
-    })
-    .await
-    .map_err(internal)?;
+    let mut list: Vec<Value> = Vec::new();
+    for layer in layers::visible(caller) {
+        let e = match extent(&s, &cache, &heavy, layer).await {
+            Ok(e) => e,
+            Err(e) => return Ok(e.into_response()),
+        };
+        list.push(collection_json(
+            base,
+            layer,
+            e,
+            render::layer_len(&s, layer),
+        ));
+    }
     Ok(match repr {
         Repr::Json => json_response(
             MT_JSON,
@@ -272,6 +279,7 @@ async fn collection(
     State(s): State<AppState>,
     Caller(caller): Caller,
     Extension(cache): Extension<Cache>,
+    Extension(heavy): Extension<Arc<Heavy>>,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
@@ -281,11 +289,11 @@ async fn collection(
     params.only(&["f"])?;
     let repr = representation(&params, &headers)?;
     let (layer, n) = served(&s, &id, caller)?;
-    let state = s.clone();
-    let b = base_url(&headers);
-    let c = tokio::task::spawn_blocking(move || collection_json(&b, &state, &cache, layer, n))
-        .await
-        .map_err(internal)?;
+    let e = match extent(&s, &cache, &heavy, layer).await {
+        Ok(e) => e,
+        Err(e) => return Ok(e.into_response()),
+    };
+    let c = collection_json(&base_url(&headers), layer, e, n);
     Ok(match repr {
         Repr::Json => json_response(MT_JSON, &c),
         Repr::Html => {
@@ -364,6 +372,7 @@ async fn items(
     State(s): State<AppState>,
     Caller(caller): Caller,
     Extension(cache): Extension<Cache>,
+    Extension(heavy): Extension<Arc<Heavy>>,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
@@ -373,11 +382,16 @@ async fn items(
     let repr = representation(&params, &headers)?;
     let (layer, _) = served(&s, &id, caller)?;
     let base = &base_url(&headers);
+    let meta = match cache.get(&s, layer, &heavy).await {
+        Ok(m) => m,
+        Err(e) => return Ok(e.into_response()),
+    };
     let state = s.clone();
     let (page, total, q) = tokio::task::spawn_blocking(move || {
-        let meta = cache.get(&state, layer);
         let q = parse_items_query(&params, &meta.properties)?;
-        let matched = matching_positions(&state, layer, &q);
+        let selection = matching_positions(&state, layer, &q);
+        heavy.count_filter_renders(selection.rendered);
+        let matched = selection.positions;
         let total = matched.len();
         let from = q.offset.min(total);
         let to = from.saturating_add(q.limit).min(total);
@@ -512,6 +526,7 @@ async fn item(
     State(s): State<AppState>,
     Caller(caller): Caller,
     Extension(cache): Extension<Cache>,
+    Extension(heavy): Extension<Arc<Heavy>>,
     path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
@@ -526,8 +541,11 @@ async fn item(
     let base = &base_url(&headers);
     let state = s.clone();
     let fidc = fid.clone();
+    let meta = match cache.get(&s, layer, &heavy).await {
+        Ok(m) => m,
+        Err(e) => return Ok(e.into_response()),
+    };
     let feat = tokio::task::spawn_blocking(move || {
-        let meta = cache.get(&state, layer);
         let pos = match &meta.ids {
             Ids::Native(map) => map.get(&fidc).copied(),
             Ids::Positional => fidc
