@@ -102,11 +102,11 @@ pub fn riferimento_leggibile(
 
 /// The feature of a parcel or of a building (both name the same cadastral fields).
 macro_rules! particella_feature {
-    ($p:expr) => {{
+    ($p:expr, $geometry:expr) => {{
         let p = &$p;
         feature(
             p.riferimento.clone(),
-            Some(polygon_geometry(&p.geometry)),
+            $geometry.then(|| polygon_geometry(&p.geometry)),
             json!({
                 "riferimento": p.riferimento,
                 "belfiore": p.belfiore,
@@ -145,6 +145,16 @@ fn share(v: Option<f64>) -> JsonValue {
 /// The features of a layer at the given positions (all when `selection` is `None`). The
 /// [`Layer`] handle is the proof that the caller may see the layer.
 pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) -> Vec<Feature> {
+    render(a, layer, selection, true)
+}
+
+/// [`layer_features`] without their geometries (ids and properties only), to test
+/// properties without the cost of the geometry.
+pub fn layer_properties(a: &Analisi, layer: Layer, selection: Option<&[usize]>) -> Vec<Feature> {
+    render(a, layer, selection, false)
+}
+
+fn render(a: &Analisi, layer: Layer, selection: Option<&[usize]>, geometry: bool) -> Vec<Feature> {
     let (model, vacancy, privato) = (&a.model, &a.vacancy, &a.privato);
     let n = layer_len(a, layer);
     let all: Vec<usize>;
@@ -203,13 +213,17 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                     obj.insert("lon_interno".into(), json!(r(p.x())));
                     obj.insert("lat_interno".into(), json!(r(p.y())));
                 }
-                feature(c.istat.clone(), Some(polygon_geometry(&c.geometry)), stats)
+                feature(
+                    c.istat.clone(),
+                    geometry.then(|| polygon_geometry(&c.geometry)),
+                    stats,
+                )
             }
             LayerId::Fogli => {
                 let f = &model.fogli[i];
                 feature(
                     f.riferimento.clone(),
-                    Some(polygon_geometry(&f.geometry)),
+                    geometry.then(|| polygon_geometry(&f.geometry)),
                     json!({
                         "riferimento": f.riferimento,
                         "belfiore": f.belfiore,
@@ -219,13 +233,16 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                     }),
                 )
             }
-            LayerId::Particelle => particella_feature!(model.particelle[i]),
-            LayerId::Fabbricati => particella_feature!(model.fabbricati[i]),
+            LayerId::Particelle => particella_feature!(model.particelle[i], geometry),
+            LayerId::Fabbricati => particella_feature!(model.fabbricati[i], geometry),
             LayerId::AlloggiPubblici => {
                 let u = &model.alloggi_pubblici[i];
                 feature(
                     format!("{}|{}", u.ente_proprietario, u.codice_unita),
-                    u.posizione.as_ref().map(point_geometry),
+                    u.posizione
+                        .as_ref()
+                        .filter(|_| geometry)
+                        .map(point_geometry),
                     json!({
                         "id": format!("{}|{}", u.ente_proprietario, u.codice_unita),
                         "ente_proprietario": u.ente_proprietario,
@@ -251,7 +268,7 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                 let z = &model.pgt_zone[i];
                 feature(
                     format!("pgt_zone.{i}"),
-                    Some(polygon_geometry(&z.geometry)),
+                    geometry.then(|| polygon_geometry(&z.geometry)),
                     json!({
                         "classe": z.classe.code(),
                         "classe_label": z.classe.label_it(),
@@ -273,7 +290,7 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                     .then(|| f64::from(t.abitazioni_non_occupate) / f64::from(t.abitazioni_totali));
                 feature(
                     format!("stock_privato.{i}"),
-                    Some(polygon_geometry(&t.geometry)),
+                    geometry.then(|| polygon_geometry(&t.geometry)),
                     json!({
                         "codice": t.codice,
                         "comune": comune.map(|c| c.nome.clone()),
@@ -288,7 +305,7 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                 let c = &a.candidate.candidate[i];
                 feature(
                     c.id.clone(),
-                    Some(polygon_geometry(&c.geometry)),
+                    geometry.then(|| polygon_geometry(&c.geometry)),
                     json!({
                         "id": c.id,
                         "comune": c.comune_nome,
@@ -309,7 +326,7 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                 let e = &a.candidate.escluse[i];
                 feature(
                     e.id.clone(),
-                    Some(polygon_geometry(&e.geometry)),
+                    geometry.then(|| polygon_geometry(&e.geometry)),
                     json!({
                         "id": e.id,
                         "comune": e.comune_nome,
@@ -327,7 +344,10 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                 let u = &model.alloggi_privati[i];
                 feature(
                     u.codice.clone(),
-                    u.posizione.as_ref().map(point_geometry),
+                    u.posizione
+                        .as_ref()
+                        .filter(|_| geometry)
+                        .map(point_geometry),
                     json!({
                         "codice": u.codice,
                         "comune": u.comune_nome,
@@ -350,7 +370,7 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
                 let v = &model.vincoli[i];
                 feature(
                     format!("vincoli.{i}"),
-                    Some(polygon_geometry(&v.geometry)),
+                    geometry.then(|| polygon_geometry(&v.geometry)),
                     json!({
                         "codice": v.codice,
                         "nome": v.nome,
@@ -363,6 +383,136 @@ pub fn layer_features(a: &Analisi, layer: Layer, selection: Option<&[usize]>) ->
         })
         .collect();
     out
+}
+
+/// The cadastral fields a parcel and a building share, as [`particella_feature`] renders them.
+macro_rules! cadastral_field {
+    ($p:expr, $key:expr) => {
+        match $key {
+            "riferimento" => json!($p.riferimento),
+            "belfiore" => json!($p.belfiore),
+            "sezione" => json!($p.sezione),
+            "foglio" => json!($p.foglio),
+            "particella" => json!($p.particella),
+            _ => return None,
+        }
+    };
+}
+
+/// Property `key` of the feature at position `i`, read straight from the model record when
+/// it is a plain field of it (text, codes, counts), without building the feature. `None` when
+/// the property is computed (areas, labels, per-comune figures: render it with
+/// [`layer_properties`]), when the layer has no such property, or when `i` is out of range.
+/// A value given is the rendered property's value: the tests compare both on every feature.
+pub fn plain_property(a: &Analisi, layer: Layer, i: usize, key: &str) -> Option<JsonValue> {
+    if i >= layer_len(a, layer) {
+        return None;
+    }
+    let m = &a.model;
+    Some(match layer.id() {
+        LayerId::Comuni => return None,
+        LayerId::Particelle => cadastral_field!(m.particelle[i], key),
+        LayerId::Fabbricati => cadastral_field!(m.fabbricati[i], key),
+        LayerId::Fogli => {
+            let f = &m.fogli[i];
+            match key {
+                "riferimento" => json!(f.riferimento),
+                "belfiore" => json!(f.belfiore),
+                "sezione" => json!(f.sezione),
+                "foglio" => json!(f.foglio),
+                "scala" => json!(f.scala),
+                _ => return None,
+            }
+        }
+        LayerId::AlloggiPubblici => {
+            let u = &m.alloggi_pubblici[i];
+            match key {
+                "ente_proprietario" => json!(u.ente_proprietario),
+                "codice_unita" => json!(u.codice_unita),
+                "comune" => json!(u.comune_nome),
+                "comune_istat" => json!(u.comune_istat),
+                "indirizzo" => json!(u.indirizzo),
+                "servizio" => json!(u.servizio.code()),
+                "stato" => json!(u.stato.code()),
+                "inutilizzato" => json!(u.stato.is_unused()),
+                "categoria_catastale" => json!(u.categoria_catastale),
+                "superficie_mq" => json!(u.superficie_mq),
+                _ => return None,
+            }
+        }
+        LayerId::PgtZone => {
+            let z = &m.pgt_zone[i];
+            match key {
+                "classe" => json!(z.classe.code()),
+                "legenda" => json!(z.legenda),
+                "codice_destinazione" => json!(z.codice_destinazione),
+                "comune" => json!(z.comune_nome),
+                "comune_istat" => json!(z.comune_istat),
+                "fonte" => json!(z.fonte),
+                _ => return None,
+            }
+        }
+        LayerId::Vincoli => {
+            let v = &m.vincoli[i];
+            match key {
+                "codice" => json!(v.codice),
+                "nome" => json!(v.nome),
+                "comune" => json!(v.comune_nome),
+                "comune_istat" => json!(v.comune_istat),
+                "fonte" => json!(v.fonte),
+                _ => return None,
+            }
+        }
+        LayerId::StockPrivato => {
+            let t = &m.stime_non_occupate[i];
+            match key {
+                "codice" => json!(t.codice),
+                "comune_istat" => json!(t.comune_istat),
+                "abitazioni_totali" => json!(t.abitazioni_totali),
+                "abitazioni_non_occupate" => json!(t.abitazioni_non_occupate),
+                _ => return None,
+            }
+        }
+        LayerId::AreeCandidate => {
+            let c = &a.candidate.candidate[i];
+            match key {
+                "id" => json!(c.id),
+                "comune" => json!(c.comune_nome),
+                "comune_istat" => json!(c.comune_istat),
+                "fonte" => json!(c.fonte.code()),
+                "denominazione" => json!(c.denominazione),
+                "punteggio" => json!(c.punteggio),
+                "alloggi_stimati" => json!(c.alloggi_stimati),
+                _ => return None,
+            }
+        }
+        LayerId::AreeEscluse => {
+            let e = &a.candidate.escluse[i];
+            match key {
+                "id" => json!(e.id),
+                "comune" => json!(e.comune_nome),
+                "comune_istat" => json!(e.comune_istat),
+                "fonte" => json!(e.fonte.code()),
+                "denominazione" => json!(e.denominazione),
+                "motivo" => json!(e.motivo),
+                _ => return None,
+            }
+        }
+        LayerId::AlloggiPrivati => {
+            let u = &m.alloggi_privati[i];
+            match key {
+                "codice" => json!(u.codice),
+                "comune" => json!(u.comune_nome),
+                "comune_istat" => json!(u.comune_istat),
+                "indirizzo" => json!(u.indirizzo),
+                "categoria_catastale" => json!(u.categoria_catastale),
+                "superficie_mq" => json!(u.superficie_mq),
+                "canone_mensile" => json!(u.canone_mensile),
+                "stato" => json!(u.stato.code()),
+                _ => return None,
+            }
+        }
+    })
 }
 
 /// A FeatureCollection with OGC-style counts as foreign members.

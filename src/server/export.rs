@@ -1,15 +1,20 @@
 //! Downloads of the public layers: `/api/export/{layer}.{geojson|gpkg|parquet|csv|xlsx}`, and
 //! `/api/export/tutto.{gpkg|xlsx}` with every public layer in one file. CSV takes
-//! `?geometry=wkt|lonlat`. Files are encoded off the async runtime.
+//! `?geometry=wkt|lonlat`. Files are encoded off the async runtime, within the bound of
+//! heavy work, once per (audience, layers, format, options): see [`super::heavy`].
+
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use serde::Deserialize;
 
+use super::heavy::Heavy;
 use super::routes::{Access, Routes};
 use super::{layer_for, ApiError, AppState, Caller};
-use crate::output::export::{self, CsvGeometry, Format, Options};
+use crate::output::export::{CsvGeometry, Format, Options};
 
 /// The export routes, merged into the application router.
 pub fn routes() -> Routes {
@@ -32,6 +37,7 @@ fn extensions() -> String {
 async fn download(
     State(s): State<AppState>,
     Caller(c): Caller,
+    Extension(heavy): Extension<Arc<Heavy>>,
     Path(file): Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
@@ -63,14 +69,10 @@ async fn download(
         Some(g) => CsvGeometry::parse(g).map_err(|e| ApiError::bad_request(e.to_string()))?,
     };
     let options = Options { csv_geometry };
-    let state = s.clone();
-    let body = tokio::task::spawn_blocking(move || {
-        let tables = export::tables(&state, &layers, c)?;
-        export::encode(&state, &tables, format, options)
-    })
-    .await
-    .map_err(|e| internal(e.to_string()))?
-    .map_err(|e| internal(e.to_string()))?;
+    let body = match heavy.export(&s, &layers, format, options, c).await {
+        Ok(b) => b,
+        Err(e) => return Ok(e.into_response()),
+    };
     let disposition = format!("attachment; filename=\"{layer}.{ext}\"");
     Ok((
         [
@@ -80,8 +82,4 @@ async fn download(
         body,
     )
         .into_response())
-}
-
-fn internal(detail: String) -> ApiError {
-    ApiError::internal(detail)
 }

@@ -21,6 +21,7 @@ use routes::{Access, Routes};
 
 pub mod base;
 mod candidates;
+pub mod heavy;
 pub mod listen;
 mod ogc;
 pub mod routes;
@@ -146,14 +147,24 @@ pub fn route_table() -> Vec<routes::Rule> {
     routes().into_parts().1
 }
 
-/// The application router with the default [`base::UrlPolicy`] (links from `Host`); tests
-/// call it without a socket.
+/// The application router with the default [`base::UrlPolicy`] (links from `Host`) and the
+/// bound of heavy work from the environment; tests call it without a socket.
 pub fn app(state: AppState) -> Router {
     app_with(state, base::UrlPolicy::default())
 }
 
 /// The application router, its links written by `policy`.
 pub fn app_with(state: AppState, policy: base::UrlPolicy) -> Router {
+    let heavy = heavy::Heavy::new(heavy::HeavyLimits::from_env());
+    build(state, policy, Arc::new(heavy))
+}
+
+/// [`app`] with the given bound of heavy work (its counters stay readable by the caller).
+pub fn app_with_heavy(state: AppState, heavy: Arc<heavy::Heavy>) -> Router {
+    build(state, base::UrlPolicy::default(), heavy)
+}
+
+fn build(state: AppState, policy: base::UrlPolicy, heavy: Arc<heavy::Heavy>) -> Router {
     let (router, _) = routes().into_parts();
     let policy = Arc::new(policy);
     let vary = policy.clone();
@@ -167,6 +178,7 @@ pub fn app_with(state: AppState, policy: base::UrlPolicy) -> Router {
             }
         }))
         .layer(axum::Extension(policy))
+        .layer(axum::Extension(heavy))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 
 use super::base::BaseUrl;
+use super::heavy::{Heavy, Refusal};
 use super::routes::{Access, Routes};
 use super::{ApiError, AppState};
 use crate::output::layers::Audience;
@@ -82,6 +83,8 @@ struct Cache {
 /// Per-router tile state: the prepared source (of the state it was prepared from) and the cache.
 struct TileService {
     source: Mutex<Option<(usize, Arc<TileSource>)>>,
+    /// Held by the one request preparing the source.
+    preparing: tokio::sync::Mutex<()>,
     cache: Mutex<Cache>,
     max_bytes: usize,
 }
@@ -94,6 +97,7 @@ impl TileService {
             .unwrap_or(DEFAULT_CACHE_MB);
         TileService {
             source: Mutex::new(None),
+            preparing: tokio::sync::Mutex::new(()),
             cache: Mutex::new(Cache {
                 lru: LruCache::unbounded(),
                 bytes: 0,
@@ -196,14 +200,22 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(e)
 }
 
-async fn prepared(svc: &Arc<TileService>, state: &AppState) -> Result<Arc<TileSource>, ApiError> {
+/// The tile source, prepared on first use within the bound of heavy work; requests that
+/// arrive meanwhile wait for that one preparation without taking a place in the queue.
+async fn prepared(
+    svc: &Arc<TileService>,
+    state: &AppState,
+    heavy: &Heavy,
+) -> Result<Arc<TileSource>, Refusal> {
+    if let Some(src) = svc.ready(state) {
+        return Ok(src);
+    }
+    let _one = svc.preparing.lock().await;
     if let Some(src) = svc.ready(state) {
         return Ok(src);
     }
     let (svc, state) = (svc.clone(), state.clone());
-    tokio::task::spawn_blocking(move || svc.source(&state))
-        .await
-        .map_err(internal)
+    Ok(heavy.run(move |_| svc.source(&state)).await?)
 }
 
 fn json_response(v: serde_json::Value) -> Response {
@@ -233,9 +245,10 @@ fn info(base: &str, path: &str, dimostrativo: bool) -> TileSetInfo<'static> {
 async fn tilejson_all(
     State(s): State<AppState>,
     Extension(svc): Extension<Arc<TileService>>,
+    Extension(heavy): Extension<Arc<Heavy>>,
     BaseUrl(base): BaseUrl,
-) -> Result<Response, ApiError> {
-    let src = prepared(&svc, &s).await?;
+) -> Result<Response, Refusal> {
+    let src = prepared(&svc, &s, &heavy).await?;
     let i = info(&base, "/tiles/{z}/{x}/{y}.mvt", s.model.ambito.dimostrativo);
     Ok(json_response(tilejson(&src, None, &i)))
 }
@@ -243,10 +256,11 @@ async fn tilejson_all(
 async fn tilejson_layer(
     State(s): State<AppState>,
     Extension(svc): Extension<Arc<TileService>>,
+    Extension(heavy): Extension<Arc<Heavy>>,
     Path(file): Path<String>,
     BaseUrl(base): BaseUrl,
-) -> Result<Response, ApiError> {
-    let src = prepared(&svc, &s).await?;
+) -> Result<Response, Refusal> {
+    let src = prepared(&svc, &s, &heavy).await?;
     if file == "metadata.json" {
         // Tile-directory metadata (as GDAL's MVT driver reads it): TileJSON plus `json`.
         let i = info(&base, "/tiles/{z}/{x}/{y}.mvt", s.model.ambito.dimostrativo);
@@ -258,10 +272,11 @@ async fn tilejson_layer(
     let Some(name) = file.strip_suffix(".json") else {
         return Err(ApiError::not_found(format!(
             "risorsa non trovata: /tiles/{file} (TileJSON di un layer: /tiles/{{layer}}.json)"
-        )));
+        ))
+        .into());
     };
     let Some(layer) = src.layer(name) else {
-        return Err(unknown_layer(name, &src));
+        return Err(unknown_layer(name, &src).into());
     };
     let path = format!("/tiles/{}/{{z}}/{{x}}/{{y}}.mvt", layer.name());
     let i = info(&base, &path, s.model.ambito.dimostrativo);
@@ -271,9 +286,10 @@ async fn tilejson_layer(
 async fn style_json(
     State(s): State<AppState>,
     Extension(svc): Extension<Arc<TileService>>,
+    Extension(heavy): Extension<Arc<Heavy>>,
     BaseUrl(base): BaseUrl,
-) -> Result<Response, ApiError> {
-    let src = prepared(&svc, &s).await?;
+) -> Result<Response, Refusal> {
+    let src = prepared(&svc, &s, &heavy).await?;
     let bounds = src
         .bounds()
         .map(|b| [b.min().x, b.min().y, b.max().x, b.max().y]);
@@ -322,25 +338,27 @@ fn parse_zxy(z: &str, x: &str, y: &str) -> Result<(u8, u32, u32), ApiError> {
 async fn tile_all(
     State(s): State<AppState>,
     Extension(svc): Extension<Arc<TileService>>,
+    Extension(heavy): Extension<Arc<Heavy>>,
     Path((z, x, y)): Path<(String, String, String)>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let zxy = parse_zxy(&z, &x, &y)?;
-    tile(s, svc, None, zxy, &headers).await
+    tile(s, svc, &heavy, None, zxy, &headers).await
 }
 
 async fn tile_layer(
     State(s): State<AppState>,
     Extension(svc): Extension<Arc<TileService>>,
+    Extension(heavy): Extension<Arc<Heavy>>,
     Path((layer, z, x, y)): Path<(String, String, String, String)>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let src = prepared(&svc, &s).await?;
+) -> Result<Response, Refusal> {
+    let src = prepared(&svc, &s, &heavy).await?;
     if src.layer(&layer).is_none() {
-        return Err(unknown_layer(&layer, &src));
+        return Err(unknown_layer(&layer, &src).into());
     }
     let zxy = parse_zxy(&z, &x, &y)?;
-    tile(s, svc, Some(layer), zxy, &headers).await
+    tile(s, svc, &heavy, Some(layer), zxy, &headers).await
 }
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
@@ -375,12 +393,13 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
 async fn tile(
     s: AppState,
     svc: Arc<TileService>,
+    heavy: &Heavy,
     layer: Option<String>,
     (z, x, y): (u8, u32, u32),
     headers: &HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let gzip = accepts_gzip(headers);
-    let src = prepared(&svc, &s).await?;
+    let src = prepared(&svc, &s, heavy).await?;
     let layer_pos = match &layer {
         None => u8::MAX,
         Some(n) => src

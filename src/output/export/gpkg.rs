@@ -12,7 +12,7 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{params, Connection};
 use serde_json::Value;
 
-use super::{bbox, wkb, ExportError, Kind, Table};
+use super::{bbox, wkb, ExportError, Interrupt, Kind, Table};
 use crate::output::layers::{Display, GeometryKind, Palette};
 
 /// Name of the geometry column of every feature table.
@@ -96,6 +96,10 @@ pub fn gp_blob(g: &geojson::Value, srs_id: i32) -> Vec<u8> {
 
 /// Writes the tables as a new GeoPackage at `path` (which must not exist).
 pub fn write(path: &Path, tables: &[Table]) -> Result<(), ExportError> {
+    write_until(path, tables, &|| false)
+}
+
+fn write_until(path: &Path, tables: &[Table], stop: Interrupt<'_>) -> Result<(), ExportError> {
     let mut conn = Connection::open(path)?;
     conn.execute_batch("PRAGMA application_id = 1196444487; PRAGMA user_version = 10200;")?;
     let tx = conn.transaction()?;
@@ -108,6 +112,9 @@ pub fn write(path: &Path, tables: &[Table]) -> Result<(), ExportError> {
         params![WGS84_WKT],
     )?;
     for t in tables {
+        if stop() {
+            return Err(ExportError::Interrupted);
+        }
         write_table(&tx, t)?;
     }
     tx.execute(
@@ -257,6 +264,11 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The GeoPackage as bytes (built in a temporary file, which is removed).
 pub fn to_bytes(tables: &[Table]) -> Result<Vec<u8>, ExportError> {
+    to_bytes_until(tables, &|| false)
+}
+
+/// [`to_bytes`], asking `stop` before each table.
+pub fn to_bytes_until(tables: &[Table], stop: Interrupt<'_>) -> Result<Vec<u8>, ExportError> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -266,7 +278,7 @@ pub fn to_bytes(tables: &[Table]) -> Result<Vec<u8>, ExportError> {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let result = write(&path, tables).and_then(|()| {
+    let result = write_until(&path, tables, stop).and_then(|()| {
         std::fs::read(&path).map_err(|source| ExportError::Io {
             path: path.clone(),
             source,

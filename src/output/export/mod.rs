@@ -57,6 +57,24 @@ pub enum ExportError {
     Csv(#[from] ::csv::Error),
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The [`Interrupt`] asked to stop (the file was not finished).
+    #[error("esportazione interrotta")]
+    Interrupted,
+}
+
+/// Asked between layers and between chunks of rows while an export is built; `true` stops
+/// it with [`ExportError::Interrupted`] (a server stops the work of a client that left).
+pub type Interrupt<'a> = &'a (dyn Fn() -> bool + 'a);
+
+/// Rows built between two questions to the [`Interrupt`].
+pub const ROW_CHUNK: usize = 2_000;
+
+fn check(stop: Interrupt<'_>) -> Result<(), ExportError> {
+    if stop() {
+        Err(ExportError::Interrupted)
+    } else {
+        Ok(())
+    }
 }
 
 impl From<StageError> for ExportError {
@@ -277,7 +295,36 @@ fn coerce(v: Value, kind: Kind) -> Value {
 pub fn table(a: &Analisi, layer: Layer) -> Table {
     let info = layer.info();
     let columns: Vec<Column> = info.columns.to_vec();
-    let rows = layer_features(a, layer, None)
+    let rows = rows(a, layer, &columns, None);
+    Table {
+        layer: info.name,
+        info,
+        columns,
+        rows,
+    }
+}
+
+/// [`table`], asking `stop` before every [`ROW_CHUNK`] rows.
+pub fn table_until(a: &Analisi, layer: Layer, stop: Interrupt<'_>) -> Result<Table, ExportError> {
+    let info = layer.info();
+    let columns: Vec<Column> = info.columns.to_vec();
+    let n = crate::output::geojson::layer_len(a, layer);
+    let mut all = Vec::with_capacity(n);
+    let positions: Vec<usize> = (0..n).collect();
+    for chunk in positions.chunks(ROW_CHUNK) {
+        check(stop)?;
+        all.extend(rows(a, layer, &columns, Some(chunk)));
+    }
+    Ok(Table {
+        layer: info.name,
+        info,
+        columns,
+        rows: all,
+    })
+}
+
+fn rows(a: &Analisi, layer: Layer, columns: &[Column], selection: Option<&[usize]>) -> Vec<Row> {
+    layer_features(a, layer, selection)
         .into_iter()
         .map(|f| {
             let mut props = f.properties.unwrap_or_default();
@@ -290,13 +337,7 @@ pub fn table(a: &Analisi, layer: Layer) -> Table {
                 values,
             }
         })
-        .collect();
-    Table {
-        layer: info.name,
-        info,
-        columns,
-        rows,
-    }
+        .collect()
 }
 
 /// The layers of the drafters' package (`pacchetto_pgt`): the candidate areas with what was
@@ -316,6 +357,15 @@ pub fn tables(a: &Analisi, layers: &[String], caller: Audience) -> Result<Vec<Ta
         .into_iter()
         .map(|l| table(a, l))
         .collect())
+}
+
+/// [`tables`], asking `stop` between layers and chunks of rows.
+pub fn tables_until(
+    a: &Analisi,
+    layers: &[Layer],
+    stop: Interrupt<'_>,
+) -> Result<Vec<Table>, ExportError> {
+    layers.iter().map(|l| table_until(a, *l, stop)).collect()
 }
 
 /// Layer names checked against what the caller may see, in the order given, without repeats.
@@ -347,9 +397,22 @@ pub fn encode(
     format: Format,
     options: Options,
 ) -> Result<Vec<u8>, ExportError> {
+    encode_until(a, tables, format, options, &|| false)
+}
+
+/// [`encode`], asking `stop` between the layers of a GeoPackage or an XLSX workbook (a single
+/// layer is encoded in one go).
+pub fn encode_until(
+    a: &Analisi,
+    tables: &[Table],
+    format: Format,
+    options: Options,
+    stop: Interrupt<'_>,
+) -> Result<Vec<u8>, ExportError> {
+    check(stop)?;
     match (format, tables) {
-        (Format::Gpkg, _) => gpkg::to_bytes(tables),
-        (Format::Xlsx, _) => xlsx::to_bytes(a, tables),
+        (Format::Gpkg, _) => gpkg::to_bytes_until(tables, stop),
+        (Format::Xlsx, _) => xlsx::to_bytes_until(a, tables, stop),
         (_, [t]) => match format {
             Format::GeoJson => geojson::to_bytes(t),
             Format::GeoParquet => geoparquet::to_bytes(t),

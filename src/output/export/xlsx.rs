@@ -5,7 +5,7 @@
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 use serde_json::Value;
 
-use super::{lonlat, ExportError, Kind, Table};
+use super::{lonlat, ExportError, Interrupt, Kind, Table};
 use crate::analysis::Analisi;
 use crate::output::layers::{self, Display, LayerId};
 
@@ -244,6 +244,15 @@ fn layer_sheet(wb: &mut Workbook, t: &Table, f: &Formats) -> Result<(), XlsxErro
 }
 
 pub fn to_bytes(a: &Analisi, tables: &[Table]) -> Result<Vec<u8>, ExportError> {
+    to_bytes_until(a, tables, &|| false)
+}
+
+/// [`to_bytes`], asking `stop` before each sheet and before the workbook is compressed.
+pub fn to_bytes_until(
+    a: &Analisi,
+    tables: &[Table],
+    stop: Interrupt<'_>,
+) -> Result<Vec<u8>, ExportError> {
     let f = Formats {
         header: Format::new()
             .set_bold()
@@ -258,7 +267,13 @@ pub fn to_bytes(a: &Analisi, tables: &[Table]) -> Result<Vec<u8>, ExportError> {
     info_sheet(&mut wb, a, tables, &f)?;
     vacancy_sheet(&mut wb, a, &f)?;
     for t in tables {
+        if stop() {
+            return Err(ExportError::Interrupted);
+        }
         layer_sheet(&mut wb, t, &f)?;
+    }
+    if stop() {
+        return Err(ExportError::Interrupted);
     }
     Ok(wb.save_to_buffer()?)
 }

@@ -8,6 +8,9 @@ use geo::Rect;
 use geojson::feature::Id;
 use geojson::Feature;
 
+use tokio::sync::OnceCell;
+
+use super::super::heavy::{Heavy, HeavyError};
 use super::super::AppState;
 use crate::analysis::Analisi;
 use crate::output::geojson as render;
@@ -31,39 +34,67 @@ pub(super) struct LayerMeta {
     pub(super) extent: Option<[f64; 4]>,
 }
 
-/// Layer facts per loaded model; a `Weak` guards against a cache outliving its model.
+/// Layer facts per loaded model; a `Weak` guards against a cache outliving its model. The
+/// first request for a layer computes its facts within the bound of heavy work; identical
+/// requests meanwhile wait for that computation.
 #[derive(Debug, Default)]
 pub(super) struct MetaCache {
     layers: Mutex<HashMap<String, CacheEntry>>,
 }
 
 pub(super) type Cache = Arc<MetaCache>;
-pub(super) type CacheEntry = (Weak<Analisi>, Arc<LayerMeta>);
+pub(super) type CacheEntry = (Weak<Analisi>, Arc<OnceCell<Arc<LayerMeta>>>);
 
 impl MetaCache {
-    /// Blocking: may build every feature of the layer once.
-    pub(super) fn get(&self, state: &AppState, layer: Layer) -> Arc<LayerMeta> {
-        if let Ok(map) = self.layers.lock() {
-            if let Some((weak, meta)) = map.get(layer.name()) {
-                if weak.upgrade().is_some_and(|s| Arc::ptr_eq(&s, state)) {
-                    return meta.clone();
-                }
+    fn cell(&self, state: &AppState, layer: Layer) -> Arc<OnceCell<Arc<LayerMeta>>> {
+        let mut map = match self.layers.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        if let Some((weak, cell)) = map.get(layer.name()) {
+            if weak.upgrade().is_some_and(|s| Arc::ptr_eq(&s, state)) {
+                return cell.clone();
             }
         }
-        let meta = Arc::new(compute_meta(state, layer));
-        if let Ok(mut map) = self.layers.lock() {
-            map.insert(
-                layer.name().to_string(),
-                (Arc::downgrade(state), meta.clone()),
-            );
-        }
-        meta
+        let cell = Arc::new(OnceCell::new());
+        map.insert(
+            layer.name().to_string(),
+            (Arc::downgrade(state), cell.clone()),
+        );
+        cell
+    }
+
+    /// The facts of `layer`, computed on first use within the bound of `heavy`.
+    pub(super) async fn get(
+        &self,
+        state: &AppState,
+        layer: Layer,
+        heavy: &Heavy,
+    ) -> Result<Arc<LayerMeta>, HeavyError> {
+        let cell = self.cell(state, layer);
+        cell.get_or_try_init(|| {
+            let state = state.clone();
+            async move {
+                heavy
+                    .run(move |cancel| compute_meta(&state, layer, &|| cancel.is_cancelled()))
+                    .await?
+                    .map(Arc::new)
+                    .ok_or(HeavyError::Cancelled)
+            }
+        })
+        .await
+        .cloned()
     }
 }
 
 pub(super) const CHUNK: usize = 2_000;
 
-pub(super) fn compute_meta(state: &Analisi, layer: Layer) -> LayerMeta {
+/// The facts of a layer, from every feature; `None` when `stop` says so between chunks.
+pub(super) fn compute_meta(
+    state: &Analisi,
+    layer: Layer,
+    stop: &dyn Fn() -> bool,
+) -> Option<LayerMeta> {
     let n = render::layer_len(state, layer);
     let mut ids: HashMap<String, usize> = HashMap::with_capacity(n);
     let mut unique = true;
@@ -75,6 +106,9 @@ pub(super) fn compute_meta(state: &Analisi, layer: Layer) -> LayerMeta {
     let compute_extent = extent.is_none();
     let mut start = 0;
     while start < n {
+        if stop() {
+            return None;
+        }
         let sel: Vec<usize> = (start..(start + CHUNK).min(n)).collect();
         let feats = render::layer_features(state, layer, Some(&sel));
         for (&i, f) in sel.iter().zip(&feats) {
@@ -109,7 +143,7 @@ pub(super) fn compute_meta(state: &Analisi, layer: Layer) -> LayerMeta {
         }
         start += CHUNK;
     }
-    LayerMeta {
+    Some(LayerMeta {
         ids: if unique {
             Ids::Native(ids)
         } else {
@@ -117,7 +151,7 @@ pub(super) fn compute_meta(state: &Analisi, layer: Layer) -> LayerMeta {
         },
         properties,
         extent,
-    }
+    })
 }
 
 pub(super) fn native_id(f: &Feature) -> Option<String> {

@@ -33,6 +33,7 @@ use response::{internal, json_response, link, preference, representation, respon
 use select::matching_positions;
 
 use super::base::BaseUrl;
+use super::heavy::{Heavy, HeavyError};
 use super::routes::{Access, Routes};
 use super::{ApiError, AppState, Caller};
 use crate::analysis::Analisi;
@@ -82,6 +83,48 @@ pub fn routes() -> Routes {
 // ---------------------------------------------------------------------------------------------
 // Collections
 
+/// What the collection, items and item handlers read from every request.
+struct Ctx {
+    s: AppState,
+    caller: Audience,
+    cache: Cache,
+    heavy: Arc<Heavy>,
+    /// The raw query string.
+    raw: Option<String>,
+    headers: HeaderMap,
+    base_url: String,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let missing = |what: &str| ApiError::internal(format!("router senza {what}"));
+        let Ok(Caller(caller)) = Caller::from_request_parts(parts, state).await;
+        let Ok(BaseUrl(base_url)) = BaseUrl::from_request_parts(parts, state).await;
+        Ok(Ctx {
+            s: state.clone(),
+            caller,
+            cache: parts
+                .extensions
+                .get::<Cache>()
+                .cloned()
+                .ok_or_else(|| missing("MetaCache"))?,
+            heavy: parts
+                .extensions
+                .get::<Arc<Heavy>>()
+                .cloned()
+                .ok_or_else(|| missing("Heavy"))?,
+            raw: parts.uri.query().map(str::to_string),
+            headers: parts.headers.clone(),
+            base_url,
+        })
+    }
+}
+
 /// The layer `id` if the caller may see it, with its feature count.
 fn served(state: &Analisi, id: &str, caller: Audience) -> Result<(Layer, usize), ApiError> {
     let layer = match layers::layer(id, caller) {
@@ -102,18 +145,22 @@ fn served(state: &Analisi, id: &str, caller: Audience) -> Result<(Layer, usize),
     Ok((layer, render::layer_len(state, layer)))
 }
 
-fn collection_json(
-    base: &str,
+/// The extent of a layer: its R-tree's envelope, or for a layer without one the box of its
+/// geometries (a layer fact, computed once within the bound of heavy work).
+async fn extent(
     state: &AppState,
     cache: &MetaCache,
+    heavy: &Heavy,
     layer: Layer,
-    count: usize,
-) -> Value {
+) -> Result<Option<[f64; 4]>, HeavyError> {
+    if let Some(e) = render::layer_index(state, layer).envelope() {
+        return Ok(Some(rect_to_array(e)));
+    }
+    Ok(cache.get(state, layer, heavy).await?.extent)
+}
+
+fn collection_json(base: &str, layer: Layer, extent: Option<[f64; 4]>, count: usize) -> Value {
     let id = layer.name();
-    let extent = render::layer_index(state, layer)
-        .envelope()
-        .map(rect_to_array)
-        .or_else(|| cache.get(state, layer).extent);
     let enc = percent_encode(id);
     let mut c = json!({
         "id": id,
@@ -233,6 +280,7 @@ async fn collections(
     State(s): State<AppState>,
     Caller(caller): Caller,
     Extension(cache): Extension<Cache>,
+    Extension(heavy): Extension<Arc<Heavy>>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
     BaseUrl(base_url): BaseUrl,
@@ -241,18 +289,19 @@ async fn collections(
     params.only(&["f"])?;
     let repr = representation(&params, &headers)?;
     let base = &base_url;
-    let b = base.to_string();
-    let state = s.clone();
-    let list: Vec<Value> = tokio::task::spawn_blocking(move || {
-        layers::visible(caller)
-            .map(|layer| {
-                let n = render::layer_len(&state, layer);
-                collection_json(&b, &state, &cache, layer, n)
-            })
-            .collect()
-    })
-    .await
-    .map_err(internal)?;
+    let mut list: Vec<Value> = Vec::new();
+    for layer in layers::visible(caller) {
+        let e = match extent(&s, &cache, &heavy, layer).await {
+            Ok(e) => e,
+            Err(e) => return Ok(e.into_response()),
+        };
+        list.push(collection_json(
+            base,
+            layer,
+            e,
+            render::layer_len(&s, layer),
+        ));
+    }
     Ok(match repr {
         Repr::Json => json_response(
             MT_JSON,
@@ -288,24 +337,28 @@ async fn collections(
 }
 
 async fn collection(
-    State(s): State<AppState>,
-    Caller(caller): Caller,
-    Extension(cache): Extension<Cache>,
+    ctx: Ctx,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    BaseUrl(base_url): BaseUrl,
 ) -> Result<Response, ApiError> {
+    let Ctx {
+        s,
+        caller,
+        cache,
+        heavy,
+        raw: q,
+        headers,
+        base_url,
+    } = ctx;
     let Path(id) = path.map_err(|e| ApiError::bad_request(format!("percorso non valido: {e}")))?;
     let (layer, n) = served(&s, &id, caller)?;
     let params = Params::parse(q.as_deref())?;
     params.only(&["f"])?;
     let repr = representation(&params, &headers)?;
-    let state = s.clone();
-    let b = base_url;
-    let c = tokio::task::spawn_blocking(move || collection_json(&b, &state, &cache, layer, n))
-        .await
-        .map_err(internal)?;
+    let e = match extent(&s, &cache, &heavy, layer).await {
+        Ok(e) => e,
+        Err(e) => return Ok(e.into_response()),
+    };
+    let c = collection_json(&base_url, layer, e, n);
     Ok(match repr {
         Repr::Json => json_response(MT_JSON, &c),
         Repr::Html => {
@@ -381,24 +434,33 @@ fn items_url(id: &str, q: &ItemsQuery, offset: usize, f: Option<&str>) -> String
 }
 
 async fn items(
-    State(s): State<AppState>,
-    Caller(caller): Caller,
-    Extension(cache): Extension<Cache>,
+    ctx: Ctx,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-    BaseUrl(base_url): BaseUrl,
 ) -> Result<Response, ApiError> {
+    let Ctx {
+        s,
+        caller,
+        cache,
+        heavy,
+        raw,
+        headers,
+        base_url,
+    } = ctx;
     let Path(id) = path.map_err(|e| ApiError::bad_request(format!("percorso non valido: {e}")))?;
     let (layer, _) = served(&s, &id, caller)?;
     let params = Params::parse(raw.as_deref())?;
     let repr = representation(&params, &headers)?;
     let base = &base_url;
+    let meta = match cache.get(&s, layer, &heavy).await {
+        Ok(m) => m,
+        Err(e) => return Ok(e.into_response()),
+    };
     let state = s.clone();
     let (page, total, q) = tokio::task::spawn_blocking(move || {
-        let meta = cache.get(&state, layer);
         let q = parse_items_query(&params, &meta.properties)?;
-        let matched = matching_positions(&state, layer, &q);
+        let selection = matching_positions(&state, layer, &q);
+        heavy.count_filter_renders(selection.rendered);
+        let matched = selection.positions;
         let total = matched.len();
         let from = q.offset.min(total);
         let to = from.saturating_add(q.limit).min(total);
@@ -530,14 +592,18 @@ async fn items(
 }
 
 async fn item(
-    State(s): State<AppState>,
-    Caller(caller): Caller,
-    Extension(cache): Extension<Cache>,
+    ctx: Ctx,
     path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
-    BaseUrl(base_url): BaseUrl,
 ) -> Result<Response, ApiError> {
+    let Ctx {
+        s,
+        caller,
+        cache,
+        heavy,
+        raw,
+        headers,
+        base_url,
+    } = ctx;
     let Path((id, fid)) =
         path.map_err(|e| ApiError::bad_request(format!("percorso non valido: {e}")))?;
     let (layer, n) = served(&s, &id, caller)?;
@@ -548,8 +614,11 @@ async fn item(
     let base = &base_url;
     let state = s.clone();
     let fidc = fid.clone();
+    let meta = match cache.get(&s, layer, &heavy).await {
+        Ok(m) => m,
+        Err(e) => return Ok(e.into_response()),
+    };
     let feat = tokio::task::spawn_blocking(move || {
-        let meta = cache.get(&state, layer);
         let pos = match &meta.ids {
             Ids::Native(map) => map.get(&fidc).copied(),
             Ids::Positional => fidc
