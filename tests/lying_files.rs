@@ -1,0 +1,170 @@
+//! Inputs that lie about themselves: a `.prj` whose name and parameters disagree.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use abitare::ingest::pgt::{read_pgt_dir, PgtRead};
+use geo::MultiPolygon;
+use shapefile::dbase::{self, FieldValue, TableWriterBuilder};
+use shapefile::{Point, Polygon, PolygonRing, ShapeWriter, Writer};
+
+fn fixture(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(relative)
+}
+
+// --- A `.prj` that lies -------------------------------------------------------------------
+
+/// The `.prj` GDAL writes for EPSG:32632 (`gdalsrsinfo -o wkt_esri --single-line EPSG:32632`,
+/// GDAL 3.6: the text `ogr2ogr` and QGIS put in a Shapefile's `.prj`).
+fn gdal_prj() -> String {
+    std::fs::read_to_string(fixture("prj/WGS_1984_UTM_Zone_32N.prj")).expect("prj fixture")
+}
+
+#[test]
+fn prj_fixture_is_what_gdal_writes() {
+    let out = Command::new("gdalsrsinfo")
+        .args(["-o", "wkt_esri", "--single-line", "EPSG:32632"])
+        .output();
+    let ok = matches!(&out, Ok(o) if o.status.success());
+    if !common::available_or_skip(ok, "gdalsrsinfo not on the PATH") {
+        return;
+    }
+    let live = String::from_utf8(out.expect("ran").stdout).expect("utf-8");
+    assert_eq!(live.trim(), gdal_prj().trim());
+}
+
+const X0: f64 = 570_000.0;
+const Y0: f64 = 5_080_000.0;
+
+/// A one-square `TESSUTO_URBANO_CONSOLIDATO` layer with `prj` as its `.prj`.
+fn layer_with_prj(dir: &Path, prj: &str) {
+    let shp = dir.join("TESSUTO_URBANO_CONSOLIDATO.shp");
+    let table = TableWriterBuilder::with_encoding(dbase::encoding::EncodingRs::from(
+        encoding_rs::WINDOWS_1252,
+    ))
+    .add_character_field(dbase::FieldName::try_from("NOME_COM").expect("name"), 40)
+    .add_character_field(dbase::FieldName::try_from("LEGENDA").expect("name"), 40);
+    {
+        let shapes = ShapeWriter::from_path(&shp).expect("shp writer");
+        let dbf = table
+            .build_with_file_dest(shp.with_extension("dbf"))
+            .expect("dbf writer");
+        let mut writer = Writer::new(shapes, dbf);
+        // Clockwise: an ESRI outer ring.
+        let ring = [
+            (X0, Y0),
+            (X0, Y0 + 100.0),
+            (X0 + 100.0, Y0 + 100.0),
+            (X0 + 100.0, Y0),
+            (X0, Y0),
+        ]
+        .iter()
+        .map(|(x, y)| Point::new(*x, *y))
+        .collect();
+        let mut record = dbase::Record::default();
+        record.insert(
+            "NOME_COM".to_string(),
+            FieldValue::Character(Some("Clusone".to_string())),
+        );
+        record.insert(
+            "LEGENDA".to_string(),
+            FieldValue::Character(Some("Residenziale".to_string())),
+        );
+        writer
+            .write_shape_and_record(
+                &Polygon::with_rings(vec![PolygonRing::Outer(ring)]),
+                &record,
+            )
+            .expect("write feature");
+    }
+    std::fs::write(shp.with_extension("prj"), prj).expect("write prj");
+}
+
+fn read_with_prj(prj: &str) -> PgtRead {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    layer_with_prj(tmp.path(), prj);
+    read_pgt_dir(tmp.path()).expect("layer read")
+}
+
+fn south_west(g: &MultiPolygon<f64>) -> (f64, f64) {
+    g.0[0]
+        .exterior()
+        .0
+        .iter()
+        .fold((f64::MAX, f64::MAX), |(x, y), c| (x.min(c.x), y.min(c.y)))
+}
+
+fn prj_warnings(read: &PgtRead) -> Vec<&String> {
+    read.avvisi.iter().filter(|a| a.contains(".prj")).collect()
+}
+
+#[test]
+fn prj_with_shifted_false_easting_is_read_with_its_own_parameters_and_a_warning() {
+    let honest_prj = gdal_prj();
+    let lying_prj = honest_prj.replace(
+        r#"PARAMETER["False_Easting",500000.0]"#,
+        r#"PARAMETER["False_Easting",500300.0]"#,
+    );
+    assert_ne!(lying_prj, honest_prj);
+
+    let honest = read_with_prj(&honest_prj);
+    assert!(prj_warnings(&honest).is_empty(), "{:?}", honest.avvisi);
+    let lying = read_with_prj(&lying_prj);
+    let warnings = prj_warnings(&lying);
+    assert_eq!(warnings.len(), 1, "{:?}", lying.avvisi);
+    let w = warnings[0];
+    eprintln!("{w}");
+    assert!(
+        w.contains("TESSUTO_URBANO_CONSOLIDATO.prj")
+            && w.contains("EPSG:32632")
+            && w.contains("False_Easting")
+            && w.contains("500300")
+            && w.contains("500000"),
+        "{w}"
+    );
+
+    // The same numbers, 300 m further from the false origin: the lying layer lands 300 m west
+    // (along the grid, which near Clusone is turned 0.6° from the parallels).
+    let (lon_h, lat_h) = south_west(&honest.zone[0].geometry);
+    let (lon_l, lat_l) = south_west(&lying.zone[0].geometry);
+    let dx = (lon_h - lon_l) * 111_320.0 * lat_h.to_radians().cos();
+    let dy = (lat_h - lat_l) * 110_540.0;
+    assert!(dx > 0.0, "lands west");
+    assert!((dx.hypot(dy) - 300.0).abs() < 1.0, "shift ({dx}, {dy}) m");
+    // Every vertex exactly where the honest reading puts the same corner 300 m west.
+    let to = abitare::crs::ToLonLat::new(32632).expect("supported");
+    for c in &lying.zone[0].geometry.0[0].exterior().0 {
+        let found = [
+            (X0, Y0),
+            (X0, Y0 + 100.0),
+            (X0 + 100.0, Y0 + 100.0),
+            (X0 + 100.0, Y0),
+        ]
+        .iter()
+        .map(|(x, y)| to.convert(x - 300.0, *y).expect("transform"))
+        .any(|(lon, lat)| (c.x - lon).abs() < 1e-8 && (c.y - lat).abs() < 1e-8);
+        assert!(found, "vertex {c:?} is not a corner shifted by 300 m");
+    }
+}
+
+#[test]
+fn prj_naming_utm_with_another_projection_is_refused() {
+    let lying = gdal_prj().replace("Transverse_Mercator", "Lambert_Conformal_Conic");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    layer_with_prj(tmp.path(), &lying);
+    let msg = read_pgt_dir(tmp.path()).expect_err("refused").to_string();
+    eprintln!("{msg}");
+    assert!(
+        msg.contains("TESSUTO_URBANO_CONSOLIDATO.prj")
+            && msg.contains("PROJECTION")
+            && msg.contains("Lambert_Conformal_Conic")
+            && msg.contains("Transverse_Mercator"),
+        "{msg}"
+    );
+}
