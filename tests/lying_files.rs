@@ -1,4 +1,5 @@
-//! Inputs that lie about themselves: a `.prj` whose name and parameters disagree.
+//! Inputs that lie about themselves: a `.prj` whose name and parameters disagree, an
+//! inventory saved as UTF-16.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,7 +8,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use abitare::ingest::inventory::{read_inventory, InventoryOptions};
 use abitare::ingest::pgt::{read_pgt_dir, PgtRead};
+use abitare::ingest::ReadErrorKind;
 use geo::MultiPolygon;
 use shapefile::dbase::{self, FieldValue, TableWriterBuilder};
 use shapefile::{Point, Polygon, PolygonRing, ShapeWriter, Writer};
@@ -167,4 +170,95 @@ fn prj_naming_utm_with_another_projection_is_refused() {
             && msg.contains("Transverse_Mercator"),
         "{msg}"
     );
+}
+
+// --- UTF-16 inventories -------------------------------------------------------------------
+
+const INVENTORY: &str = "inventory/inventario_piano_annuale.csv";
+
+/// The text of the real-format inventory (a Windows-1252 file).
+fn inventory_text() -> String {
+    let bytes = std::fs::read(fixture(INVENTORY)).expect("fixture");
+    let (text, _, bad) = encoding_rs::WINDOWS_1252.decode(&bytes);
+    assert!(!bad);
+    assert!(text.contains('à'), "the fixture has accented letters");
+    text.into_owned()
+}
+
+fn utf16(text: &str, little_endian: bool, bom: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let units = bom
+        .then_some(0xFEFF_u16)
+        .into_iter()
+        .chain(text.encode_utf16());
+    for u in units {
+        out.extend(if little_endian {
+            u.to_le_bytes()
+        } else {
+            u.to_be_bytes()
+        });
+    }
+    out
+}
+
+#[test]
+fn utf16_inventories_read_like_the_original() {
+    let opts = InventoryOptions::default();
+    let original = read_inventory(&fixture(INVENTORY), &opts).expect("original");
+    assert!(!original.units.is_empty());
+    let text = inventory_text();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    for (name, bytes, encoding, delimiter) in [
+        ("le_bom.csv", utf16(&text, true, true), "UTF-16LE", b';'),
+        ("be.csv", utf16(&text, false, false), "UTF-16BE", b';'),
+        ("le.csv", utf16(&text, true, false), "UTF-16LE", b';'),
+        // Excel's "Testo Unicode": UTF-16LE with BOM, tab-separated.
+        (
+            "testo_unicode.txt",
+            utf16(&text.replace(';', "\t"), true, true),
+            "UTF-16LE",
+            b'\t',
+        ),
+    ] {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, bytes).expect("write copy");
+        let read = read_inventory(&path, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(read.encoding, encoding, "{name}");
+        assert_eq!(read.delimiter, delimiter, "{name}");
+        assert_eq!(read.units, original.units, "{name}");
+        assert_eq!(read.skipped.len(), original.skipped.len(), "{name}");
+    }
+}
+
+#[test]
+fn broken_utf16_and_nul_bytes_get_a_clean_message() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // A lone high surrogate in a UTF-16LE file.
+    let mut broken = utf16("Ente proprietario;Codice unità\r\n", true, true);
+    broken.extend([0x00, 0xD8, b'x', 0x00]);
+    // UTF-32LE: NUL bytes that are not UTF-16.
+    let utf32: Vec<u8> = "Ente;Codice\r\nA;B\r\n"
+        .chars()
+        .flat_map(|c| u32::from(c).to_le_bytes())
+        .collect();
+    for (name, bytes, expected) in [
+        ("rotto.csv", broken, "UTF-16LE"),
+        ("utf32.csv", utf32, "byte nulli"),
+    ] {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        let err = read_inventory(&path, &InventoryOptions::default()).expect_err(name);
+        assert!(
+            matches!(err.kind, ReadErrorKind::Format(_)),
+            "{name}: {err:?}"
+        );
+        let msg = err.to_string();
+        eprintln!("{msg}");
+        assert!(msg.contains(name) && msg.contains(expected), "{msg}");
+        assert!(msg.contains("UTF-8"), "says how to save it: {msg}");
+        assert!(
+            !msg.contains('\0') && !msg.contains('\u{FFFD}'),
+            "no raw bytes in {msg:?}"
+        );
+    }
 }
