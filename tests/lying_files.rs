@@ -1,13 +1,15 @@
 //! Inputs that lie about themselves: a `.prj` whose name and parameters disagree, an
-//! inventory saved as UTF-16.
+//! inventory saved as UTF-16, a cadastral GML with one enormous coordinate list.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use abitare::ingest::gml::{read_gml_file, GmlError, MAX_TEXT_NODE_BYTES};
 use abitare::ingest::inventory::{read_inventory, InventoryOptions};
 use abitare::ingest::pgt::{read_pgt_dir, PgtRead};
 use abitare::ingest::ReadErrorKind;
@@ -261,4 +263,110 @@ fn broken_utf16_and_nul_bytes_get_a_clean_message() {
             "no raw bytes in {msg:?}"
         );
     }
+}
+
+// --- A huge GML text node -----------------------------------------------------------------
+
+#[test]
+fn gml_text_node_over_the_limit_is_refused_while_reading() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let path = tmp.path().join("C800_enorme_ple.gml");
+    {
+        // Streamed to disk: the test never holds the coordinate list either.
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+        write!(
+            w,
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<wfs:FeatureCollection xmlns:CP="http://mapserver.gis.umn.edu/mapserver" xmlns:gml="http://www.opengis.net/gml/3.2" xmlns:wfs="http://www.opengis.net/wfs/2.0">
+  <wfs:member>
+    <CP:CadastralParcel gml:id="CadastralParcel.IT.AGE.PLA.C800_001300.9">
+      <CP:msGeometry>
+        <gml:Polygon srsName="urn:ogc:def:crs:EPSG::6706">
+          <gml:exterior>
+            <gml:LinearRing>
+              <gml:posList>"#
+        )
+        .expect("write");
+        let pair = b"45.873450000 9.938060000 ";
+        let mut written = 0;
+        while written <= MAX_TEXT_NODE_BYTES + 1024 * 1024 {
+            w.write_all(pair).expect("write");
+            written += pair.len();
+        }
+        write!(
+            w,
+            "</gml:posList>\n            </gml:LinearRing>\n          </gml:exterior>\n        \
+             </gml:Polygon>\n      </CP:msGeometry>\n    </CP:CadastralParcel>\n  </wfs:member>\n\
+             </wfs:FeatureCollection>\n"
+        )
+        .expect("write");
+    }
+    let mut features = 0;
+    let err = read_gml_file(&path, &mut |_| features += 1).expect_err("too large");
+    assert_eq!(features, 0);
+    match &err {
+        GmlError::TextTooLarge {
+            source_name,
+            feature,
+            limit,
+            ..
+        } => {
+            assert!(source_name.contains("C800_enorme_ple.gml"), "{source_name}");
+            assert_eq!(
+                feature.as_deref(),
+                Some(r#"CP:CadastralParcel gml:id "CadastralParcel.IT.AGE.PLA.C800_001300.9""#)
+            );
+            assert_eq!(*limit, MAX_TEXT_NODE_BYTES);
+        }
+        other => panic!("expected TextTooLarge, got {other:?}"),
+    }
+    let msg = err.to_string();
+    eprintln!("{msg}");
+    assert!(
+        msg.contains("C800_enorme_ple.gml")
+            && msg.contains("C800_001300.9")
+            && msg.contains("32 MiB"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn gml_text_split_into_cdata_sections_is_bounded_too() {
+    // CDATA sections split one text node into many short events, each starting with `<`: the
+    // text they make is bounded in the reader's own buffer.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let path = tmp.path().join("cdata_ple.gml");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+        write!(
+            w,
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<wfs:FeatureCollection xmlns:CP="http://mapserver.gis.umn.edu/mapserver" xmlns:gml="http://www.opengis.net/gml/3.2" xmlns:wfs="http://www.opengis.net/wfs/2.0">
+  <wfs:member>
+    <CP:CadastralParcel gml:id="P.1">
+      <CP:msGeometry>
+        <gml:Polygon srsName="urn:ogc:def:crs:EPSG::6706">
+          <gml:exterior>
+            <gml:LinearRing>
+              <gml:posList>"#
+        )
+        .expect("write");
+        // Each chunk is short, but the text they make is over the limit.
+        let chunk = format!("{}<![CDATA[ ]]>", "45.873450000 9.938060000 ".repeat(400));
+        let mut written = 0;
+        while written <= MAX_TEXT_NODE_BYTES + 1024 * 1024 {
+            w.write_all(chunk.as_bytes()).expect("write");
+            written += chunk.len();
+        }
+        w.write_all(
+            b"</gml:posList></gml:LinearRing></gml:exterior></gml:Polygon></CP:msGeometry>\
+              </CP:CadastralParcel></wfs:member></wfs:FeatureCollection>\n",
+        )
+        .expect("write");
+    }
+    let err = read_gml_file(&path, &mut |_| {}).expect_err("too large");
+    assert!(
+        matches!(&err, GmlError::TextTooLarge { feature: Some(f), .. } if f.contains("P.1")),
+        "{err:?}"
+    );
 }
