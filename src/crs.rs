@@ -6,8 +6,12 @@
 //! (DOMAIN.md). Projected CRSs go through `proj4rs`, which applies the Gauss-Boaga datum
 //! shift (`+towgs84`) of EPSG:3003/3004.
 
+mod wkt;
+
 use proj4rs::Proj;
 use thiserror::Error;
+
+use wkt::{CrsParams, Method};
 
 #[derive(Debug, Error, PartialEq)]
 pub enum CrsError {
@@ -20,6 +24,28 @@ pub enum CrsError {
         y: f64,
         reason: String,
     },
+    /// A `.prj` whose text is not a WKT1 CRS that can be read.
+    #[error("WKT del sistema di riferimento illeggibile: {0}")]
+    Wkt(String),
+    /// A `.prj` that names a supported CRS but whose parameters contradict it in a way that
+    /// cannot be turned into a transform.
+    #[error(transparent)]
+    PrjMismatch(Box<PrjMismatch>),
+}
+
+/// A parameter of a `.prj` that contradicts the EPSG code its name gives, and why no
+/// transform can honour it.
+#[derive(Debug, Error, PartialEq)]
+#[error(
+    "il file dichiara EPSG:{epsg} ma il parametro {parameter} vale {found} invece di {expected}: \
+     {reason}"
+)]
+pub struct PrjMismatch {
+    pub epsg: u16,
+    pub parameter: String,
+    pub found: String,
+    pub expected: String,
+    pub reason: &'static str,
 }
 
 /// The EPSG codes abitare accepts, with a short name.
@@ -182,6 +208,253 @@ pub fn prj_wkt(epsg: u16) -> Option<&'static str> {
     crs_definitions::from_code(epsg).map(|d| d.wkt)
 }
 
+/// A parameter of a `.prj` that differs from the definition of the EPSG code its name or
+/// authority points to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrjDifference {
+    /// As written in the file (`False_Easting`), or the WKT element (`SPHEROID`, `TOWGS84`…).
+    pub parameter: String,
+    pub found: f64,
+    pub expected: f64,
+}
+
+impl std::fmt::Display for PrjDifference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "parametro {} = {} invece di {}",
+            self.parameter, self.found, self.expected
+        )
+    }
+}
+
+/// The CRS of a `.prj`: the EPSG code its name (or authority) gives and the parameters of the
+/// file that contradict that code's definition. When there are any, the transform is built
+/// from the parameters actually written ([`ToLonLat::from_prj`]): the name is a label, the
+/// parameters are what the software that wrote the coordinates used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrjCrs {
+    pub epsg: u16,
+    pub differences: Vec<PrjDifference>,
+    /// The proj string assembled from the file's own parameters, when they differ.
+    proj: Option<String>,
+}
+
+impl PrjCrs {
+    /// A CRS given by its EPSG code alone (nothing to compare).
+    pub fn from_epsg(epsg: u16) -> PrjCrs {
+        PrjCrs {
+            epsg,
+            differences: Vec::new(),
+            proj: None,
+        }
+    }
+
+    /// The differences, in Italian, for a warning (`parametro False_Easting = 500300 invece
+    /// di 500000; …`).
+    pub fn differences_text(&self) -> String {
+        self.differences
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// The proj string of the file's own parameters, when they differ from the EPSG code's.
+    pub fn proj_string(&self) -> Option<&str> {
+        self.proj.as_deref()
+    }
+}
+
+/// Tolerances of the comparison: well below a centimetre on the ground.
+const TOL_DEGREES: f64 = 1e-7;
+const TOL_METRES: f64 = 1e-3;
+const TOL_SCALE: f64 = 1e-9;
+const TOL_INV_FLATTENING: f64 = 1e-6;
+
+fn parse_wkt(text: &str) -> Result<CrsParams, CrsError> {
+    let text = text.trim_start_matches('\u{feff}').trim();
+    wkt::parse(text)
+        .and_then(|node| CrsParams::from_node(&node))
+        .map_err(CrsError::Wkt)
+}
+
+/// Reads a `.prj` (WKT1, ESRI or OGC dialect): the EPSG code its authority or name gives
+/// ([`epsg_from_prj`]), checked against the projection method, origin, central meridian,
+/// scale factor, false easting/northing, ellipsoid, datum shift, prime meridian and unit of
+/// that code's definition. Differences in a Transverse Mercator CRS (every Italian grid) are
+/// kept and honoured; differences that no transform abitare has can express (another method,
+/// a geographic CRS with another prime meridian or unit, a Mercator with other parameters)
+/// are an error naming the parameter.
+pub fn crs_from_prj(text: &str) -> Result<PrjCrs, CrsError> {
+    let epsg = epsg_from_prj(text)?;
+    let found = parse_wkt(text)?;
+    let expected_wkt = prj_wkt(epsg).ok_or_else(|| CrsError::Unknown(format!("EPSG:{epsg}")))?;
+    let expected = parse_wkt(expected_wkt)?;
+    compare_prj(epsg, &found, &expected)
+}
+
+fn compare_prj(epsg: u16, found: &CrsParams, expected: &CrsParams) -> Result<PrjCrs, CrsError> {
+    let kind = |p: &CrsParams| if p.projected { "PROJCS" } else { "GEOGCS" };
+    if found.projected != expected.projected {
+        return Err(CrsError::PrjMismatch(Box::new(PrjMismatch {
+            epsg,
+            parameter: "tipo di sistema".to_string(),
+            found: kind(found).to_string(),
+            expected: kind(expected).to_string(),
+            reason:
+                "un sistema geografico e uno proiettato non sono confrontabili: correggere il .prj",
+        })));
+    }
+    if found.projected && (found.method != expected.method || found.method == Method::Other) {
+        return Err(CrsError::PrjMismatch(Box::new(PrjMismatch {
+            epsg,
+            parameter: "PROJECTION".to_string(),
+            found: found.method_name.clone(),
+            expected: expected.method_name.clone(),
+            reason: "il nome del sistema e il metodo di proiezione si contraddicono: correggere il .prj \
+                     o riesportare il layer in uno dei sistemi supportati",
+        })));
+    }
+    let mut differences = Vec::new();
+    let mut check = |parameter: &str, found: f64, expected: f64, tolerance: f64| {
+        if (found - expected).abs() > tolerance || !found.is_finite() {
+            differences.push(PrjDifference {
+                parameter: parameter.to_string(),
+                found,
+                expected,
+            });
+        }
+    };
+    // Angles of a WKT1 are in the GEOGCS unit, distances of a PROJCS in its linear unit.
+    let found_degrees = found.angular_unit.to_degrees();
+    let expected_degrees = expected.angular_unit.to_degrees();
+    if !found.projected {
+        check(
+            "UNIT (unità angolare)",
+            found.angular_unit,
+            expected.angular_unit,
+            1e-12,
+        );
+    }
+    check(
+        "PRIMEM",
+        found.prime_meridian * found_degrees,
+        expected.prime_meridian * expected_degrees,
+        TOL_DEGREES,
+    );
+    check(
+        "SPHEROID (semiasse maggiore)",
+        found.semi_major,
+        expected.semi_major,
+        TOL_METRES,
+    );
+    check(
+        "SPHEROID (inverso dello schiacciamento)",
+        found.inverse_flattening,
+        expected.inverse_flattening,
+        TOL_INV_FLATTENING,
+    );
+    if let Some(shift) = &found.towgs84 {
+        let none = vec![0.0; 7];
+        let reference = expected.towgs84.as_ref().unwrap_or(&none);
+        for (i, (f, e)) in shift
+            .iter()
+            .zip(reference.iter().chain(std::iter::repeat(&0.0)))
+            .enumerate()
+        {
+            check(&format!("TOWGS84 (termine {})", i + 1), *f, *e, TOL_METRES);
+        }
+    }
+    if found.projected {
+        check(
+            "UNIT (unità lineare)",
+            found.linear_unit,
+            expected.linear_unit,
+            1e-9,
+        );
+        for (i, ((name, f), (_, e))) in found
+            .parameters
+            .iter()
+            .zip(&expected.parameters)
+            .enumerate()
+        {
+            let (f, e, tolerance) = match wkt::PARAMETERS[i].0 {
+                "latitude_of_origin" | "central_meridian" => {
+                    (f * found_degrees, e * expected_degrees, TOL_DEGREES)
+                }
+                "scale_factor" => (*f, *e, TOL_SCALE),
+                _ => (f * found.linear_unit, e * expected.linear_unit, TOL_METRES),
+            };
+            check(name, f, e, tolerance);
+        }
+    }
+    if differences.is_empty() {
+        return Ok(PrjCrs {
+            epsg,
+            differences,
+            proj: None,
+        });
+    }
+    if !found.projected || found.method != Method::TransverseMercator {
+        let first = &differences[0];
+        return Err(CrsError::PrjMismatch(Box::new(PrjMismatch {
+            epsg,
+            parameter: first.parameter.clone(),
+            found: first.found.to_string(),
+            expected: first.expected.to_string(),
+            reason: if found.projected {
+                "per questa proiezione abitare usa solo la definizione EPSG: correggere il .prj o \
+                 riesportare il layer"
+            } else {
+                "abitare legge le coordinate geografiche senza trasformarle: riesportare il layer in \
+                 gradi da Greenwich o in uno dei sistemi supportati"
+            },
+        })));
+    }
+    let proj = Some(tmerc_proj_string(found, expected));
+    Ok(PrjCrs {
+        epsg,
+        differences,
+        proj,
+    })
+}
+
+/// The proj string of a Transverse Mercator WKT1, from its own parameters. The datum shift is
+/// the file's `TOWGS84`, else that of the EPSG definition (none: WGS84 itself).
+fn tmerc_proj_string(found: &CrsParams, expected: &CrsParams) -> String {
+    let degrees = found.angular_unit.to_degrees();
+    let value = |name: &str| {
+        wkt::PARAMETERS
+            .iter()
+            .position(|(n, _, _)| *n == name)
+            .and_then(|i| found.parameters.get(i))
+            .map(|(_, v)| *v)
+            .unwrap_or(0.0)
+    };
+    let shift = found
+        .towgs84
+        .as_ref()
+        .or(expected.towgs84.as_ref())
+        .map(|t| t.iter().map(f64::to_string).collect::<Vec<_>>().join(","))
+        .unwrap_or_else(|| "0,0,0,0,0,0,0".to_string());
+    let mut s = format!(
+        "+proj=tmerc +lat_0={} +lon_0={} +k_0={} +x_0={} +y_0={} +a={} +rf={} +towgs84={shift}",
+        value("latitude_of_origin") * degrees,
+        value("central_meridian") * degrees,
+        value("scale_factor"),
+        value("false_easting") * found.linear_unit,
+        value("false_northing") * found.linear_unit,
+        found.semi_major,
+        found.inverse_flattening,
+    );
+    if found.prime_meridian != 0.0 {
+        s.push_str(&format!(" +pm={}", found.prime_meridian * degrees));
+    }
+    s.push_str(&format!(" +to_meter={} +no_defs", found.linear_unit));
+    s
+}
+
 /// Converts coordinates of one CRS (x = easting/longitude) to model lon/lat degrees.
 pub struct ToLonLat {
     epsg: u16,
@@ -216,6 +489,24 @@ impl ToLonLat {
         Ok(ToLonLat {
             epsg,
             proj: Some((src, dst)),
+        })
+    }
+
+    /// The transform of a `.prj`: the EPSG definition, or the file's own parameters when they
+    /// differ from it.
+    pub fn from_prj(prj: &PrjCrs) -> Result<ToLonLat, CrsError> {
+        let Some(definition) = &prj.proj else {
+            return ToLonLat::new(prj.epsg);
+        };
+        let src = Proj::from_proj_string(definition).map_err(|e| CrsError::Transform {
+            epsg: prj.epsg,
+            x: 0.0,
+            y: 0.0,
+            reason: format!("{definition}: {e}"),
+        })?;
+        Ok(ToLonLat {
+            epsg: prj.epsg,
+            proj: Some((src, proj_for(4326)?)),
         })
     }
 
@@ -361,6 +652,79 @@ mod tests {
         let esri = r#"PROJCS["WGS_1984_UTM_Zone_32N",GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",9.0],PARAMETER["Scale_Factor",0.9996],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]"#;
         assert_eq!(epsg_from_prj(esri), Ok(32632));
         assert!(epsg_from_prj(r#"PROJCS["Lambert_Pippo"]"#).is_err());
+    }
+
+    const ESRI_32632: &str = r#"PROJCS["WGS_1984_UTM_Zone_32N",GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",9.0],PARAMETER["Scale_Factor",0.9996],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]"#;
+
+    #[test]
+    fn honest_prj_has_no_differences() {
+        for code in SUPPORTED.map(|(c, _)| c) {
+            let wkt = prj_wkt(code).expect("known");
+            let prj = crs_from_prj(wkt).expect(wkt);
+            assert_eq!(prj, PrjCrs::from_epsg(code), "{wkt}");
+        }
+        assert_eq!(crs_from_prj(ESRI_32632), Ok(PrjCrs::from_epsg(32632)));
+    }
+
+    #[test]
+    fn own_parameters_of_an_honest_tmerc_give_the_epsg_transform() {
+        for code in [32632, 3003, 6707, 25832] {
+            let p = parse_wkt(prj_wkt(code).expect("known")).expect("wkt");
+            let custom = PrjCrs {
+                epsg: code,
+                differences: Vec::new(),
+                proj: Some(tmerc_proj_string(&p, &p)),
+            };
+            let a = ToLonLat::new(code).expect("epsg");
+            let b = ToLonLat::from_prj(&custom).expect("custom");
+            let x = if code == 3003 { 1_570_000.0 } else { 570_000.0 };
+            let y = 5_080_000.0;
+            let (l1, p1) = a.convert(x, y).expect("epsg");
+            let (l2, p2) = b.convert(x, y).expect("custom");
+            assert!(
+                (l1 - l2).abs() < 1e-9 && (p1 - p2).abs() < 1e-9,
+                "EPSG:{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn shifted_false_easting_is_honoured() {
+        let lying = ESRI_32632.replace("500000.0", "500300.0");
+        let prj = crs_from_prj(&lying).expect("readable");
+        assert_eq!(prj.epsg, 32632);
+        assert_eq!(
+            prj.differences,
+            vec![PrjDifference {
+                parameter: "False_Easting".to_string(),
+                found: 500300.0,
+                expected: 500000.0
+            }]
+        );
+        let honest = ToLonLat::new(32632).expect("epsg");
+        let own = ToLonLat::from_prj(&prj).expect("own");
+        let (a, b) = (
+            own.convert(570_300.0, 5_080_000.0).expect("own"),
+            honest.convert(570_000.0, 5_080_000.0).expect("epsg"),
+        );
+        assert!((a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-9);
+    }
+
+    #[test]
+    fn contradictions_without_a_transform_are_refused() {
+        let lcc = ESRI_32632.replace("Transverse_Mercator", "Lambert_Conformal_Conic");
+        let err = crs_from_prj(&lcc).expect_err("method");
+        assert!(err.to_string().contains("PROJECTION"), "{err}");
+        let geog = prj_wkt(4326)
+            .expect("known")
+            .replace(r#"PRIMEM["Greenwich",0"#, r#"PRIMEM["Roma",12.4523"#);
+        let err = crs_from_prj(&geog).expect_err("prime meridian");
+        let msg = err.to_string();
+        assert!(msg.contains("PRIMEM") && msg.contains("12.4523"), "{msg}");
+        assert!(matches!(
+            crs_from_prj(r#"PROJCS["WGS_1984_UTM_Zone_32N""#),
+            Err(CrsError::Wkt(_))
+        ));
     }
 
     #[test]

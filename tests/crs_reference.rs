@@ -248,6 +248,12 @@ const ESRI_PRJ: [(u16, &str); 9] = [
 fn esri_prj_written_by_gdal_is_recognised() {
     for (code, wkt) in ESRI_PRJ {
         assert_eq!(crs::epsg_from_prj(wkt), Ok(code), "{wkt}");
+        // Their parameters are those of the EPSG definition: no warning, the EPSG transform.
+        assert_eq!(
+            crs::crs_from_prj(wkt),
+            Ok(crs::PrjCrs::from_epsg(code)),
+            "{wkt}"
+        );
     }
 }
 

@@ -370,3 +370,52 @@ fn pipeline_reads_input_gdal() {
     assert_eq!(model.vincoli.len(), 1, "{avvisi:?}");
     assert!(inputs.iter().any(|i| i.path.ends_with("pgt.gpkg")));
 }
+
+#[test]
+fn shapefile_prj_with_shifted_false_easting_is_read_with_its_own_parameters() {
+    if !common::available_or_skip(have_ogr2ogr(), "ogr2ogr not on the PATH") {
+        return;
+    }
+    let f = fixture();
+    let shp = f.root.join("AMBITI_TRASFORMAZIONE.shp");
+    ogr2ogr(&[
+        "-f",
+        "ESRI Shapefile",
+        "-t_srs",
+        "EPSG:32632",
+        "-where",
+        "Layer = 'AMBITI_TRASFORMAZIONE'",
+        s(&shp),
+        s(&f.geojson),
+    ]);
+    let honest = read_gdal_source(s(&shp), None, None, &regionale()).expect("honest");
+    assert!(
+        !honest.avvisi.iter().any(|a| a.contains("parametri")),
+        "{:?}",
+        honest.avvisi
+    );
+    // The .prj ogr2ogr wrote, with its false easting moved by 300 m.
+    let prj = shp.with_extension("prj");
+    let text = std::fs::read_to_string(&prj).expect("prj");
+    let lying = text.replace(
+        r#"PARAMETER["False_Easting",500000.0]"#,
+        r#"PARAMETER["False_Easting",500300.0]"#,
+    );
+    assert_ne!(lying, text, "{text}");
+    std::fs::write(&prj, lying).expect("write prj");
+    let read = read_gdal_source(s(&shp), None, None, &regionale()).expect("lying");
+    let warning = read
+        .avvisi
+        .iter()
+        .find(|a| a.contains("EPSG:32632") && a.to_lowercase().contains("false_easting"))
+        .unwrap_or_else(|| panic!("no warning in {:?}", read.avvisi));
+    assert!(warning.contains("500300"), "{warning}");
+    let a = honest.zone[0].geometry.centroid().expect("centroid");
+    let b = read.zone[0].geometry.centroid().expect("centroid");
+    let dx = (a.x() - b.x()) * 111_320.0 * a.y().to_radians().cos();
+    let dy = (a.y() - b.y()) * 110_540.0;
+    assert!(
+        dx > 0.0 && (dx.hypot(dy) - 300.0).abs() < 1.0,
+        "({dx}, {dy}) m"
+    );
+}

@@ -140,7 +140,9 @@ impl ArchiveError {
             | ArchiveError::RatioExceeded { name, .. }
             | ArchiveError::TooDeep { name, .. } => name.clone(),
             ArchiveError::Gml(GmlError::Io { path, .. }) => path.display().to_string(),
-            ArchiveError::Gml(GmlError::Invalid { source_name, .. }) => source_name.clone(),
+            ArchiveError::Gml(
+                GmlError::Invalid { source_name, .. } | GmlError::TextTooLarge { source_name, .. },
+            ) => source_name.clone(),
         }
     }
 }

@@ -80,12 +80,13 @@ fn value_text(v: FieldValue) -> Option<String> {
     })
 }
 
-/// The EPSG code of a layer: its authority code, else its WKT name, else the declared CRS.
-fn layer_epsg(
+/// The CRS of a layer: its authority code, else its WKT name (with the WKT's parameters
+/// checked against that code's, as for a `.prj`), else the declared CRS.
+fn layer_crs(
     srs: Option<gdal::spatial_ref::SpatialRef>,
     declared: Option<&str>,
     layer: &str,
-) -> Result<u16, GdalErrorKind> {
+) -> Result<crs::PrjCrs, GdalErrorKind> {
     let crs_err = |message: String| GdalErrorKind::Crs {
         layer: layer.to_string(),
         message,
@@ -100,22 +101,24 @@ fn layer_epsg(
                 .filter(|c| crs::SUPPORTED.iter().any(|(s, _)| s == c))
         };
         if let Some(code) = by_authority(&srs) {
-            return Ok(code);
+            return Ok(crs::PrjCrs::from_epsg(code));
         }
+        // GDAL identifies a CRS by its parameters, not by its name.
         if srs.auto_identify_epsg().is_ok() {
             if let Some(code) = by_authority(&srs) {
-                return Ok(code);
+                return Ok(crs::PrjCrs::from_epsg(code));
             }
         }
         if let Ok(wkt) = srs.to_wkt() {
-            if let Ok(code) = crs::epsg_from_prj(&wkt) {
-                return Ok(code);
+            if crs::epsg_from_prj(&wkt).is_ok() {
+                return crs::crs_from_prj(&wkt).map_err(|e| crs_err(e.to_string()));
             }
         }
         description = srs.name();
     }
     match declared {
         Some(d) => crs::parse_declared(d)
+            .map(crs::PrjCrs::from_epsg)
             .map_err(|e| crs_err(format!("sistema di riferimento dichiarato (crs): {e}"))),
         None => Err(crs_err(match description {
             Some(name) => format!(
@@ -248,13 +251,21 @@ pub fn read_gdal_source(
             }
         };
         let mut cad_sinks: HashMap<String, LayerSink<'_>> = HashMap::new();
-        let epsg = layer_epsg(lyr.spatial_ref(), crs_dichiarato, &name).map_err(fail)?;
-        let to = ToLonLat::new(epsg).map_err(|e| {
+        let layer_crs = layer_crs(lyr.spatial_ref(), crs_dichiarato, &name).map_err(fail)?;
+        let to = ToLonLat::from_prj(&layer_crs).map_err(|e| {
             fail(GdalErrorKind::Crs {
                 layer: name.clone(),
                 message: e.to_string(),
             })
         })?;
+        if !layer_crs.differences.is_empty() {
+            let list = layer_crs.differences_text();
+            out.avvisi.push(format!(
+                "PGT {label}: il sistema di riferimento del layer dichiara EPSG:{} ma non ne ha i \
+                 parametri ({list}): le coordinate sono trasformate con i parametri scritti nel file",
+                layer_crs.epsg
+            ));
+        }
         let mut skipped_types: HashMap<&'static str, usize> = HashMap::new();
         let mut unmapped: HashMap<String, usize> = HashMap::new();
         for (i, feature) in lyr.features().enumerate() {

@@ -8,7 +8,8 @@
 //!
 //! Features that cannot be used (unparseable reference, empty or degenerate geometry) are
 //! skipped with an avviso; files that cannot be trusted (not XML, truncated, non-numeric or
-//! out-of-range coordinates, unknown CRS) are rejected with one Italian message naming the file.
+//! out-of-range coordinates, unknown CRS, one text node or tag longer than
+//! [`MAX_TEXT_NODE_BYTES`]) are rejected with one Italian message naming the file.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -41,6 +42,12 @@ const DEFAULT_SRS: Declared = Declared {
     epsg: 6706,
     axis: AxisOrder::NorthEast,
 };
+
+/// The longest text a GML may hold in one node (a `gml:posList`) or one tag with its
+/// attributes: 32 MiB, some 800 000 vertices. The largest real sheet boundary has a few
+/// tens of thousands; anything longer is a corrupt or hostile file, and is refused before it
+/// is all in memory.
+pub const MAX_TEXT_NODE_BYTES: usize = 32 * 1024 * 1024;
 
 /// One feature of a cadastral GML file.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +82,26 @@ pub enum GmlError {
         source_name: String,
         message: String,
     },
+    /// One text node (a coordinate list) or tag is longer than `limit` bytes
+    /// ([`MAX_TEXT_NODE_BYTES`]).
+    #[error(
+        "{source_name}: testo di un elemento (ad esempio un gml:posList) più lungo del limite di \
+         {limit} byte ({} MiB){place}: nessuna geometria catastale reale è così lunga, il file è \
+         probabilmente corrotto",
+        limit / (1024 * 1024),
+        place = match feature {
+            Some(f) => format!(" (feature {f}, riga {line})"),
+            None => format!(" (riga {line})"),
+        }
+    )]
+    TextTooLarge {
+        source_name: String,
+        /// The feature being read (`CP:CadastralParcel gml:id "…"`), if any.
+        feature: Option<String>,
+        /// The line where the text starts or where reading stopped.
+        line: u64,
+        limit: usize,
+    },
 }
 
 /// Reads a `_ple.gml` / `_map.gml` file (or a WFS answer), streaming every feature to `sink`.
@@ -101,6 +128,9 @@ pub fn read_gml<R: BufRead>(
     let mut xml = NsReader::from_reader(LineCounter {
         inner: reader,
         line: 1,
+        run: 0,
+        limit: MAX_TEXT_NODE_BYTES,
+        over_limit: false,
     });
     let mut parser = Parser::new(source);
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
@@ -112,6 +142,9 @@ pub fn read_gml<R: BufRead>(
             Err(e) => {
                 let line = xml.get_ref().line;
                 parser.line = line;
+                if xml.get_ref().over_limit {
+                    return Err(parser.too_large());
+                }
                 return Err(parser.fatal(format!("XML non valido o troncato: {e}")));
             }
         };
@@ -143,7 +176,7 @@ pub fn read_gml<R: BufRead>(
                     let s = t
                         .decode()
                         .map_err(|e| parser.fatal(format!("testo non decodificabile: {e}")))?;
-                    parser.text.push_str(&s);
+                    parser.push_text(&s)?;
                 }
             }
             Event::CData(t) => {
@@ -154,7 +187,7 @@ pub fn read_gml<R: BufRead>(
                     let s = t
                         .decode()
                         .map_err(|e| parser.fatal(format!("testo non decodificabile: {e}")))?;
-                    parser.text.push_str(&s);
+                    parser.push_text(&s)?;
                 }
             }
             Event::GeneralRef(r) => {
@@ -163,6 +196,7 @@ pub fn read_gml<R: BufRead>(
                 }
                 if parser.capture.is_some() {
                     push_reference(&mut parser.text, &r);
+                    parser.check_text_len()?;
                 }
             }
             Event::Eof => break,
@@ -214,30 +248,68 @@ fn push_reference(text: &mut String, r: &BytesRef<'_>) {
     }
 }
 
-/// Counts the lines consumed by the XML reader, for messages.
+/// Counts the lines consumed by the XML reader, for messages, and bounds what one XML event
+/// can hold.
+///
+/// quick-xml has no limit of its own: it appends a text node (or a tag) to the event buffer
+/// chunk by chunk until the next `<` (or `>`). Every such event lies within a run of bytes
+/// with no `<` in it (a tag starts with its `<`), so this reader counts the bytes consumed
+/// since the last `<` and fails the next `fill_buf` once they pass `limit`: the event buffer
+/// then holds at most `limit` bytes plus one read chunk, whatever the file holds.
 struct LineCounter<R> {
     inner: R,
     line: u64,
+    /// Bytes consumed since the last `<`.
+    run: usize,
+    limit: usize,
+    /// Set when reading stopped at `limit`: the I/O error quick-xml reports is this one.
+    over_limit: bool,
+}
+
+/// The bytes since the last `<` after `bytes` follow a run of `run` such bytes.
+fn next_run(run: usize, bytes: &[u8]) -> usize {
+    match bytes.iter().rposition(|&b| b == b'<') {
+        Some(p) => bytes.len() - p - 1,
+        None => run.saturating_add(bytes.len()),
+    }
+}
+
+impl<R> LineCounter<R> {
+    fn check_limit(&mut self) -> std::io::Result<()> {
+        if self.run > self.limit {
+            self.over_limit = true;
+            return Err(std::io::Error::other(format!(
+                "testo più lungo di {} byte",
+                self.limit
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl<R: BufRead> Read for LineCounter<R> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        self.check_limit()?;
         let n = self.inner.read(out)?;
-        self.line += count_newlines(out.get(..n).unwrap_or_default());
+        let bytes = out.get(..n).unwrap_or_default();
+        self.line += count_newlines(bytes);
+        self.run = next_run(self.run, bytes);
         Ok(n)
     }
 }
 
 impl<R: BufRead> BufRead for LineCounter<R> {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.check_limit()?;
         self.inner.fill_buf()
     }
     fn consume(&mut self, amt: usize) {
         if amt > 0 {
             // The bytes being consumed are still in the inner buffer: no I/O happens here.
             if let Ok(data) = self.inner.fill_buf() {
-                let n = amt.min(data.len());
-                self.line += count_newlines(data.get(..n).unwrap_or_default());
+                let bytes = data.get(..amt.min(data.len())).unwrap_or_default();
+                self.line += count_newlines(bytes);
+                self.run = next_run(self.run, bytes);
             }
         }
         self.inner.consume(amt);
@@ -474,6 +546,35 @@ impl Parser {
             source_name: self.source.clone(),
             message: format!("{message}{place}"),
         }
+    }
+
+    /// The error of a text node or tag longer than [`MAX_TEXT_NODE_BYTES`].
+    fn too_large(&self) -> GmlError {
+        GmlError::TextTooLarge {
+            source_name: self.source.clone(),
+            feature: self
+                .feature
+                .map(|kind| format!("{} gml:id \"{}\"", kind.element(), self.feature_id)),
+            line: self.line,
+            limit: MAX_TEXT_NODE_BYTES,
+        }
+    }
+
+    /// Appends captured text, within [`MAX_TEXT_NODE_BYTES`] (a text split by references or
+    /// CDATA sections into many events is bounded here, in the buffer this reader owns).
+    fn push_text(&mut self, s: &str) -> Result<(), GmlError> {
+        if self.text.len().saturating_add(s.len()) > MAX_TEXT_NODE_BYTES {
+            return Err(self.too_large());
+        }
+        self.text.push_str(s);
+        Ok(())
+    }
+
+    fn check_text_len(&self) -> Result<(), GmlError> {
+        if self.text.len() > MAX_TEXT_NODE_BYTES {
+            return Err(self.too_large());
+        }
+        Ok(())
     }
 
     fn outside_root_text(&self) -> GmlError {

@@ -19,7 +19,7 @@ pub use super::table::{normalize_header, TableOptions as InventoryOptions};
 pub struct InventoryRead {
     pub units: Vec<AlloggioPubblico>,
     pub skipped: Vec<ReadError>,
-    /// `UTF-8`, `windows-1252` or `XLSX`.
+    /// `UTF-8`, `UTF-16LE`, `UTF-16BE`, `windows-1252` or `XLSX`.
     pub encoding: &'static str,
     /// The CSV delimiter; `0` for a spreadsheet.
     pub delimiter: u8,

@@ -29,7 +29,7 @@ use crate::model::{AlloggioPrivato, Localizzazione, StatoPrivato, StimaNonOccupa
 pub struct PrivateUnitsRead {
     pub units: Vec<AlloggioPrivato>,
     pub skipped: Vec<ReadError>,
-    /// `UTF-8`, `windows-1252` or `XLSX`.
+    /// `UTF-8`, `UTF-16LE`, `UTF-16BE`, `windows-1252` or `XLSX`.
     pub encoding: &'static str,
     /// True when the file had an owner-name column (read and dropped).
     pub nomi_scartati: bool,

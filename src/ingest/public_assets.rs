@@ -84,7 +84,7 @@ impl TableField for PropField {
 pub struct ProprietaRead {
     pub items: Vec<ProprietaPubblica>,
     pub skipped: Vec<ReadError>,
-    /// `UTF-8`, `windows-1252` or `XLSX`.
+    /// `UTF-8`, `UTF-16LE`, `UTF-16BE`, `windows-1252` or `XLSX`.
     pub encoding: &'static str,
 }
 

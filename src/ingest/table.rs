@@ -1,8 +1,9 @@
 //! The generic table reader shared by the table inputs (inventory, private offers, other
 //! public property, service points as a table).
 //!
-//! A table is a CSV file (`,` or `;` as delimiter, detected from the header line; UTF-8 with or
-//! without BOM, or Windows-1252 when the bytes are not valid UTF-8) or the first sheet of a
+//! A table is a CSV file (`,`, `;` or tab as delimiter, detected from the header line; UTF-16
+//! LE/BE with or without BOM as Excel's "Testo Unicode" saves it, UTF-8 with or without BOM, or
+//! Windows-1252 when the bytes are not valid UTF-8) or the first sheet of a
 //! spreadsheet (XLSX, XLS, ODS through `calamine`: numbers written as the CSV reader expects
 //! them, date cells as ISO dates, line = sheet row). Header names are normalised (lower case,
 //! no accents, spaces/dashes/dots as `_`) and recognised through each schema's aliases (a
@@ -47,7 +48,7 @@ pub(crate) struct Parsed<T, F> {
     pub items: Vec<T>,
     pub skipped: Vec<ReadError>,
     pub columns: Columns<F>,
-    /// `UTF-8`, `windows-1252` or `XLSX`.
+    /// `UTF-8`, `UTF-16LE`, `UTF-16BE`, `windows-1252` or `XLSX`.
     pub encoding: &'static str,
     /// The CSV delimiter; `0` for a spreadsheet.
     pub delimiter: u8,
@@ -147,7 +148,7 @@ fn read_table(bytes: &[u8], path: &Path) -> Result<Table, ReadError> {
 fn read_csv_table(bytes: &[u8], path: &Path) -> Result<Table, ReadError> {
     let invalid = |message: String| ReadError::file(path, ReadErrorKind::Format(message));
     let empty = |message: &str| ReadError::file(path, ReadErrorKind::Empty(message.to_string()));
-    let (text, encoding) = decode(bytes);
+    let (text, encoding) = decode(bytes).map_err(invalid)?;
     let Some(header_line) = text.lines().find(|l| !l.trim().is_empty()) else {
         return Err(empty(
             "il file è vuoto: attesa una riga di intestazione con i nomi delle colonne",
@@ -292,31 +293,107 @@ impl<'a> LineTracker<'a> {
     }
 }
 
-/// UTF-8 (BOM removed) when valid, else Windows-1252.
-fn decode(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, &'static str) {
-    let without_bom = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(without_bom) {
-        Ok(s) => (std::borrow::Cow::Borrowed(s), "UTF-8"),
-        Err(_) => {
-            let (s, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
-            (s, "windows-1252")
-        }
+/// UTF-16 byte order of a text, from its BOM or, without one, from the NUL bytes that every
+/// ASCII character (all of a CSV header, most of its rows) leaves in the other half of its
+/// code unit, as Excel's "Testo Unicode" writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Utf16 {
+    Le,
+    Be,
+}
+
+/// How many bytes the NUL pattern is looked for in.
+const UTF16_SNIFF_BYTES: usize = 4096;
+
+fn detect_utf16(bytes: &[u8]) -> Option<(Utf16, usize)> {
+    if bytes.starts_with(b"\xFF\xFE") && !bytes.starts_with(b"\xFF\xFE\x00\x00") {
+        return Some((Utf16::Le, 2));
+    }
+    if bytes.starts_with(b"\xFE\xFF") {
+        return Some((Utf16::Be, 2));
+    }
+    let sample = &bytes[..bytes.len().min(UTF16_SNIFF_BYTES) & !1];
+    let units = sample.len() / 2;
+    if units < 2 {
+        return None;
+    }
+    let zeros = |offset: usize| {
+        sample
+            .iter()
+            .skip(offset)
+            .step_by(2)
+            .filter(|b| **b == 0)
+            .count()
+    };
+    let (even, odd) = (zeros(0), zeros(1));
+    // At least 70% of one half NUL, and almost none of the other.
+    let mostly = |n: usize| n * 10 >= units * 7;
+    let hardly = |n: usize| n * 10 < units;
+    if mostly(odd) && hardly(even) {
+        Some((Utf16::Le, 0))
+    } else if mostly(even) && hardly(odd) {
+        Some((Utf16::Be, 0))
+    } else {
+        None
     }
 }
 
-/// `;` when the header has more semicolons than commas (outside quotes), else `,`.
+/// UTF-16 (LE or BE, BOM or not) decoded; else UTF-8 (BOM removed) when valid; else
+/// Windows-1252. A text that still holds NUL characters is not a text table (UTF-32, a binary
+/// file): it is refused here, so that no message shows its bytes.
+fn decode(bytes: &[u8]) -> Result<(std::borrow::Cow<'_, str>, &'static str), String> {
+    let (text, encoding) = if let Some((order, bom)) = detect_utf16(bytes) {
+        let (encoding, label) = match order {
+            Utf16::Le => (encoding_rs::UTF_16LE, "UTF-16LE"),
+            Utf16::Be => (encoding_rs::UTF_16BE, "UTF-16BE"),
+        };
+        let text = encoding
+            .decode_without_bom_handling_and_without_replacement(&bytes[bom..])
+            .ok_or_else(|| {
+                format!(
+                    "il file sembra in {label} (Unicode) ma contiene sequenze non valide in quella \
+                     codifica: salvarlo come \"CSV UTF-8 (delimitato da virgole)\" o \"CSV (delimitato \
+                     dal separatore di elenco)\""
+                )
+            })?;
+        (text, label)
+    } else {
+        let without_bom = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        match std::str::from_utf8(without_bom) {
+            Ok(s) => (std::borrow::Cow::Borrowed(s), "UTF-8"),
+            Err(_) => {
+                let (s, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+                (s, "windows-1252")
+            }
+        }
+    };
+    if let Some(at) = text.find('\0') {
+        let line = text[..at].matches('\n').count() + 1;
+        return Err(format!(
+            "il file contiene byte nulli (riga {line}): non è un CSV di testo (forse è in UTF-32 o \
+             è un file binario); salvarlo come \"CSV UTF-8 (delimitato da virgole)\""
+        ));
+    }
+    Ok((text, encoding))
+}
+
+/// The delimiter the header uses most outside quotes: `;`, a tab (Excel's "Testo Unicode" and
+/// "Testo delimitato da tabulazione") or, by default, `,`.
 fn detect_delimiter(header: &str) -> u8 {
     let mut in_quotes = false;
-    let (mut semicolons, mut commas) = (0usize, 0usize);
+    let (mut semicolons, mut commas, mut tabs) = (0usize, 0usize, 0usize);
     for c in header.chars() {
         match c {
             '"' => in_quotes = !in_quotes,
             ';' if !in_quotes => semicolons += 1,
             ',' if !in_quotes => commas += 1,
+            '\t' if !in_quotes => tabs += 1,
             _ => {}
         }
     }
-    if semicolons > commas {
+    if tabs > semicolons && tabs > commas {
+        b'\t'
+    } else if semicolons > commas {
         b';'
     } else {
         b','
@@ -674,6 +751,30 @@ pub(crate) fn parse_belfiore(v: &str) -> Result<String, ReadErrorKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn utf16le(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    #[test]
+    fn utf16_is_detected_by_bom_or_nul_pattern() {
+        assert_eq!(detect_utf16(b"\xFF\xFEa\0"), Some((Utf16::Le, 2)));
+        assert_eq!(detect_utf16(b"\xFE\xFF\0a"), Some((Utf16::Be, 2)));
+        assert_eq!(detect_utf16(&utf16le("ente;codice")), Some((Utf16::Le, 0)));
+        let be: Vec<u8> = "ente;codice"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        assert_eq!(detect_utf16(&be), Some((Utf16::Be, 0)));
+        // UTF-32LE BOM, plain text, one stray NUL: not UTF-16.
+        assert_eq!(detect_utf16(b"\xFF\xFE\0\0a\0\0\0"), None);
+        assert_eq!(detect_utf16(b"ente;codice"), None);
+        assert_eq!(detect_utf16(b"ente;\0codice"), None);
+        let bytes = utf16le("città;sì");
+        let (text, label) = decode(&bytes).expect("decoded");
+        assert_eq!((text.as_ref(), label), ("città;sì", "UTF-16LE"));
+        assert_eq!(detect_delimiter("a\tb\tc;d"), b'\t');
+    }
 
     #[test]
     fn headers_are_normalised() {

@@ -99,19 +99,30 @@ fn read_table(
                 "sistema di riferimento {srs_id} non trovato in gpkg_spatial_ref_sys: {e}"
             ))
         })?;
-    let epsg = match (org.as_deref(), org_id) {
+    // An EPSG organisation code is trusted as such; a definition without one is read like a
+    // `.prj`, its parameters checked against the code its name gives.
+    let prj_crs = match (org.as_deref(), org_id) {
         (Some(o), Some(id)) if o.eq_ignore_ascii_case("EPSG") => {
-            crs::parse_declared(&id.to_string())
+            crs::parse_declared(&id.to_string()).map(crs::PrjCrs::from_epsg)
         }
-        _ => crs::epsg_from_prj(definition.as_deref().unwrap_or("")),
+        _ => crs::crs_from_prj(definition.as_deref().unwrap_or("")),
     }
     .map_err(|e| {
         err(format!(
             "sistema di riferimento non riconosciuto (srs_id {srs_id} di gpkg_spatial_ref_sys): {e}"
         ))
     })?;
-    let to_lonlat = ToLonLat::new(epsg)
+    let to_lonlat = ToLonLat::from_prj(&prj_crs)
         .map_err(|e| err(format!("sistema di riferimento non riconosciuto: {e}")))?;
+    if !prj_crs.differences.is_empty() {
+        let list = prj_crs.differences_text();
+        out.avvisi.push(format!(
+            "PGT {label}: la definizione srs_id {srs_id} di gpkg_spatial_ref_sys dichiara EPSG:{} \
+             ma non ne ha i parametri ({list}): le coordinate sono trasformate con i parametri \
+             scritti nel file",
+            prj_crs.epsg
+        ));
+    }
 
     let mut stmt = conn
         .prepare(&format!("SELECT * FROM {}", quote(table)))

@@ -106,14 +106,26 @@ pub(super) fn read(
             layer: source.stem.clone(),
         })?;
     let wkt = read_text(&prj)?;
-    let epsg = crs::epsg_from_prj(&wkt).map_err(|source| PgtError::Crs {
+    let prj_crs = crs::crs_from_prj(&wkt).map_err(|source| PgtError::Crs {
         path: prj.clone(),
         source,
     })?;
-    let to_lonlat = ToLonLat::new(epsg).map_err(|source| PgtError::Crs {
+    let to_lonlat = ToLonLat::from_prj(&prj_crs).map_err(|source| PgtError::Crs {
         path: prj.clone(),
         source,
     })?;
+    if !prj_crs.differences.is_empty() {
+        let prj_name = prj
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let list = prj_crs.differences_text();
+        out.avvisi.push(format!(
+            "PGT {label}: il file {prj_name} dichiara EPSG:{} ma non ne ha i parametri ({list}): \
+             le coordinate sono trasformate con i parametri scritti nel file",
+            prj_crs.epsg
+        ));
+    }
 
     let dbf_name = dbf
         .file_name()
