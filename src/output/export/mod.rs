@@ -12,17 +12,17 @@ pub mod geoparquet;
 pub mod gpkg;
 pub mod xlsx;
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+mod geometry;
+mod table;
 
-use chrono::NaiveDate;
-use geo::Centroid;
-use serde_json::Value;
+pub use geometry::{bbox, lonlat, type_name, wkb, wkt};
+pub use table::{table, table_until, value_fits, Column, Kind, Row, Table};
+
+use std::path::{Path, PathBuf};
 
 use crate::analysis::Analisi;
 use crate::atomic::{self, Access, StageError, StagedDir, Swap};
-use crate::output::geojson::layer_features;
-use crate::output::layers::{self as registry, Audience, Layer, LayerInfo};
+use crate::output::layers::{self as registry, Audience, Layer};
 
 /// What can go wrong while exporting. Messages are for the user (Italian).
 #[derive(Debug, thiserror::Error)]
@@ -203,143 +203,6 @@ pub struct Options {
     pub csv_geometry: CsvGeometry,
 }
 
-pub use crate::output::layers::{Column, Kind};
-
-/// One feature: geometry (GeoJSON value, lon/lat) and one value per column.
-#[derive(Debug, Clone)]
-pub struct Row {
-    pub geometry: Option<::geojson::Value>,
-    pub values: Vec<Value>,
-}
-
-/// A layer ready for any format.
-#[derive(Debug, Clone)]
-pub struct Table {
-    pub layer: &'static str,
-    /// The layer's entry in the registry (title, palette).
-    pub info: &'static LayerInfo,
-    pub columns: Vec<Column>,
-    pub rows: Vec<Row>,
-}
-
-impl Table {
-    /// Geometry types present (`Point`, `MultiPolygon`, …), sorted.
-    pub fn geometry_types(&self) -> Vec<&'static str> {
-        let set: BTreeSet<&'static str> = self
-            .rows
-            .iter()
-            .filter_map(|r| r.geometry.as_ref().map(type_name))
-            .collect();
-        set.into_iter().collect()
-    }
-
-    /// The one geometry type of the layer, or `GEOMETRY` when mixed or empty.
-    pub fn geometry_type(&self) -> &'static str {
-        match self.geometry_types().as_slice() {
-            [one] => one,
-            _ => "Geometry",
-        }
-    }
-
-    /// Whether every geometry is a point (lon/lat columns make sense).
-    pub fn is_point_layer(&self) -> bool {
-        self.geometry_types() == ["Point"]
-    }
-
-    /// Bounding box `[minx, miny, maxx, maxy]` of all geometries.
-    pub fn bbox(&self) -> Option<[f64; 4]> {
-        self.rows
-            .iter()
-            .filter_map(|r| r.geometry.as_ref().and_then(bbox))
-            .reduce(|a, b| {
-                [
-                    a[0].min(b[0]),
-                    a[1].min(b[1]),
-                    a[2].max(b[2]),
-                    a[3].max(b[3]),
-                ]
-            })
-    }
-}
-
-fn is_iso_date(s: &str) -> bool {
-    s.len() == 10 && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
-}
-
-/// Whether a property value is of its column's declared kind (null fits any kind). The tests
-/// check every rendered value of every layer with it, so a property whose type drifts from
-/// the registry is caught.
-pub fn value_fits(v: &Value, kind: Kind) -> bool {
-    match (kind, v) {
-        (_, Value::Null) => true,
-        (Kind::Text, Value::String(_)) => true,
-        (Kind::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
-        (Kind::Real, Value::Number(_)) => true,
-        (Kind::Boolean, Value::Bool(_)) => true,
-        (Kind::Date, Value::String(s)) => is_iso_date(s),
-        _ => false,
-    }
-}
-
-/// Normalises a value to its column's kind (numbers in a text column become text, and so on).
-fn coerce(v: Value, kind: Kind) -> Value {
-    match (kind, v) {
-        (_, Value::Null) => Value::Null,
-        (Kind::Text, Value::String(s)) => Value::String(s),
-        (Kind::Text, other) => Value::String(other.to_string()),
-        (_, v) => v,
-    }
-}
-
-/// The table of a layer: the registry's columns, in its order and types.
-pub fn table(a: &Analisi, layer: Layer) -> Table {
-    let info = layer.info();
-    let columns: Vec<Column> = info.columns.to_vec();
-    let rows = rows(a, layer, &columns, None);
-    Table {
-        layer: info.name,
-        info,
-        columns,
-        rows,
-    }
-}
-
-/// [`table`], asking `stop` before every [`ROW_CHUNK`] rows.
-pub fn table_until(a: &Analisi, layer: Layer, stop: Interrupt<'_>) -> Result<Table, ExportError> {
-    let info = layer.info();
-    let columns: Vec<Column> = info.columns.to_vec();
-    let n = crate::output::geojson::layer_len(a, layer);
-    let mut all = Vec::with_capacity(n);
-    let positions: Vec<usize> = (0..n).collect();
-    for chunk in positions.chunks(ROW_CHUNK) {
-        check(stop)?;
-        all.extend(rows(a, layer, &columns, Some(chunk)));
-    }
-    Ok(Table {
-        layer: info.name,
-        info,
-        columns,
-        rows: all,
-    })
-}
-
-fn rows(a: &Analisi, layer: Layer, columns: &[Column], selection: Option<&[usize]>) -> Vec<Row> {
-    layer_features(a, layer, selection)
-        .into_iter()
-        .map(|f| {
-            let mut props = f.properties.unwrap_or_default();
-            let values = columns
-                .iter()
-                .map(|c| coerce(props.remove(c.name).unwrap_or(Value::Null), c.kind))
-                .collect();
-            Row {
-                geometry: f.geometry.map(|g| g.value),
-                values,
-            }
-        })
-        .collect()
-}
-
 /// The layers of the drafters' package (`pacchetto_pgt`): the candidate areas with what was
 /// excluded, beside the PGT zones, the constraints and the comuni, to overlay in QGIS.
 pub const PACCHETTO_PGT: [&str; 5] = [
@@ -494,171 +357,10 @@ fn check_replaceable_dir(out: &Path, format: Format) -> Result<(), ExportError> 
     Ok(())
 }
 
-// --- geometry helpers shared by the writers -------------------------------------------------
-
-/// OGC name of a GeoJSON geometry's type.
-pub fn type_name(v: &::geojson::Value) -> &'static str {
-    use ::geojson::Value as G;
-    match v {
-        G::Point(_) => "Point",
-        G::MultiPoint(_) => "MultiPoint",
-        G::LineString(_) => "LineString",
-        G::MultiLineString(_) => "MultiLineString",
-        G::Polygon(_) => "Polygon",
-        G::MultiPolygon(_) => "MultiPolygon",
-        G::GeometryCollection(_) => "GeometryCollection",
-    }
-}
-
-fn for_each_position(v: &::geojson::Value, f: &mut impl FnMut(&[f64])) {
-    use ::geojson::Value as G;
-    match v {
-        G::Point(p) => f(p),
-        G::MultiPoint(ps) | G::LineString(ps) => ps.iter().for_each(|p| f(p)),
-        G::MultiLineString(ls) | G::Polygon(ls) => ls.iter().flatten().for_each(|p| f(p)),
-        G::MultiPolygon(polys) => polys.iter().flatten().flatten().for_each(|p| f(p)),
-        G::GeometryCollection(gs) => gs.iter().for_each(|g| for_each_position(&g.value, f)),
-    }
-}
-
-/// `[minx, miny, maxx, maxy]`, `None` for an empty geometry.
-pub fn bbox(v: &::geojson::Value) -> Option<[f64; 4]> {
-    let mut b: Option<[f64; 4]> = None;
-    for_each_position(v, &mut |p| {
-        if let [x, y, ..] = *p {
-            b = Some(match b {
-                None => [x, y, x, y],
-                Some(b) => [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)],
-            });
-        }
-    });
-    b
-}
-
-/// The point itself, or the centroid of any other geometry, rounded to 7 decimals.
-pub fn lonlat(v: &::geojson::Value) -> Option<(f64, f64)> {
-    if let ::geojson::Value::Point(p) = v {
-        return match p.as_slice() {
-            [x, y, ..] => Some((*x, *y)),
-            _ => None,
-        };
-    }
-    let g: geo::Geometry<f64> = v.clone().try_into().ok()?;
-    let c = g.centroid()?;
-    let r = |v: f64| (v * 1e7).round() / 1e7;
-    Some((r(c.x()), r(c.y())))
-}
-
-/// ISO WKB (little endian, 2D).
-pub fn wkb(v: &::geojson::Value) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
-    write_wkb(v, &mut out);
-    out
-}
-
-fn write_wkb(v: &::geojson::Value, out: &mut Vec<u8>) {
-    use ::geojson::Value as G;
-    fn header(out: &mut Vec<u8>, code: u32) {
-        out.push(1);
-        out.extend_from_slice(&code.to_le_bytes());
-    }
-    fn count(out: &mut Vec<u8>, n: usize) {
-        out.extend_from_slice(&(n as u32).to_le_bytes());
-    }
-    fn pos(out: &mut Vec<u8>, p: &[f64]) {
-        let x = p.first().copied().unwrap_or(f64::NAN);
-        let y = p.get(1).copied().unwrap_or(f64::NAN);
-        out.extend_from_slice(&x.to_le_bytes());
-        out.extend_from_slice(&y.to_le_bytes());
-    }
-    fn line(out: &mut Vec<u8>, ps: &[Vec<f64>]) {
-        count(out, ps.len());
-        ps.iter().for_each(|p| pos(out, p));
-    }
-    fn polygon(out: &mut Vec<u8>, rings: &[Vec<Vec<f64>>]) {
-        header(out, 3);
-        count(out, rings.len());
-        rings.iter().for_each(|r| line(out, r));
-    }
-    match v {
-        G::Point(p) => {
-            header(out, 1);
-            pos(out, p);
-        }
-        G::LineString(ps) => {
-            header(out, 2);
-            line(out, ps);
-        }
-        G::Polygon(rings) => polygon(out, rings),
-        G::MultiPoint(ps) => {
-            header(out, 4);
-            count(out, ps.len());
-            for p in ps {
-                header(out, 1);
-                pos(out, p);
-            }
-        }
-        G::MultiLineString(ls) => {
-            header(out, 5);
-            count(out, ls.len());
-            for l in ls {
-                header(out, 2);
-                line(out, l);
-            }
-        }
-        G::MultiPolygon(polys) => {
-            header(out, 6);
-            count(out, polys.len());
-            polys.iter().for_each(|p| polygon(out, p));
-        }
-        G::GeometryCollection(gs) => {
-            header(out, 7);
-            count(out, gs.len());
-            gs.iter().for_each(|g| write_wkb(&g.value, out));
-        }
-    }
-}
-
-/// WKT (`POINT (9.9 45.9)`, `MULTIPOLYGON (((…)))`).
-pub fn wkt(v: &::geojson::Value) -> String {
-    use ::geojson::Value as G;
-    use std::fmt::Write;
-    fn pos(p: &[f64]) -> String {
-        match p {
-            [x, y, ..] => format!("{x} {y}"),
-            _ => String::new(),
-        }
-    }
-    fn line(ps: &[Vec<f64>]) -> String {
-        let inner: Vec<String> = ps.iter().map(|p| pos(p)).collect();
-        format!("({})", inner.join(", "))
-    }
-    fn polygon(rings: &[Vec<Vec<f64>>]) -> String {
-        let inner: Vec<String> = rings.iter().map(|r| line(r)).collect();
-        format!("({})", inner.join(", "))
-    }
-    let mut s = String::new();
-    let _ = match v {
-        G::Point(p) => write!(s, "POINT ({})", pos(p)),
-        G::MultiPoint(ps) => write!(s, "MULTIPOINT {}", line(ps)),
-        G::LineString(ps) => write!(s, "LINESTRING {}", line(ps)),
-        G::MultiLineString(ls) => write!(s, "MULTILINESTRING {}", polygon(ls)),
-        G::Polygon(rings) => write!(s, "POLYGON {}", polygon(rings)),
-        G::MultiPolygon(polys) => {
-            let inner: Vec<String> = polys.iter().map(|p| polygon(p)).collect();
-            write!(s, "MULTIPOLYGON ({})", inner.join(", "))
-        }
-        G::GeometryCollection(gs) => {
-            let inner: Vec<String> = gs.iter().map(|g| wkt(&g.value)).collect();
-            write!(s, "GEOMETRYCOLLECTION ({})", inner.join(", "))
-        }
-    };
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn wkt_and_wkb_of_a_point() {
