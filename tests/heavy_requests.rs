@@ -266,6 +266,25 @@ async fn a_full_queue_answers_503_with_retry_after_while_health_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_layer_selections_are_heavy_work_and_small_ones_are_not() {
+    let heavy = Arc::new(Heavy::new(limits(1, 0)));
+    let router = app_with_heavy(demo(), heavy.clone());
+    let (release, blocker) = occupy(&heavy).await;
+    // Thousands of parcels: within the bound, so refused while it is full.
+    let big = get(&router, "/api/layers/particelle?limit=5000").await;
+    assert_eq!(big.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(big.headers.get("retry-after").is_some());
+    // A few features: served at once.
+    let small = get(&router, "/api/layers/particelle?limit=20").await;
+    assert_eq!(small.status, StatusCode::OK);
+    release.send(()).unwrap();
+    blocker.await.unwrap();
+    let big = get(&router, "/api/layers/particelle?limit=5000").await;
+    assert_eq!(big.status, StatusCode::OK);
+    assert_eq!(big.json()["features"].as_array().map(Vec::len), Some(5000));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_queued_work_of_a_dropped_request_never_starts() {
     let heavy = Arc::new(Heavy::new(limits(1, 1)));
     let router = app_with_heavy(small(), heavy.clone());

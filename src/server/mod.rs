@@ -449,12 +449,17 @@ fn parse_bbox(s: &str) -> Result<Rect<f64>, ApiError> {
     Ok(Rect::new((n[0], n[1]), (n[2], n[3])))
 }
 
+/// Selections larger than this are heavy work: they wait for a place within the bound of
+/// [`heavy::Heavy`] (or get `503`) instead of building on the blocking pool unbounded.
+const HEAVY_SELECTION: usize = 2_000;
+
 async fn layer(
     State(s): State<AppState>,
     Caller(c): Caller,
+    axum::Extension(heavy): axum::Extension<Arc<heavy::Heavy>>,
     Path(name): Path<String>,
     Query(q): Query<LayerQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, heavy::Refusal> {
     let name = name.strip_suffix(".geojson").unwrap_or(&name).to_string();
     let layer = layer_for(c, &name)?;
     let limit = match q.limit.as_deref() {
@@ -464,25 +469,30 @@ async fn layer(
             _ => {
                 return Err(ApiError::bad_request(format!(
                     "limit non valido: {l:?} (intero tra 1 e {MAX_LIMIT})"
-                )))
+                ))
+                .into())
             }
         },
     };
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
+    let matched: Vec<usize> = match bbox {
+        Some(b) => layer_index(&s, layer).query_bbox(b),
+        None => (0..layer_len(&s, layer)).collect(),
+    };
+    let total = matched.len();
+    let selected: Vec<usize> = matched.into_iter().take(limit).collect();
     let state = s.clone();
-    let body = tokio::task::spawn_blocking(move || {
-        let n = layer_len(&state, layer);
-        let matched: Vec<usize> = match bbox {
-            Some(b) => layer_index(&state, layer).query_bbox(b),
-            None => (0..n).collect(),
-        };
-        let total = matched.len();
-        let selected: Vec<usize> = matched.into_iter().take(limit).collect();
+    let render = move || {
         let feats = layer_features(&state, layer, Some(&selected));
         serde_json::to_vec(&collection(feats, total))
-    })
-    .await
-    .map_err(ApiError::internal)?
+    };
+    let body = if total.min(limit) > HEAVY_SELECTION {
+        heavy.run(move |_| render()).await?
+    } else {
+        tokio::task::spawn_blocking(render)
+            .await
+            .map_err(ApiError::internal)?
+    }
     .map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], body).into_response())
 }
