@@ -282,6 +282,19 @@ async fn large_layer_selections_are_heavy_work_and_small_ones_are_not() {
     let big = get(&router, "/api/layers/particelle?limit=5000").await;
     assert_eq!(big.status, StatusCode::OK);
     assert_eq!(big.json()["features"].as_array().map(Vec::len), Some(5000));
+
+    // The same for OGC pages, once the layer's facts are known (a small page computes them).
+    let first = get(&router, "/collections/particelle/items?limit=5").await;
+    assert_eq!(first.status, StatusCode::OK);
+    let (release, blocker) = occupy(&heavy).await;
+    let big_page = get(&router, "/collections/particelle/items?limit=5000").await;
+    assert_eq!(big_page.status, StatusCode::SERVICE_UNAVAILABLE);
+    let small_page = get(&router, "/collections/particelle/items?limit=50").await;
+    assert_eq!(small_page.status, StatusCode::OK);
+    release.send(()).unwrap();
+    blocker.await.unwrap();
+    let big_page = get(&router, "/collections/particelle/items?limit=5000").await;
+    assert_eq!(big_page.status, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,6 +83,9 @@ pub fn routes() -> Routes {
 // ---------------------------------------------------------------------------------------------
 // Collections
 
+/// Pages larger than this are heavy work (see `items`).
+const HEAVY_PAGE: usize = 2_000;
+
 /// What the collection, items and item handlers read from every request.
 struct Ctx {
     s: AppState,
@@ -456,19 +459,31 @@ async fn items(
         Err(e) => return Ok(e.into_response()),
     };
     let state = s.clone();
-    let (page, total, q) = tokio::task::spawn_blocking(move || {
+    // Large pages are heavy work: within the bound of `Heavy` (or 503), like exports.
+    let large = params
+        .get("limit")
+        .and_then(|l| l.trim().parse::<usize>().ok())
+        .is_some_and(|n| n > HEAVY_PAGE);
+    let counter = heavy.clone();
+    let job = move || {
         let q = parse_items_query(&params, &meta.properties)?;
         let selection = matching_positions(&state, layer, &q);
-        heavy.count_filter_renders(selection.rendered);
+        counter.count_filter_renders(selection.rendered);
         let matched = selection.positions;
         let total = matched.len();
         let from = q.offset.min(total);
         let to = from.saturating_add(q.limit).min(total);
         let feats = page_features(&state, layer, &meta, &matched[from..to]);
         Ok::<_, ApiError>(((id, feats), total, q))
-    })
-    .await
-    .map_err(internal)??;
+    };
+    let (page, total, q) = if large {
+        match heavy.run(move |_| job()).await {
+            Ok(r) => r?,
+            Err(e) => return Ok(e.into_response()),
+        }
+    } else {
+        tokio::task::spawn_blocking(job).await.map_err(internal)??
+    };
     let (id, feats) = page;
     let returned = feats.len();
     let from = q.offset.min(total);
