@@ -590,6 +590,20 @@ async fn http_bad_exports_are_problems() {
             "/api/export/comuni.csv?geometry=dxf",
             StatusCode::BAD_REQUEST,
         ),
+        // Parameters the export routes do not know are refused, not ignored.
+        (
+            "/api/export/comuni.gpkg?crs=EPSG:32632",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/export/comuni.csv?comune=016001",
+            StatusCode::BAD_REQUEST,
+        ),
+        // A reserved layer is refused whatever the parameters.
+        (
+            "/api/export/alloggi_privati.csv?crs=x",
+            StatusCode::FORBIDDEN,
+        ),
     ] {
         let (got, ct, _, body) = get(uri).await;
         assert_eq!(got, status, "{uri}");

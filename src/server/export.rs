@@ -21,7 +21,9 @@ pub fn routes() -> Routes {
     Routes::new().get("/api/export/{file}", Access::Layer, download)
 }
 
+/// The one query parameter of the export routes; any other is refused (`400`), not ignored.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ExportQuery {
     geometry: Option<String>,
 }
@@ -39,7 +41,7 @@ async fn download(
     Caller(c): Caller,
     Extension(heavy): Extension<Arc<Heavy>>,
     Path(file): Path<String>,
-    Query(q): Query<ExportQuery>,
+    query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Some((layer, ext)) = file.rsplit_once('.') else {
         return Err(ApiError::bad_request(format!(
@@ -64,6 +66,12 @@ async fn download(
         layer_for(c, layer)?;
         vec![layer.to_string()]
     };
+    // Checked after the layer, so a reserved layer is 403 whatever the parameters.
+    let Query(q) = query.map_err(|_| {
+        ApiError::bad_request(
+            "parametri non validi: le esportazioni accettano solo geometry=wkt|lonlat (per il CSV)",
+        )
+    })?;
     let csv_geometry = match q.geometry.as_deref() {
         None => CsvGeometry::default(),
         Some(g) => CsvGeometry::parse(g).map_err(|e| ApiError::bad_request(e.to_string()))?,

@@ -1,5 +1,10 @@
 //! CSV export (UTF-8, comma, header row): the layer's columns, then the geometry as a `wkt`
 //! column or as `lon`/`lat` (the point itself, or the centroid of a polygon).
+//!
+//! A text cell that a spreadsheet would take for a formula (it begins with `=`, `+`, `@`, a
+//! tab, a carriage return, or a `-` that does not start a number) is written with a leading
+//! `'`, as OWASP advises against CSV injection: names and addresses come from the owner
+//! bodies' files. Numbers are untouched.
 
 use serde_json::Value;
 
@@ -9,7 +14,7 @@ use super::{lonlat, wkt, CsvGeometry, ExportError, Table};
 pub fn cell(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => crate::output::report::neutralised(s).into_owned(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         other => other.to_string(),
@@ -38,4 +43,23 @@ pub fn to_bytes(t: &Table, geometry: CsvGeometry) -> Result<Vec<u8>, ExportError
     }
     w.into_inner()
         .map_err(|e| ExportError::Csv(csv::Error::from(e.into_error())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_numbers_are_not() {
+        assert_eq!(
+            cell(&Value::from("=HYPERLINK(\"x\")")),
+            "'=HYPERLINK(\"x\")"
+        );
+        assert_eq!(cell(&Value::from("@SUM(A1)")), "'@SUM(A1)");
+        assert_eq!(cell(&Value::from("+39 035")), "'+39 035");
+        assert_eq!(cell(&Value::from("-1")), "-1");
+        assert_eq!(cell(&Value::from("-2+3")), "'-2+3");
+        assert_eq!(cell(&Value::from("Via Roma 1")), "Via Roma 1");
+        assert_eq!(cell(&Value::from(-1.5)), "-1.5");
+    }
 }

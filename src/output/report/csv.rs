@@ -3,6 +3,19 @@
 
 use crate::analysis::piano_annuale::PianoAnnuale;
 
+/// `s` as a spreadsheet will not run it: a cell that begins with `=`, `+`, `@`, a tab, a
+/// carriage return, or a `-` that does not start a number, gets a leading `'` (OWASP's advice
+/// against CSV injection; names come from the owner bodies' files).
+pub(crate) fn neutralised(s: &str) -> std::borrow::Cow<'_, str> {
+    let risky = s.starts_with(['=', '+', '@', '\t', '\r'])
+        || (s.starts_with('-') && s.trim().parse::<f64>().is_err());
+    if risky {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// CSV text in memory: comma-separated, CRLF line ends (RFC 4180), fields quoted only when
 /// they hold a comma, a quote or a line break. Shared with the candidate-areas report.
 pub(crate) struct CsvText(::csv::Writer<Vec<u8>>);
@@ -19,13 +32,18 @@ impl CsvText {
         )
     }
 
+    /// One record; each cell [`neutralised`].
     pub(crate) fn row<I, T>(&mut self, cells: I)
     where
         I: IntoIterator<Item = T>,
-        T: AsRef<[u8]>,
+        T: AsRef<str>,
     {
+        let cells: Vec<String> = cells
+            .into_iter()
+            .map(|c| neutralised(c.as_ref()).into_owned())
+            .collect();
         // Infallible into a `Vec` (see `new`).
-        let _ = self.0.write_record(cells);
+        let _ = self.0.write_record(&cells);
     }
 
     pub(crate) fn finish(self) -> String {

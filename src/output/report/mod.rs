@@ -13,7 +13,7 @@ mod text;
 use crate::analysis::piano_annuale::{PianoAnnuale, RigaStato, Sezione};
 use crate::analysis::private::{FigurePrivate, StockPrivato, CATEGORIE_ESCLUSE};
 
-pub(crate) use self::csv::CsvText;
+pub(crate) use self::csv::{neutralised, CsvText};
 pub use self::html::html_stampa;
 pub use self::svg::{ComuneMappa, MappaComuni};
 
