@@ -229,20 +229,36 @@ pub async fn root(
     }
 }
 
+/// A page that is a list of code items (`prefix` before each), after an optional intro.
+fn code_list_page(
+    title: &str,
+    intro: &str,
+    prefix: &str,
+    items: &[&str],
+    json_href: &str,
+) -> Response {
+    let mut b = page_start(title);
+    b.push_str(intro);
+    b.push_str("<ul>");
+    for item in items {
+        let _ = write!(b, "<li><code>{prefix}{}</code></li>", esc(item));
+    }
+    b.push_str("</ul>");
+    respond(MT_HTML, page_end(b, json_href))
+}
+
 async fn conformance(RawQuery(q): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
     let params = Params::parse(q.as_deref())?;
     params.only(&["f"])?;
     Ok(match representation(&params, &headers)? {
         Repr::Json => json_response(MT_JSON, &json!({ "conformsTo": CONFORMANCE })),
-        Repr::Html => {
-            let mut b = page_start("Classi di conformità");
-            b.push_str("<ul>");
-            for c in CONFORMANCE {
-                let _ = write!(b, "<li><code>{}</code></li>", esc(c));
-            }
-            b.push_str("</ul>");
-            respond(MT_HTML, page_end(b, "/conformance?f=json"))
-        }
+        Repr::Html => code_list_page(
+            "Classi di conformità",
+            "",
+            "",
+            &CONFORMANCE,
+            "/conformance?f=json",
+        ),
     })
 }
 
@@ -257,25 +273,21 @@ async fn api(
     params.only(&["f"])?;
     Ok(match representation(&params, &headers)? {
         Repr::Json => json_response(MT_OPENAPI, &openapi(&base_url, &s, caller)),
-        Repr::Html => {
-            let mut b = page_start("Descrizione dell'API");
-            b.push_str(
-                "<p>L'API segue OGC API - Features, Parte 1. La descrizione completa in \
-                 OpenAPI 3.0 è in <a href=\"/api?f=json\">JSON</a>.</p><ul>",
-            );
-            for p in [
+        Repr::Html => code_list_page(
+            "Descrizione dell'API",
+            "<p>L'API segue OGC API - Features, Parte 1. La descrizione completa in \
+             OpenAPI 3.0 è in <a href=\"/api?f=json\">JSON</a>.</p>",
+            "GET ",
+            &[
                 "/",
                 "/conformance",
                 "/collections",
                 "/collections/{collectionId}",
                 "/collections/{collectionId}/items",
                 "/collections/{collectionId}/items/{featureId}",
-            ] {
-                let _ = write!(b, "<li><code>GET {}</code></li>", esc(p));
-            }
-            b.push_str("</ul>");
-            respond(MT_HTML, page_end(b, "/api?f=json"))
-        }
+            ],
+            "/api?f=json",
+        ),
     })
 }
 
