@@ -50,23 +50,9 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 
-# Sequential /health requests for `seconds`; prints count, p50, p99 and max in ms.
-latency() { # seconds
-  local stop=$((SECONDS + $1)) out
-  out=$(mktemp)
-  while [ $SECONDS -lt $stop ]; do
-    curl -s -o /dev/null -m 20 -w '%{time_total} %{http_code}\n' "$URL/health" >>"$out" || echo "20 000" >>"$out"
-  done
-  python3 - "$out" <<'PY'
-import sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-t = sorted(float(r[0]) * 1000 for r in rows)
-bad = sum(1 for r in rows if r[1] != "200")
-q = lambda p: t[min(len(t) - 1, int(p * len(t)))]
-print(f"   /health: {len(t)} requests ({bad} not 200), p50 {q(0.5):.2f} ms, p99 {q(0.99):.2f} ms, max {t[-1]:.2f} ms")
-PY
-  rm -f "$out"
-}
+# Sequential /health requests for `seconds` (benches/health_latency.sh).
+. "$ROOT/benches/health_latency.sh"
+latency() { health_latency "$URL" "$1" "   /health: "; }
 
 rss() { awk '/VmHWM|VmRSS/ {printf "%s %.1f MB  ", $1, $2 / 1024}' "/proc/$SERVER/status" | sed 's/^/   /'; echo; }
 # CPU seconds (user + system) the server has used so far.
