@@ -9,6 +9,7 @@
 
 pub mod analysis;
 pub mod atomic;
+pub mod auth;
 pub mod crs;
 pub mod demo;
 pub mod index;

@@ -62,6 +62,119 @@ struct ServeOpts {
     /// Seconds given to requests in flight on SIGTERM or SIGINT before exiting [default: 10].
     #[arg(long, env = "ABITARE_SHUTDOWN_GRACE", value_name = "S")]
     shutdown_grace: Option<u64>,
+    /// The accounts database (SQLite) [default: abitare.sqlite beside the workspace].
+    #[arg(long, env = "ABITARE_DB", value_name = "FILE")]
+    db: Option<PathBuf>,
+}
+
+/// Where the accounts database is: `--db`, or `abitare.sqlite` beside `near` (the project file
+/// or the workspace).
+#[derive(Args, Debug, Clone)]
+struct DbOpts {
+    /// The accounts database (SQLite) [default: abitare.sqlite beside the project's workspace].
+    #[arg(long, env = "ABITARE_DB", value_name = "FILE")]
+    db: Option<PathBuf>,
+    #[arg(long, default_value = "abitare.toml")]
+    project: PathBuf,
+}
+
+impl DbOpts {
+    fn path(&self) -> Result<PathBuf> {
+        match &self.db {
+            Some(p) => Ok(p.clone()),
+            None => Ok(db_beside(&workspace_of(&self.project)?)),
+        }
+    }
+    fn open(&self) -> Result<abitare::auth::Accounts> {
+        let p = self.path()?;
+        abitare::auth::Accounts::open(&p)
+            .with_context(|| format!("apertura del registro degli account {}", p.display()))
+    }
+}
+
+/// `abitare.sqlite` in the folder of the workspace `ws` (the project's folder).
+fn db_beside(ws: &Path) -> PathBuf {
+    ws.parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        .join("abitare.sqlite")
+}
+
+#[derive(Subcommand, Debug)]
+enum UsersCommand {
+    /// Add an account; without --password-stdin a password is generated and shown once.
+    Aggiungi {
+        /// User name (lowercase letters, digits, . _ -).
+        nome: String,
+        /// tavolo, ente, ufficio or amministratore.
+        #[arg(long)]
+        ruolo: String,
+        /// The owner body of an `ente` account (e.g. "Comune di Clusone", "ALER Bergamo").
+        #[arg(long)]
+        ente: Option<String>,
+        /// Read the password from standard input (one line) instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DbOpts,
+    },
+    /// Change an account's role (its sessions end).
+    Ruolo {
+        nome: String,
+        #[arg(long)]
+        ruolo: String,
+        #[arg(long)]
+        ente: Option<String>,
+        #[command(flatten)]
+        db: DbOpts,
+    },
+    /// Set a new password (generated and shown once, or from standard input).
+    Password {
+        nome: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DbOpts,
+    },
+    /// Deactivate an account: its sessions end, its tokens are revoked; the record stays.
+    Disattiva {
+        nome: String,
+        #[command(flatten)]
+        db: DbOpts,
+    },
+    /// List the accounts.
+    Elenco {
+        #[command(flatten)]
+        db: DbOpts,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create a personal access token for an account; it is shown once.
+    Crea {
+        /// The account.
+        utente: String,
+        /// A name to recognise it by (e.g. "QGIS ufficio").
+        #[arg(long)]
+        nome: String,
+        /// Days of validity.
+        #[arg(long, default_value_t = 90)]
+        giorni: i64,
+        #[command(flatten)]
+        db: DbOpts,
+    },
+    /// Revoke a token by its number (see `abitare token elenco`).
+    Revoca {
+        id: i64,
+        #[command(flatten)]
+        db: DbOpts,
+    },
+    /// List the tokens (of one account, or all).
+    Elenco {
+        utente: Option<String>,
+        #[command(flatten)]
+        db: DbOpts,
+    },
 }
 
 impl ServeOpts {
@@ -165,6 +278,24 @@ enum Command {
         #[command(subcommand)]
         report: ReportCommand,
     },
+    /// Accounts: who may sign in, with which role.
+    Utenti {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Personal access tokens (for QGIS, GDAL and scripts).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// The audit log (newest first).
+    Registro {
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limite: usize,
+        #[command(flatten)]
+        db: DbOpts,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -254,9 +385,90 @@ fn build(project: &Path) -> Result<PathBuf> {
     Ok(outcome.workspace)
 }
 
+/// A random password of 20 characters from an alphabet without look-alikes (about 115 bits).
+fn generated_password() -> Result<String> {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut out = String::with_capacity(20);
+    while out.len() < 20 {
+        let mut b = [0u8; 32];
+        getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("generatore casuale: {e}"))?;
+        // Rejection sampling: no bias towards the first letters.
+        let limit = 256 - 256 % ALPHABET.len();
+        for x in b {
+            if (x as usize) < limit && out.len() < 20 {
+                out.push(ALPHABET[x as usize % ALPHABET.len()] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The password: one line of standard input, or a generated one (`true`: show it).
+fn password_from(stdin: bool) -> Result<(String, bool)> {
+    if stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("lettura della password dallo standard input")?;
+        Ok((line.trim_end_matches(['\r', '\n']).to_string(), false))
+    } else {
+        Ok((generated_password()?, true))
+    }
+}
+
+fn role(code: &str) -> Result<abitare::auth::Role> {
+    code.parse::<abitare::auth::Role>()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The demo accounts, one per role, with new passwords at each start (printed once).
+fn demo_accounts(accounts: &abitare::auth::Accounts) -> Result<Vec<(String, String, String)>> {
+    use abitare::auth::Role;
+    let mut out = Vec::new();
+    for (name, r, ente) in [
+        ("tavolo", Role::Tavolo, None),
+        ("ente", Role::Ente, Some("Comune di Clusone")),
+        ("ufficio", Role::Ufficio, None),
+        ("amministratore", Role::Amministratore, None),
+    ] {
+        let password = generated_password()?;
+        match accounts.account(name)? {
+            Some(_) => {
+                accounts.set_role(name, r, ente, None)?;
+                accounts.set_password(name, &password, None)?;
+            }
+            None => {
+                accounts.add_account(name, r, ente, &password, None)?;
+            }
+        }
+        out.push((name.to_string(), r.label_it().to_string(), password));
+    }
+    Ok(out)
+}
+
 /// Serves the workspace `ws` until SIGTERM or SIGINT.
 async fn serve(ws: &Path, opts: &ServeOpts, project: &ServerSection) -> Result<()> {
     let loaded = load(ws)?;
+    let db = opts.db.clone().unwrap_or_else(|| db_beside(ws));
+    let accounts = abitare::auth::Accounts::open(&db)
+        .with_context(|| format!("apertura del registro degli account {}", db.display()))?;
+    if let Some(a) = accounts
+        .ensure_admin_from_env()
+        .context("primo amministratore da ABITARE_ADMIN_USER e ABITARE_ADMIN_PASSWORD")?
+    {
+        eprintln!(
+            "Creato l'amministratore {} (da ABITARE_ADMIN_USER)",
+            a.username
+        );
+    }
+    if accounts.accounts()?.is_empty() {
+        eprintln!(
+            "Nessun account in {}: tutti vedono solo i dati pubblici. Primo amministratore: \
+             abitare utenti aggiungi NOME --ruolo amministratore --db {}",
+            db.display(),
+            db.display()
+        );
+    }
     let manifest = abitare::model::workspace::read_manifest(ws)
         .with_context(|| format!("apertura del workspace {}", ws.display()))?;
     let served = ServedWorkspace::from_manifest(&manifest);
@@ -269,7 +481,10 @@ async fn serve(ws: &Path, opts: &ServeOpts, project: &ServerSection) -> Result<(
         "Mappa dell'Ambito {} su http://{addr}/ (workspace del {}; Ctrl-C o SIGTERM per terminare)",
         loaded.model.ambito.nome, served.creato
     );
-    abitare::server::serve_with(loaded, Some(served), addr, limits, links)
+    let app = abitare::server::App::new(std::sync::Arc::new(loaded))
+        .policy(links)
+        .accounts(std::sync::Arc::new(accounts));
+    abitare::server::serve_with(app, Some(served), addr, limits)
         .await
         .with_context(|| format!("server su {addr}"))?;
     eprintln!("Server terminato");
@@ -302,6 +517,19 @@ async fn main() -> Result<()> {
                 generated.files.len()
             );
             let ws = build(&generated.project)?;
+            let db = opts.db.clone().unwrap_or_else(|| db_beside(&ws));
+            let accounts = abitare::auth::Accounts::open(&db)
+                .with_context(|| format!("apertura del registro degli account {}", db.display()))?;
+            let created = demo_accounts(&accounts).context("account dimostrativi")?;
+            drop(accounts);
+            eprintln!(
+                "Account dimostrativi (password nuove a ogni avvio, in {}):",
+                db.display()
+            );
+            for (name, label, password) in &created {
+                eprintln!("  {name:<15} {password}   ({label})");
+            }
+            eprintln!("  Accesso: http://{}:{}/accesso", opts.host, opts.port);
             if !no_serve {
                 let server = read_project(&generated.project)?.server;
                 serve(&ws, &opts, &server).await?;
@@ -369,6 +597,10 @@ async fn main() -> Result<()> {
             let loaded = load(&ws)?;
             let t0 = std::time::Instant::now();
             // A PMTiles archive is a file anyone may read: public layers only.
+            eprintln!(
+                "Le tile dell'archivio sono quelle del pubblico (nessun accesso riservato: un \
+                 file PMTiles non ha login): niente singoli alloggi, conteggi piccoli non pubblicati."
+            );
             let source = abitare::output::mvt::TileSource::for_audience(
                 &loaded,
                 abitare::output::layers::Audience::Pubblico,
@@ -446,6 +678,136 @@ async fn main() -> Result<()> {
             match out {
                 Some(path) => write_atomic(&path, &text)?,
                 None => print!("{text}"),
+            }
+        }
+        Command::Utenti { command } => users(command)?,
+        Command::Token { command } => tokens(command)?,
+        Command::Registro { limite, db } => {
+            let accounts = db.open()?;
+            for e in accounts.audit_log(limite, None)? {
+                println!(
+                    "{:>6}  {}  {:<20} {:<18} {}{}",
+                    e.id,
+                    e.at.format("%Y-%m-%d %H:%M:%S"),
+                    e.actor.as_deref().unwrap_or("-"),
+                    e.event,
+                    e.detail,
+                    e.address.map(|a| format!("  [{a}]")).unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn users(command: UsersCommand) -> Result<()> {
+    match command {
+        UsersCommand::Aggiungi {
+            nome,
+            ruolo,
+            ente,
+            password_stdin,
+            db,
+        } => {
+            let accounts = db.open()?;
+            let (password, show) = password_from(password_stdin)?;
+            let a = accounts
+                .add_account(&nome, role(&ruolo)?, ente.as_deref(), &password, None)
+                .with_context(|| format!("account {nome:?}"))?;
+            eprintln!("Account {} creato: {}", a.username, a.role.label_it());
+            if show {
+                println!("{password}");
+                eprintln!("(la password qui sopra è mostrata solo ora)");
+            }
+        }
+        UsersCommand::Ruolo {
+            nome,
+            ruolo,
+            ente,
+            db,
+        } => {
+            let a = db
+                .open()?
+                .set_role(&nome, role(&ruolo)?, ente.as_deref(), None)
+                .with_context(|| format!("account {nome:?}"))?;
+            eprintln!("Account {}: ora {}", a.username, a.role.label_it());
+        }
+        UsersCommand::Password {
+            nome,
+            password_stdin,
+            db,
+        } => {
+            let (password, show) = password_from(password_stdin)?;
+            db.open()?
+                .set_password(&nome, &password, None)
+                .with_context(|| format!("account {nome:?}"))?;
+            eprintln!("Password di {nome} cambiata; le sue sessioni sono chiuse");
+            if show {
+                println!("{password}");
+            }
+        }
+        UsersCommand::Disattiva { nome, db } => {
+            db.open()?
+                .deactivate(&nome, None)
+                .with_context(|| format!("account {nome:?}"))?;
+            eprintln!("Account {nome} disattivato: sessioni chiuse, token revocati");
+        }
+        UsersCommand::Elenco { db } => {
+            for a in db.open()?.accounts()? {
+                println!(
+                    "{:<20} {:<16} {:<28} {}",
+                    a.username,
+                    a.role.code(),
+                    a.ente.as_deref().unwrap_or("-"),
+                    if a.active { "attivo" } else { "disattivato" }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn tokens(command: TokenCommand) -> Result<()> {
+    match command {
+        TokenCommand::Crea {
+            utente,
+            nome,
+            giorni,
+            db,
+        } => {
+            if !(1..=730).contains(&giorni) {
+                bail!("--giorni {giorni}: indicare da 1 a 730 giorni");
+            }
+            let (info, secret) = db
+                .open()?
+                .create_token(&utente, &nome, Some(chrono::Duration::days(giorni)), None)
+                .with_context(|| format!("token per {utente:?}"))?;
+            eprintln!(
+                "Token {} ({}) creato per {}, valido {giorni} giorni; mostrato solo ora:",
+                info.id, info.name, info.username
+            );
+            println!("{secret}");
+        }
+        TokenCommand::Revoca { id, db } => {
+            db.open()?
+                .revoke_token(id, None)
+                .with_context(|| format!("token {id}"))?;
+            eprintln!("Token {id} revocato");
+        }
+        TokenCommand::Elenco { utente, db } => {
+            for t in db.open()?.tokens(utente.as_deref())? {
+                println!(
+                    "{:>5}  {:<16} {:<24} abt_{}…  {}",
+                    t.id,
+                    t.username,
+                    t.name,
+                    t.prefix,
+                    match (t.revoked_at, t.expires_at) {
+                        (Some(_), _) => "revocato".to_string(),
+                        (None, Some(e)) => format!("scade {}", e.format("%Y-%m-%d")),
+                        (None, None) => "senza scadenza".into(),
+                    }
+                );
             }
         }
     }

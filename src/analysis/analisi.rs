@@ -5,7 +5,7 @@
 use crate::index::{LayerIndex, ModelIndex};
 use crate::model::Model;
 
-use super::candidates::{screen, Regole, Screening};
+use super::candidates::{screen, FonteCandidata, Regole, Screening};
 use super::piano_annuale::{contesto, piano_annuale, PianoAnnuale};
 use super::private::{stock_privato, StockPrivato};
 use super::vacancy::{vacancy, Vacancy};
@@ -28,6 +28,42 @@ pub struct Analisi {
     pub indice_privati: LayerIndex,
     /// The rules the candidates were screened with.
     pub regole: Regole,
+    /// The candidate and excluded areas the public sees ([`VistaPubblica`]).
+    pub vista_pubblica: VistaPubblica,
+}
+
+/// The screening as the public sees it: without the areas made from a public parcel because
+/// it holds unused units ([`FonteCandidata::PatrimonioPubblico`]), whose outline and reasons
+/// point at a building with empty flats. They are counted at comune level only (in the
+/// panel's candidate figures). Positions in this view map to positions in [`Screening`].
+#[derive(Debug)]
+pub struct VistaPubblica {
+    pub candidate: Vec<usize>,
+    pub escluse: Vec<usize>,
+    pub indice_candidate: LayerIndex,
+    pub indice_escluse: LayerIndex,
+}
+
+impl VistaPubblica {
+    fn of(s: &Screening) -> VistaPubblica {
+        let public = |f: FonteCandidata| f != FonteCandidata::PatrimonioPubblico;
+        let candidate: Vec<usize> = (0..s.candidate.len())
+            .filter(|&i| public(s.candidate[i].fonte))
+            .collect();
+        let escluse: Vec<usize> = (0..s.escluse.len())
+            .filter(|&i| public(s.escluse[i].fonte))
+            .collect();
+        VistaPubblica {
+            indice_candidate: LayerIndex::from_polygons(
+                candidate.iter().map(|&i| &s.candidate[i].geometry),
+            ),
+            indice_escluse: LayerIndex::from_polygons(
+                escluse.iter().map(|&i| &s.escluse[i].geometry),
+            ),
+            candidate,
+            escluse,
+        }
+    }
 }
 
 impl Analisi {
@@ -49,6 +85,7 @@ impl Analisi {
             LayerIndex::from_polygons(candidate.escluse.iter().map(|e| &e.geometry));
         let indice_privati =
             LayerIndex::from_points(model.alloggi_privati.iter().map(|u| u.posizione.as_ref()));
+        let vista_pubblica = VistaPubblica::of(&candidate);
         Analisi {
             model,
             index,
@@ -60,6 +97,7 @@ impl Analisi {
             indice_escluse,
             indice_privati,
             regole,
+            vista_pubblica,
         }
     }
 }

@@ -43,6 +43,8 @@ pub struct Stati {
     pub sfitto_carenze_manutentive: u32,
     pub sfitto_ristrutturazione: u32,
     pub inutilizzati: u32,
+    /// Unused units with a known date (the mean below is over these).
+    pub inutilizzati_con_data: u32,
     pub mesi_sfitto_medi: Option<f64>,
     pub sfitti_oltre_24_mesi: u32,
     pub tasso_inutilizzo: Option<f64>,
@@ -58,6 +60,7 @@ impl Stati {
             sfitto_carenze_manutentive: c.sfitto_carenze_manutentive,
             sfitto_ristrutturazione: c.sfitto_ristrutturazione,
             inutilizzati: c.inutilizzati,
+            inutilizzati_con_data: c.inutilizzati_con_data,
             mesi_sfitto_medi: c.mesi_sfitto_medi,
             sfitti_oltre_24_mesi: c.sfitti_oltre_24_mesi,
             tasso_inutilizzo,

@@ -11,7 +11,8 @@ use serde_json::json;
 
 use crate::analysis::Analisi;
 use crate::index::LayerIndex;
-use crate::output::layers::{Layer, LayerId};
+use crate::output::layers::{Layer, LayerId, Protection};
+use crate::output::protect::{protect_feature, protect_reasons, sees_all};
 use crate::output::wording::{esclusioni_testo, punteggio_testo};
 
 /// Coordinates are rounded to 7 decimals (about 1 cm), more than any input carries.
@@ -57,10 +58,23 @@ pub fn layer_len(a: &Analisi, layer: Layer) -> usize {
         LayerId::PgtZone => m.pgt_zone.len(),
         LayerId::Vincoli => m.vincoli.len(),
         LayerId::StockPrivato => m.stime_non_occupate.len(),
+        LayerId::AreeCandidate if !sees_all(layer.caller()) => a.vista_pubblica.candidate.len(),
+        LayerId::AreeEscluse if !sees_all(layer.caller()) => a.vista_pubblica.escluse.len(),
         LayerId::AreeCandidate => a.candidate.candidate.len(),
         LayerId::AreeEscluse => a.candidate.escluse.len(),
         LayerId::AlloggiPrivati => m.alloggi_privati.len(),
     }
+}
+
+/// The position in the analysis of the feature at position `i` of `layer` for its caller:
+/// the public's candidate and excluded areas are a view ([`crate::analysis::analisi::VistaPubblica`]).
+fn row(a: &Analisi, layer: Layer, i: usize) -> Option<usize> {
+    let view = match layer.id() {
+        LayerId::AreeCandidate if !sees_all(layer.caller()) => &a.vista_pubblica.candidate,
+        LayerId::AreeEscluse if !sees_all(layer.caller()) => &a.vista_pubblica.escluse,
+        _ => return (i < layer_len(a, layer)).then_some(i),
+    };
+    view.get(i).copied()
 }
 
 /// The R-tree of a layer (feature bounding boxes, by position in the layer).
@@ -75,6 +89,8 @@ pub fn layer_index(a: &Analisi, layer: Layer) -> &LayerIndex {
         LayerId::PgtZone => &i.pgt_zone,
         LayerId::Vincoli => &i.vincoli,
         LayerId::StockPrivato => &i.stock_privato,
+        LayerId::AreeCandidate if !sees_all(layer.caller()) => &a.vista_pubblica.indice_candidate,
+        LayerId::AreeEscluse if !sees_all(layer.caller()) => &a.vista_pubblica.indice_escluse,
         LayerId::AreeCandidate => &a.indice_candidate,
         LayerId::AreeEscluse => &a.indice_escluse,
         LayerId::AlloggiPrivati => &a.indice_privati,
@@ -166,10 +182,13 @@ fn render(a: &Analisi, layer: Layer, selection: Option<&[usize]>, geometry: bool
         }
     };
     let reference = model.ambito.data_riferimento;
+    let public = !sees_all(layer.caller());
+    let reasons = |t: String| if public { protect_reasons(&t) } else { t };
     let out = sel
         .iter()
         .filter(|&&i| i < n)
-        .map(|&i| match layer.id() {
+        .filter_map(|&i| row(a, layer, i))
+        .map(|i| match layer.id() {
             LayerId::Comuni => {
                 let c = &model.comuni[i];
                 let mut stats = vacancy
@@ -212,6 +231,9 @@ fn render(a: &Analisi, layer: Layer, selection: Option<&[usize]>, geometry: bool
                     let r = |v: f64| (v * 1e6).round() / 1e6;
                     obj.insert("lon_interno".into(), json!(r(p.x())));
                     obj.insert("lat_interno".into(), json!(r(p.y())));
+                }
+                if let Some(obj) = stats.as_object_mut() {
+                    protect_feature(layer, obj);
                 }
                 feature(
                     c.istat.clone(),
@@ -288,17 +310,21 @@ fn render(a: &Analisi, layer: Layer, selection: Option<&[usize]>, geometry: bool
                     .and_then(|k| model.comune_by_istat(k));
                 let quota = (t.abitazioni_totali > 0)
                     .then(|| f64::from(t.abitazioni_non_occupate) / f64::from(t.abitazioni_totali));
+                let mut p = json!({
+                    "codice": t.codice,
+                    "comune": comune.map(|c| c.nome.clone()),
+                    "comune_istat": t.comune_istat,
+                    "abitazioni_totali": t.abitazioni_totali,
+                    "abitazioni_non_occupate": t.abitazioni_non_occupate,
+                    "quota_non_occupate": share(quota),
+                });
+                if let Some(obj) = p.as_object_mut() {
+                    protect_feature(layer, obj);
+                }
                 feature(
                     format!("stock_privato.{i}"),
                     geometry.then(|| polygon_geometry(&t.geometry)),
-                    json!({
-                        "codice": t.codice,
-                        "comune": comune.map(|c| c.nome.clone()),
-                        "comune_istat": t.comune_istat,
-                        "abitazioni_totali": t.abitazioni_totali,
-                        "abitazioni_non_occupate": t.abitazioni_non_occupate,
-                        "quota_non_occupate": share(quota),
-                    }),
+                    p,
                 )
             }
             LayerId::AreeCandidate => {
@@ -314,10 +340,10 @@ fn render(a: &Analisi, layer: Layer, selection: Option<&[usize]>, geometry: bool
                         "fonte_label": c.fonte.label_it(),
                         "denominazione": c.denominazione,
                         "punteggio": c.punteggio,
-                        "punteggio_dettaglio": punteggio_testo(&c.punteggio_voci),
+                        "punteggio_dettaglio": reasons(punteggio_testo(&c.punteggio_voci)),
                         "area_ha": (c.area_ha * 100.0).round() / 100.0,
                         "alloggi_stimati": c.alloggi_stimati,
-                        "motivi": c.motivi.join("; "),
+                        "motivi": reasons(c.motivi.join("; ")),
                         "esclusioni": esclusioni_testo(&c.esclusioni),
                     }),
                 )
@@ -405,7 +431,14 @@ macro_rules! cadastral_field {
 /// [`layer_properties`]), when the layer has no such property, or when `i` is out of range.
 /// A value given is the rendered property's value: the tests compare both on every feature.
 pub fn plain_property(a: &Analisi, layer: Layer, i: usize, key: &str) -> Option<JsonValue> {
-    if i >= layer_len(a, layer) {
+    let i = row(a, layer, i)?;
+    // What the public may not see is only ever read from the rendered (protected) feature.
+    if !sees_all(layer.caller())
+        && layer
+            .info()
+            .column(key)
+            .is_some_and(|c| c.protection != Protection::Open)
+    {
         return None;
     }
     let m = &a.model;

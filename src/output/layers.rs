@@ -17,10 +17,14 @@ use serde::Serialize;
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
     /// Anyone, with no login: the public map, API, OGC collections, tiles and exports, and the
-    /// workspace's `layers/`.
+    /// workspace's `layers/`. Public units only as aggregates per comune, with small counts
+    /// withheld ([`crate::output::protect`]).
     Pubblico,
-    /// The Ambito office and its housing desk: the individual private units offered to the
-    /// desk (owners' names are never stored).
+    /// Members of the Tavolo Abitare and the officers of the owner bodies: the unit-level public
+    /// stock (state, since when, address, cadastral reference).
+    Tavolo,
+    /// The Ambito office and its housing desk: also the individual private units offered to
+    /// the desk (owners' names are never stored).
     Ufficio,
 }
 
@@ -28,6 +32,7 @@ impl Audience {
     pub fn code(self) -> &'static str {
         match self {
             Audience::Pubblico => "pubblico",
+            Audience::Tavolo => "tavolo",
             Audience::Ufficio => "ufficio",
         }
     }
@@ -35,8 +40,17 @@ impl Audience {
     pub fn label_it(self) -> &'static str {
         match self {
             Audience::Pubblico => "pubblico",
+            Audience::Tavolo => "Tavolo Abitare ed enti proprietari",
             Audience::Ufficio => "ufficio dell'Ambito",
         }
+    }
+
+    /// Every audience, from the widest to the narrowest.
+    pub const ALL: [Audience; 3] = [Audience::Pubblico, Audience::Tavolo, Audience::Ufficio];
+
+    /// Position in [`Audience::ALL`] (cache keys).
+    pub fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -104,6 +118,23 @@ pub struct Column {
     /// Italian label (spreadsheet headers, QGIS aliases).
     pub label: &'static str,
     pub display: Display,
+    /// What the public may not see of the values (see [`crate::output::protect`]).
+    pub protection: Protection,
+}
+
+/// How a column's values are withheld from the public audience, as statistical offices do
+/// with small cells. Audiences from [`Audience::Tavolo`] on see every value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protection {
+    /// Shown to everyone who sees the layer.
+    Open,
+    /// A count of units or dwellings: a count of 1 or 2 is withheld (`null` in data formats,
+    /// "< 3" where a person reads it), and so is one more cell of each sum it belongs to
+    /// ([`LayerInfo::sums`]), so that it cannot be recovered by subtraction.
+    SmallCount,
+    /// Computed from these counts (a rate, a mean, a share): withheld whenever one of them is.
+    DerivedFrom(&'static [&'static str]),
 }
 
 const fn c(name: &'static str, kind: Kind, label: &'static str) -> Column {
@@ -112,6 +143,7 @@ const fn c(name: &'static str, kind: Kind, label: &'static str) -> Column {
         kind,
         label,
         display: Display::Plain,
+        protection: Protection::Open,
     }
 }
 
@@ -121,7 +153,35 @@ const fn pct(name: &'static str, label: &'static str) -> Column {
         kind: Kind::Real,
         label,
         display: Display::Percent,
+        protection: Protection::Open,
     }
+}
+
+/// A count withheld from the public when small.
+const fn n(name: &'static str, label: &'static str) -> Column {
+    Column {
+        name,
+        kind: Kind::Integer,
+        label,
+        display: Display::Plain,
+        protection: Protection::SmallCount,
+    }
+}
+
+impl Column {
+    /// This column, withheld whenever one of the counts `from` is.
+    const fn derived(mut self, from: &'static [&'static str]) -> Column {
+        self.protection = Protection::DerivedFrom(from);
+        self
+    }
+}
+
+/// A count that is the sum of other counts of the same feature (for the secondary
+/// suppression of [`Protection::SmallCount`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Sum {
+    pub total: &'static str,
+    pub parts: &'static [&'static str],
 }
 
 /// One class of a categorical palette.
@@ -190,6 +250,8 @@ pub struct LayerInfo {
     pub id_property: Option<&'static str>,
     /// The properties of a feature, in export order.
     pub columns: &'static [Column],
+    /// Counts of a feature that are sums of other counts of it.
+    pub sums: &'static [Sum],
     pub palette: Palette,
 }
 
@@ -402,64 +464,87 @@ const COMUNI: &[Column] = &[
     c("sub_ambito", Text, "Sub-ambito"),
     c("popolazione", Integer, "Popolazione"),
     c("area_km2", Real, "Superficie (km²)"),
-    c("alloggi", Integer, "Alloggi pubblici"),
-    c("alloggi_sap", Integer, "Alloggi SAP"),
-    c("occupati", Integer, "Occupati"),
-    c("liberi", Integer, "Liberi"),
-    c(
+    n("alloggi", "Alloggi pubblici"),
+    n("alloggi_sap", "Alloggi SAP"),
+    n("occupati", "Occupati"),
+    n("liberi", "Liberi"),
+    n(
         "sfitto_carenze_manutentive",
-        Integer,
         "Sfitti per carenze manutentive",
     ),
-    c(
-        "sfitto_ristrutturazione",
-        Integer,
-        "Sfitti per ristrutturazione",
-    ),
-    c("inutilizzati", Integer, "Inutilizzati"),
-    pct("tasso_inutilizzo", "Quota inutilizzati"),
-    c("alloggi_per_1000_ab", Real, "Alloggi ogni 1.000 abitanti"),
+    n("sfitto_ristrutturazione", "Sfitti per ristrutturazione"),
+    n("inutilizzati", "Inutilizzati"),
+    pct("tasso_inutilizzo", "Quota inutilizzati").derived(&["inutilizzati", "alloggi"]),
+    c("alloggi_per_1000_ab", Real, "Alloggi ogni 1.000 abitanti").derived(&["alloggi"]),
     c(
         "inutilizzati_per_1000_ab",
         Real,
         "Inutilizzati ogni 1.000 abitanti",
-    ),
+    )
+    .derived(&["inutilizzati"]),
     pct(
         "quota_inutilizzati_ambito",
         "Quota degli inutilizzati dell'Ambito",
-    ),
-    c(
-        "inutilizzati_con_data",
-        Integer,
-        "Inutilizzati con data di sfitto",
-    ),
-    c("mesi_sfitto_medi", Real, "Mesi di sfitto (media)"),
-    c("sfitti_oltre_24_mesi", Integer, "Sfitti da oltre 24 mesi"),
-    c(
+    )
+    .derived(&["inutilizzati"]),
+    n("inutilizzati_con_data", "Inutilizzati con data di sfitto"),
+    c("mesi_sfitto_medi", Real, "Mesi di sfitto (media)").derived(&["inutilizzati_con_data"]),
+    n("sfitti_oltre_24_mesi", "Sfitti da oltre 24 mesi"),
+    n(
         "abitazioni_non_occupate_stimate",
-        Integer,
         "Abitazioni private non occupate (stima)",
     ),
-    c("abitazioni_stimate", Integer, "Abitazioni (stima)"),
+    n("abitazioni_stimate", "Abitazioni (stima)"),
     c("lat_interno", Real, "Latitudine di un punto interno"),
     c("lon_interno", Real, "Longitudine di un punto interno"),
-    c("privati_in_offerta", Integer, "Alloggi privati in offerta"),
-    c(
+    n("privati_in_offerta", "Alloggi privati in offerta"),
+    n(
         "privati_locati_concordato",
-        Integer,
         "Alloggi privati locati a canone concordato",
     ),
-    c("privati_offerti", Integer, "Alloggi privati offerti"),
-    c(
-        "privati_rimessi_in_uso",
-        Integer,
-        "Alloggi privati rimessi in uso",
-    ),
-    c("privati_ritirati", Integer, "Alloggi privati ritirati"),
+    n("privati_offerti", "Alloggi privati offerti"),
+    n("privati_rimessi_in_uso", "Alloggi privati rimessi in uso"),
+    n("privati_ritirati", "Alloggi privati ritirati"),
     pct(
         "quota_non_occupate",
         "Quota di abitazioni private non occupate",
+    )
+    .derived(&["abitazioni_non_occupate_stimate", "abitazioni_stimate"]),
+    c(
+        "valori_protetti",
+        Text,
+        "Valori non pubblicati (conteggi inferiori a 3)",
     ),
+];
+
+/// The state counts of a comune add up to its units, the unused ones to `inutilizzati`; the
+/// private offers by state add up to the offers.
+const SOMME_COMUNI: &[Sum] = &[
+    Sum {
+        total: "alloggi",
+        parts: &[
+            "occupati",
+            "liberi",
+            "sfitto_carenze_manutentive",
+            "sfitto_ristrutturazione",
+        ],
+    },
+    Sum {
+        total: "inutilizzati",
+        parts: &[
+            "liberi",
+            "sfitto_carenze_manutentive",
+            "sfitto_ristrutturazione",
+        ],
+    },
+    Sum {
+        total: "privati_offerti",
+        parts: &[
+            "privati_in_offerta",
+            "privati_locati_concordato",
+            "privati_ritirati",
+        ],
+    },
 ];
 
 const FOGLI: &[Column] = &[
@@ -518,16 +603,18 @@ const VINCOLI: &[Column] = &[
 ];
 
 const STOCK_PRIVATO: &[Column] = &[
-    c(
-        "abitazioni_non_occupate",
-        Integer,
-        "Abitazioni non occupate (stima)",
-    ),
-    c("abitazioni_totali", Integer, "Abitazioni (stima)"),
+    n("abitazioni_non_occupate", "Abitazioni non occupate (stima)"),
+    n("abitazioni_totali", "Abitazioni (stima)"),
     c("codice", Text, "Codice"),
     c("comune", Text, "Comune"),
     c("comune_istat", Text, "Codice ISTAT del comune"),
-    pct("quota_non_occupate", "Quota non occupate"),
+    pct("quota_non_occupate", "Quota non occupate")
+        .derived(&["abitazioni_non_occupate", "abitazioni_totali"]),
+    c(
+        "valori_protetti",
+        Text,
+        "Valori non pubblicati (conteggi inferiori a 3)",
+    ),
 ];
 
 const AREE_CANDIDATE: &[Column] = &[
@@ -590,6 +677,7 @@ pub static LAYERS: [LayerInfo; 11] = [
         min_zoom: 0,
         id_property: Some("istat"),
         columns: COMUNI,
+        sums: SOMME_COMUNI,
         palette: Palette::Quantili {
             property: "inutilizzati",
             colours: YLORRD,
@@ -608,6 +696,7 @@ pub static LAYERS: [LayerInfo; 11] = [
         min_zoom: 12,
         id_property: None,
         columns: FOGLI,
+        sums: &[],
         palette: Palette::Unico {
             fill: "none",
             outline: "#1a1a1a",
@@ -625,6 +714,7 @@ pub static LAYERS: [LayerInfo; 11] = [
         min_zoom: 14,
         id_property: None,
         columns: PARTICELLE,
+        sums: &[],
         palette: Palette::Unico {
             fill: "none",
             outline: "#333333",
@@ -642,6 +732,7 @@ pub static LAYERS: [LayerInfo; 11] = [
         min_zoom: 14,
         id_property: None,
         columns: PARTICELLE,
+        sums: &[],
         palette: Palette::Unico {
             fill: "#8c8c8c",
             outline: "#4d4d4d",
@@ -651,14 +742,18 @@ pub static LAYERS: [LayerInfo; 11] = [
     LayerInfo {
         id: LayerId::AlloggiPubblici,
         name: "alloggi_pubblici",
-        audience: Audience::Pubblico,
+        audience: Audience::Tavolo,
         title: "Alloggi pubblici",
         short_title: "Alloggi pubblici",
-        description: "Alloggi pubblici con stato, ente proprietario e riferimento catastale.",
+        description: "Singoli alloggi pubblici con stato, data di sfitto, indirizzo, ente \
+                      proprietario e riferimento catastale (riservato al Tavolo Abitare, agli \
+                      enti proprietari e all'ufficio dell'Ambito; il pubblico vede i conteggi \
+                      per comune).",
         geometry: GeometryKind::Point,
         min_zoom: 0,
         id_property: Some("id"),
         columns: ALLOGGI_PUBBLICI,
+        sums: &[],
         palette: Palette::Categorie {
             property: "stato",
             classes: STATI,
@@ -677,6 +772,7 @@ pub static LAYERS: [LayerInfo; 11] = [
         min_zoom: 0,
         id_property: None,
         columns: PGT_ZONE,
+        sums: &[],
         palette: Palette::Categorie {
             property: "classe",
             classes: PGT_CLASSI,
@@ -695,6 +791,7 @@ pub static LAYERS: [LayerInfo; 11] = [
         min_zoom: 0,
         id_property: None,
         columns: VINCOLI,
+        sums: &[],
         palette: Palette::Unico {
             fill: "#781c81",
             outline: "#781c81",
@@ -712,6 +809,7 @@ pub static LAYERS: [LayerInfo; 11] = [
         min_zoom: 0,
         id_property: None,
         columns: STOCK_PRIVATO,
+        sums: &[],
         palette: Palette::Soglie {
             property: "quota_non_occupate",
             thresholds: SOGLIE_PRIVATO,
@@ -731,6 +829,7 @@ pub static LAYERS: [LayerInfo; 11] = [
         min_zoom: 0,
         id_property: Some("id"),
         columns: AREE_CANDIDATE,
+        sums: &[],
         palette: Palette::Soglie {
             property: "punteggio",
             thresholds: SOGLIE_PUNTEGGIO,
@@ -750,6 +849,7 @@ pub static LAYERS: [LayerInfo; 11] = [
         min_zoom: 0,
         id_property: Some("id"),
         columns: AREE_ESCLUSE,
+        sums: &[],
         palette: Palette::Unico {
             fill: GRIGIO_ESCLUSE,
             outline: "#4d4d4d",
@@ -769,6 +869,7 @@ pub static LAYERS: [LayerInfo; 11] = [
         min_zoom: 0,
         id_property: Some("codice"),
         columns: ALLOGGI_PRIVATI,
+        sums: &[],
         palette: Palette::Categorie {
             property: "stato",
             classes: STATI_PRIVATI,

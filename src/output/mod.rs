@@ -8,6 +8,7 @@ pub mod geojson;
 pub mod layers;
 pub mod mvt;
 pub mod pmtiles;
+pub mod protect;
 pub mod report;
 pub mod style;
 pub mod tilejson;

@@ -81,7 +81,16 @@ pub fn comuni_fill_color(breaks: &[f64]) -> Value {
 }
 
 /// The style, with the tiles at `tiles_url` (a `{z}/{x}/{y}` template).
-pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_zoom: u8) -> Value {
+/// The style for `caller`: only style layers of the tile layers it may see (the unit points
+/// of the public stock for the Tavolo and beyond, the private units offered to the desk for
+/// the Ambito office).
+pub fn style(
+    caller: Audience,
+    vacancy: &Vacancy,
+    tiles_url: &str,
+    bounds: Option<[f64; 4]>,
+    max_zoom: u8,
+) -> Value {
     let values: Vec<f64> = vacancy
         .per_comune
         .iter()
@@ -132,7 +141,7 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
         "metadata": {
             "abitare:classi_inutilizzati": breaks,
             "abitare:soglie_punteggio": SOGLIE_PUNTEGGIO,
-            "abitare:layer": palette_metadata(Audience::Pubblico),
+            "abitare:layer": palette_metadata(caller),
             "abitare:palettes": page_palettes(),
             "abitare:fonti_candidate": fonti_candidate(),
         },
@@ -234,6 +243,34 @@ pub fn style(vacancy: &Vacancy, tiles_url: &str, bounds: Option<[f64; 4]>, max_z
     });
     if escluse_servite() {
         insert_escluse(&mut v);
+    }
+    if layers::info_of(LayerId::AlloggiPrivati).visible_to(caller) {
+        if let Some(list) = v["layers"].as_array_mut() {
+            list.push(json!({
+                "id": "alloggi-privati", "type": "circle", "source": SOURCE,
+                "source-layer": "alloggi_privati",
+                "paint": {
+                    "circle-color": match_expression(LayerId::AlloggiPrivati),
+                    "circle-radius": ["interpolate", ["linear"], ["zoom"], 9, 3, 12, 5, 15, 8, 18, 11],
+                    "circle-stroke-color": "#1a1a1a",
+                    "circle-stroke-width": 1.5,
+                },
+            }));
+        }
+    }
+    // Nothing of a layer the caller may not see: not its style layers, not its id.
+    if let Some(list) = v["layers"].as_array_mut() {
+        list.retain(|l| {
+            l["source-layer"]
+                .as_str()
+                .is_none_or(|name| layers::info(name).is_some_and(|i| i.visible_to(caller)))
+        });
+    }
+    if let Some(ids) = v["sources"][SOURCE]["promoteId"].as_object_mut() {
+        ids.retain(|name, _| layers::info(name).is_some_and(|i| i.visible_to(caller)));
+        if layers::info_of(LayerId::AlloggiPrivati).visible_to(caller) {
+            ids.insert("alloggi_privati".into(), json!("codice"));
+        }
     }
     v
 }
@@ -353,7 +390,7 @@ mod tests {
                 dimostrativo: false,
             },
         ));
-        let s = style(&v, "http://x/{z}/{x}/{y}.mvt", None, 18);
+        let s = style(Audience::Pubblico, &v, "http://x/{z}/{x}/{y}.mvt", None, 18);
         let layers = s["layers"].as_array().cloned().unwrap_or_default();
         let by_id = |id: &str| layers.iter().find(|l| l["id"] == id).cloned();
         let fill = by_id("aree-candidate-fill").expect("candidate fill");

@@ -6,8 +6,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::routes::{Access, Routes};
-use super::{ApiError, AppState, ReportQuery};
+use super::{ApiError, AppState, Caller, ReportQuery};
 use crate::output::candidates_report::{self, FormatoCandidate};
+use crate::output::protect::screening_for;
 
 pub fn routes() -> Routes {
     Routes::new().get("/api/report/aree-candidate", Access::Public, report)
@@ -15,6 +16,7 @@ pub fn routes() -> Routes {
 
 async fn report(
     State(s): State<AppState>,
+    Caller(c): Caller,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let f = match q.format.as_deref() {
@@ -23,6 +25,7 @@ async fn report(
             ApiError::bad_request(format!("formato non valido: {x:?} (html, csv)"))
         })?,
     };
-    let body = candidates_report::render(&s.model.ambito, &s.model.comuni, &s.candidate, f);
+    let screening = screening_for(&s, c);
+    let body = candidates_report::render(&s.model.ambito, &s.model.comuni, &screening, f);
     Ok(([(header::CONTENT_TYPE, f.content_type())], body).into_response())
 }

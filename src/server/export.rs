@@ -11,10 +11,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde::Deserialize;
 
+use super::auth::{Auth, Resolved};
 use super::heavy::Heavy;
 use super::routes::{Access, Routes};
 use super::{layer_for, ApiError, AppState, Caller};
+use crate::auth::event;
 use crate::output::export::{CsvGeometry, Format, Options};
+use crate::output::layers::LayerId;
 
 /// The export routes, merged into the application router.
 pub fn routes() -> Routes {
@@ -39,6 +42,8 @@ fn extensions() -> String {
 async fn download(
     State(s): State<AppState>,
     Caller(c): Caller,
+    who: Resolved,
+    Extension(auth): Extension<Auth>,
     Extension(heavy): Extension<Arc<Heavy>>,
     Path(file): Path<String>,
     query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
@@ -81,6 +86,15 @@ async fn download(
         Ok(b) => b,
         Err(e) => return Ok(e.into_response()),
     };
+    auth.audit(&who, event::ESPORTAZIONE, &file);
+    let private = crate::output::layers::info_of(LayerId::AlloggiPrivati);
+    if private.visible_to(c) && (layer == "tutto" || layer == private.name) {
+        auth.audit(
+            &who,
+            event::LETTURA_RISERVATA,
+            &format!("{} ({file})", private.name),
+        );
+    }
     let disposition = format!("attachment; filename=\"{layer}.{ext}\"");
     Ok((
         [

@@ -282,10 +282,10 @@ impl Listener {
                     Err(_) => break,
                 },
             };
-            let stream = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 () = &mut shutdown => break,
                 r = inner.accept() => match r {
-                    Ok((stream, _peer)) => stream,
+                    Ok((stream, peer)) => (stream, peer),
                     Err(e) => {
                         accept_failed(&e).await;
                         continue;
@@ -301,7 +301,8 @@ impl Listener {
             let service = {
                 let activity = activity.clone();
                 let app = app.clone();
-                hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+                    req.extensions_mut().insert(ClientAddr(peer.ip()));
                     let busy = activity.busy();
                     let app = app.clone();
                     async move {
@@ -530,6 +531,10 @@ impl RequestId {
         RequestId(format!("{prefix:08x}-{n:012x}"))
     }
 }
+
+/// The address of the peer of the connection a request came on (the proxy's, behind one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
 
 /// Times the request against `limit`, tags it with an id and logs it.
 async fn observe(State(limit): State<Duration>, mut req: Request, next: Next) -> Response {

@@ -19,6 +19,8 @@ use crate::output::layers::{self, Audience, Layer, Refusal};
 use crate::output::report::{self, Formato};
 use routes::{Access, Routes};
 
+mod account;
+pub mod auth;
 pub mod base;
 mod candidates;
 pub mod heavy;
@@ -40,8 +42,9 @@ pub const DEFAULT_LIMIT: usize = 10_000;
 
 pub type AppState = Arc<Analisi>;
 
-/// Who is asking. Every request is public until accounts exist; routes take this extractor
-/// and hand its audience to the layer registry, which refuses what the caller may not see.
+/// The audience of the caller, as [`auth::resolve`] found it before any route (the public
+/// when it found no credentials). Routes hand it to the layer registry, which refuses what
+/// the caller may not see.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller(pub Audience);
 
@@ -49,10 +52,15 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
-        _parts: &mut axum::http::request::Parts,
+        parts: &mut axum::http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Caller(Audience::Pubblico))
+        Ok(Caller(
+            parts
+                .extensions
+                .get::<auth::Resolved>()
+                .map_or(Audience::Pubblico, |r| r.audience),
+        ))
     }
 }
 
@@ -66,8 +74,7 @@ pub fn layer_for(caller: Audience, name: &str) -> Result<Layer, ApiError> {
         )),
         Refusal::Restricted { required } => ApiError::forbidden(format!(
             "il layer {name:?} è riservato a: {}. Per questo accesso non è disponibile; sono \
-             pubblici solo i dati aggregati (layer \"stock_privato\" e proprietà del layer \
-             \"comuni\").",
+             pubblici i dati aggregati per comune (layer \"comuni\" e \"stock_privato\").",
             required.label_it()
         )),
     })
@@ -81,6 +88,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    pub(crate) fn with_status(status: StatusCode, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            detail: detail.into(),
+        }
+    }
     fn bad_request(detail: impl Into<String>) -> ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
@@ -139,6 +152,7 @@ fn routes() -> Routes {
         .merge(ogc::routes())
         .merge(export::routes())
         .merge(tiles::routes())
+        .merge(account::routes())
         .fallback(Access::Public, static_asset)
 }
 
@@ -147,40 +161,79 @@ pub fn route_table() -> Vec<routes::Rule> {
     routes().into_parts().1
 }
 
-/// The application router with the default [`base::UrlPolicy`] (links from `Host`) and the
-/// bound of heavy work from the environment; tests call it without a socket.
+/// The application router with the default [`base::UrlPolicy`] (links from `Host`), no
+/// accounts (every caller is public) and the bound of heavy work from the environment; tests
+/// call it without a socket.
 pub fn app(state: AppState) -> Router {
-    app_with(state, base::UrlPolicy::default())
+    App::new(state).router()
 }
 
 /// The application router, its links written by `policy`.
 pub fn app_with(state: AppState, policy: base::UrlPolicy) -> Router {
-    let heavy = heavy::Heavy::new(heavy::HeavyLimits::from_env());
-    build(state, policy, Arc::new(heavy))
+    App::new(state).policy(policy).router()
 }
 
 /// [`app`] with the given bound of heavy work (its counters stay readable by the caller).
 pub fn app_with_heavy(state: AppState, heavy: Arc<heavy::Heavy>) -> Router {
-    build(state, base::UrlPolicy::default(), heavy)
+    App::new(state).heavy(heavy).router()
 }
 
-fn build(state: AppState, policy: base::UrlPolicy, heavy: Arc<heavy::Heavy>) -> Router {
-    let (router, _) = routes().into_parts();
-    let policy = Arc::new(policy);
-    let vary = policy.clone();
-    router
-        .layer(axum::middleware::map_response(harden))
-        .layer(axum::middleware::map_response(move |mut r: Response| {
-            let vary = vary.clone();
-            async move {
-                vary.mark_vary(&mut r);
-                r
-            }
-        }))
-        .layer(axum::Extension(policy))
-        .layer(axum::Extension(heavy))
-        .layer(tower_http::compression::CompressionLayer::new())
-        .with_state(state)
+/// The parts of an application router.
+pub struct App {
+    state: AppState,
+    policy: base::UrlPolicy,
+    heavy: Option<Arc<heavy::Heavy>>,
+    accounts: Option<Arc<crate::auth::Accounts>>,
+}
+
+impl App {
+    pub fn new(state: AppState) -> App {
+        App {
+            state,
+            policy: base::UrlPolicy::default(),
+            heavy: None,
+            accounts: None,
+        }
+    }
+    /// How links are written.
+    pub fn policy(mut self, policy: base::UrlPolicy) -> App {
+        self.policy = policy;
+        self
+    }
+    /// The bound of heavy work (default: from the environment).
+    pub fn heavy(mut self, heavy: Arc<heavy::Heavy>) -> App {
+        self.heavy = Some(heavy);
+        self
+    }
+    /// The accounts that may sign in (default: none, every caller is public).
+    pub fn accounts(mut self, accounts: Arc<crate::auth::Accounts>) -> App {
+        self.accounts = Some(accounts);
+        self
+    }
+
+    pub fn router(self) -> Router {
+        let heavy = self
+            .heavy
+            .unwrap_or_else(|| Arc::new(heavy::Heavy::new(heavy::HeavyLimits::from_env())));
+        let (router, _) = routes().into_parts();
+        let policy = Arc::new(self.policy);
+        let vary = policy.clone();
+        router
+            .layer(axum::middleware::from_fn(auth::resolve))
+            .layer(axum::middleware::map_response(harden))
+            .layer(axum::middleware::map_response(move |mut r: Response| {
+                let vary = vary.clone();
+                async move {
+                    vary.mark_vary(&mut r);
+                    r
+                }
+            }))
+            .layer(axum::Extension(policy))
+            .layer(axum::Extension(heavy))
+            .layer(axum::Extension(auth::Auth::new(self.accounts)))
+            .layer(tower_http::compression::CompressionLayer::new())
+            .with_state(self.state)
+    }
 }
 
 /// The policy of the HTML pages: scripts, styles, fonts and data from this server only
@@ -246,8 +299,11 @@ async fn harden(mut r: Response) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
+    // The framework's own errors are plain text; the problem documents and the HTML pages
+    // (login) with an error status are the handlers' and stay as they are.
     if (status.is_client_error() || status.is_server_error())
         && !content_type.starts_with("application/problem+json")
+        && !content_type.starts_with("text/html")
     {
         let detail = match status {
             StatusCode::BAD_REQUEST => "richiesta non valida: percorso o parametri non leggibili",
@@ -354,7 +410,7 @@ async fn health(
     }))
 }
 
-async fn ambito(State(s): State<AppState>) -> Json<serde_json::Value> {
+async fn ambito(State(s): State<AppState>, Caller(c): Caller) -> Json<serde_json::Value> {
     let a = &s.model.ambito;
     let t = &s.vacancy.ambito;
     let bbox = s
@@ -363,7 +419,7 @@ async fn ambito(State(s): State<AppState>) -> Json<serde_json::Value> {
         .envelope()
         .or_else(|| s.index.alloggi_pubblici.envelope())
         .map(|r| vec![r.min().x, r.min().y, r.max().x, r.max().y]);
-    Json(json!({
+    let mut v = json!({
         "nome": a.nome,
         "numero": a.numero,
         "capofila": a.capofila,
@@ -386,7 +442,9 @@ async fn ambito(State(s): State<AppState>) -> Json<serde_json::Value> {
         },
         "per_ente": s.vacancy.per_ente,
         "privato": private_totals(&s.privato),
-    }))
+    });
+    crate::output::protect::protect_panel(&mut v, c);
+    Json(v)
 }
 
 /// Private-stock totals of the Ambito (aggregates only; no individual unit).
@@ -425,6 +483,18 @@ async fn layer_list(State(s): State<AppState>, Caller(c): Caller) -> Json<serde_
     Json(json!({ "layer": list }))
 }
 
+/// Records a read of a layer of unit-level private data ([`Audience::Ufficio`]) in the audit
+/// log: who read it, through which route.
+pub(crate) fn audit_read(auth: &auth::Auth, who: &auth::Resolved, layer: Layer, route: &str) {
+    if layer.info().audience == Audience::Ufficio {
+        auth.audit(
+            who,
+            crate::auth::event::LETTURA_RISERVATA,
+            &format!("{} ({route})", layer.name()),
+        );
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct LayerQuery {
     bbox: Option<String>,
@@ -456,12 +526,15 @@ const HEAVY_SELECTION: usize = 2_000;
 async fn layer(
     State(s): State<AppState>,
     Caller(c): Caller,
+    who: auth::Resolved,
+    axum::Extension(guard): axum::Extension<auth::Auth>,
     axum::Extension(heavy): axum::Extension<Arc<heavy::Heavy>>,
     Path(name): Path<String>,
     Query(q): Query<LayerQuery>,
 ) -> Result<Response, heavy::Refusal> {
     let name = name.strip_suffix(".geojson").unwrap_or(&name).to_string();
     let layer = layer_for(c, &name)?;
+    audit_read(&guard, &who, layer, "/api/layers");
     let limit = match q.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(l) => match l.parse::<usize>() {
@@ -518,28 +591,27 @@ async fn piano_annuale(
     Ok(([(header::CONTENT_TYPE, f.content_type())], body).into_response())
 }
 
-/// Serves until SIGINT or SIGTERM with the default [`listen::Limits`] and links.
+/// Serves until SIGINT or SIGTERM with the default [`listen::Limits`] and links, no accounts.
 pub async fn serve(loaded: Analisi, addr: SocketAddr) -> Result<(), listen::ServeError> {
     serve_with(
-        loaded,
+        App::new(Arc::new(loaded)),
         None,
         addr,
         listen::Limits::default(),
-        base::UrlPolicy::default(),
     )
     .await
 }
 
-/// Serves until SIGINT or SIGTERM within `limits`; `/health` names `workspace` when given.
+/// Serves `app` until SIGINT or SIGTERM within `limits`; `/health` names `workspace` when
+/// given.
 pub async fn serve_with(
-    loaded: Analisi,
+    app: App,
     workspace: Option<listen::ServedWorkspace>,
     addr: SocketAddr,
     limits: listen::Limits,
-    links: base::UrlPolicy,
 ) -> Result<(), listen::ServeError> {
     let listener = listen::Listener::bind(addr, limits).await?;
-    let mut router = app_with(Arc::new(loaded), links);
+    let mut router = app.router();
     if let Some(w) = workspace {
         router = router.layer(axum::Extension(Arc::new(w)));
     }

@@ -3,10 +3,11 @@
 //! for the roles to come) is the router's own, never a second list kept by hand.
 
 use axum::handler::Handler;
-use axum::routing::get;
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 
 use super::AppState;
+use crate::output::layers::Audience;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,8 +16,15 @@ pub enum Access {
     /// documents built from public layers and aggregates).
     Public,
     /// The path names a layer (or a file of one): the layer registry decides for the caller's
-    /// audience, `404` for an unknown layer and `403` for one reserved to a narrower audience.
+    /// audience, `404` for an unknown layer and `403` for one reserved to a narrower audience
+    /// (`401` when the caller sent no credentials).
     Layer,
+    /// Any signed-in account (its own session and tokens).
+    Account,
+    /// The administrator of the service (accounts, every token, the audit log).
+    Admin,
+    /// Callers of this audience or a narrower one.
+    Audience(Audience),
 }
 
 /// One route: its path as axum writes it (`{name}` for a segment) and its access rule.
@@ -24,6 +32,15 @@ pub enum Access {
 pub struct Rule {
     pub path: &'static str,
     pub access: Access,
+    pub method: Method,
+}
+
+/// The method of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `GET` and `HEAD`.
+    Get,
+    Post,
 }
 
 /// The path the static-asset fallback answers: anything no route matched.
@@ -50,13 +67,41 @@ impl Routes {
     }
 
     /// A `GET` (and `HEAD`) route.
-    pub fn get<H, T>(mut self, path: &'static str, access: Access, handler: H) -> Routes
+    pub fn get<H, T>(self, path: &'static str, access: Access, handler: H) -> Routes
     where
         H: Handler<T, AppState>,
         T: 'static,
     {
-        self.router = self.router.route(path, get(handler));
-        self.rules.push(Rule { path, access });
+        self.route(path, access, Method::Get, get(handler))
+    }
+
+    /// A `POST` route.
+    pub fn post<H, T>(self, path: &'static str, access: Access, handler: H) -> Routes
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.route(path, access, Method::Post, post(handler))
+    }
+
+    /// A route whose rule is checked before the handler ([`super::auth::guard`]).
+    fn route(
+        mut self,
+        path: &'static str,
+        access: Access,
+        method: Method,
+        m: MethodRouter<AppState>,
+    ) -> Routes {
+        let m = m.route_layer(axum::middleware::from_fn(move |req, next| {
+            super::auth::guard(access, req, next)
+        }));
+        // Two methods on one path are one route of axum.
+        self.router = self.router.route(path, m);
+        self.rules.push(Rule {
+            path,
+            access,
+            method,
+        });
         self
     }
 
@@ -70,6 +115,7 @@ impl Routes {
         self.rules.push(Rule {
             path: FALLBACK,
             access,
+            method: Method::Get,
         });
         self
     }

@@ -20,8 +20,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::routes::{Access, Routes};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Caller};
 use crate::analysis::sintesi;
+use crate::output::layers::Audience;
+use crate::output::protect::protect_panel;
 use crate::output::report::{html_stampa, MappaComuni};
 
 pub fn routes() -> Routes {
@@ -54,28 +56,52 @@ fn links(istat: Option<&str>) -> Value {
 
 /// A panel as JSON with its links. Through [`Value`], so keys are sorted as in every JSON
 /// answer of the API.
-fn panel(figures: &impl Serialize, istat: Option<&str>) -> Result<Value, ApiError> {
+fn panel(
+    figures: &impl Serialize,
+    istat: Option<&str>,
+    caller: Audience,
+) -> Result<Value, ApiError> {
     let mut v = serde_json::to_value(figures).map_err(ApiError::internal)?;
+    protect_panel(&mut v, caller);
     if let Value::Object(m) = &mut v {
-        m.insert("link".into(), links(istat));
+        let mut l = links(istat);
+        if let Value::Object(lm) = &mut l {
+            // Only links the caller may follow.
+            lm.retain(|_, url| {
+                let file = url.as_str().and_then(|u| u.strip_prefix("api/export/"));
+                let layer = file.and_then(|f| f.split('.').next());
+                layer.is_none_or(|n| {
+                    n == "tutto"
+                        || crate::output::layers::info(n).is_some_and(|i| i.visible_to(caller))
+                })
+            });
+        }
+        m.insert("link".into(), l);
     }
     Ok(v)
 }
 
-async fn ambito(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    panel(&sintesi::ambito(&s), None).map(Json)
+async fn ambito(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Value>, ApiError> {
+    panel(&sintesi::ambito(&s), None, caller).map(Json)
 }
 
-async fn comuni(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn comuni(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Value>, ApiError> {
     let list = sintesi::comuni(&s)
         .iter()
-        .map(|c| panel(c, Some(&c.istat)))
+        .map(|c| panel(c, Some(&c.istat), caller))
         .collect::<Result<Vec<Value>, ApiError>>()?;
     Ok(Json(json!({ "comuni": list })))
 }
 
 async fn comune(
     State(s): State<AppState>,
+    Caller(caller): Caller,
     Path(istat): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     if istat.len() != 6 || !istat.bytes().all(|b| b.is_ascii_digit()) {
@@ -89,7 +115,7 @@ async fn comune(
             s.model.ambito.nome
         ))
     })?;
-    panel(&figures, Some(&istat)).map(Json)
+    panel(&figures, Some(&istat), caller).map(Json)
 }
 
 async fn stampa(State(s): State<AppState>) -> Response {

@@ -19,10 +19,11 @@ use lru::LruCache;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 
+use super::auth::{Auth, Resolved};
 use super::base::BaseUrl;
 use super::heavy::{Heavy, Refusal};
 use super::routes::{Access, Routes};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Caller};
 use crate::output::layers::Audience;
 use crate::output::mvt::{valid_tile, TileSource, MAX_ZOOM};
 use crate::output::style::style;
@@ -34,8 +35,12 @@ const CACHE_CONTROL: &str = "public, max-age=3600";
 const MVT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 const DEFAULT_CACHE_MB: usize = 256;
 
-/// (layer position in the source, or `u8::MAX` for all layers; z; x; y)
-type Key = (u8, u8, u32, u32);
+/// (audience; layer position in the source, or `u8::MAX` for all layers; z; x; y): each
+/// audience has its own tiles.
+type Key = (u8, u8, u8, u32, u32);
+
+/// The prepared sources of one state, one per audience.
+type Sources = (usize, [Option<Arc<TileSource>>; 3]);
 
 struct CachedTile {
     raw: Bytes,
@@ -82,7 +87,7 @@ struct Cache {
 
 /// Per-router tile state: the prepared source (of the state it was prepared from) and the cache.
 struct TileService {
-    source: Mutex<Option<(usize, Arc<TileSource>)>>,
+    source: Mutex<Option<Sources>>,
     /// Held by the one request preparing the source.
     preparing: tokio::sync::Mutex<()>,
     cache: Mutex<Cache>,
@@ -108,36 +113,40 @@ impl TileService {
 
     /// The source of `state` when it is already prepared, without waiting: `None` while it is
     /// being prepared (the lock is held then) or not yet asked for.
-    fn ready(&self, state: &AppState) -> Option<Arc<TileSource>> {
+    fn ready(&self, state: &AppState, caller: Audience) -> Option<Arc<TileSource>> {
         let id = Arc::as_ptr(state) as usize;
         let guard = self.source.try_lock().ok()?;
         match guard.as_ref() {
-            Some((sid, src)) if *sid == id => Some(src.clone()),
+            Some((sid, srcs)) if *sid == id => srcs[caller.index()].clone(),
             _ => None,
         }
     }
 
-    /// The source of `state`, prepared on first use (blocking).
-    fn source(&self, state: &AppState) -> Arc<TileSource> {
+    /// The source of `state` for `caller`, prepared on first use (blocking): of the layers
+    /// and features that audience may see.
+    fn source(&self, state: &AppState, caller: Audience) -> Arc<TileSource> {
         let id = Arc::as_ptr(state) as usize;
         let mut guard = match self.source.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        if let Some((sid, src)) = guard.as_ref() {
-            if *sid == id {
+        let fresh_state = !matches!(guard.as_ref(), Some((sid, _)) if *sid == id);
+        if fresh_state {
+            *guard = Some((id, [None, None, None]));
+            // A new state: tiles of the previous one are stale.
+            let mut c = self.lock_cache();
+            c.lru.clear();
+            c.bytes = 0;
+        }
+        if let Some((_, srcs)) = guard.as_mut() {
+            if let Some(src) = &srcs[caller.index()] {
                 return src.clone();
             }
+            let src = Arc::new(TileSource::for_audience(state, caller));
+            srcs[caller.index()] = Some(src.clone());
+            return src;
         }
-        // The tiles are public: one source, of the layers the public may see.
-        let src = Arc::new(TileSource::for_audience(state, Audience::Pubblico));
-        *guard = Some((id, src.clone()));
-        drop(guard);
-        // A new source: tiles of the previous one are stale.
-        let mut c = self.lock_cache();
-        c.lru.clear();
-        c.bytes = 0;
-        src
+        Arc::new(TileSource::for_audience(state, caller))
     }
 
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, Cache> {
@@ -206,16 +215,17 @@ async fn prepared(
     svc: &Arc<TileService>,
     state: &AppState,
     heavy: &Heavy,
+    caller: Audience,
 ) -> Result<Arc<TileSource>, Refusal> {
-    if let Some(src) = svc.ready(state) {
+    if let Some(src) = svc.ready(state, caller) {
         return Ok(src);
     }
     let _one = svc.preparing.lock().await;
-    if let Some(src) = svc.ready(state) {
+    if let Some(src) = svc.ready(state, caller) {
         return Ok(src);
     }
     let (svc, state) = (svc.clone(), state.clone());
-    Ok(heavy.run(move |_| svc.source(&state)).await?)
+    Ok(heavy.run(move |_| svc.source(&state, caller)).await?)
 }
 
 fn json_response(v: serde_json::Value) -> Response {
@@ -244,23 +254,25 @@ fn info(base: &str, path: &str, dimostrativo: bool) -> TileSetInfo<'static> {
 
 async fn tilejson_all(
     State(s): State<AppState>,
+    Caller(c): Caller,
     Extension(svc): Extension<Arc<TileService>>,
     Extension(heavy): Extension<Arc<Heavy>>,
     BaseUrl(base): BaseUrl,
 ) -> Result<Response, Refusal> {
-    let src = prepared(&svc, &s, &heavy).await?;
+    let src = prepared(&svc, &s, &heavy, c).await?;
     let i = info(&base, "/tiles/{z}/{x}/{y}.mvt", s.model.ambito.dimostrativo);
     Ok(json_response(tilejson(&src, None, &i)))
 }
 
 async fn tilejson_layer(
     State(s): State<AppState>,
+    Caller(c): Caller,
     Extension(svc): Extension<Arc<TileService>>,
     Extension(heavy): Extension<Arc<Heavy>>,
     Path(file): Path<String>,
     BaseUrl(base): BaseUrl,
 ) -> Result<Response, Refusal> {
-    let src = prepared(&svc, &s, &heavy).await?;
+    let src = prepared(&svc, &s, &heavy, c).await?;
     if file == "metadata.json" {
         // Tile-directory metadata (as GDAL's MVT driver reads it): TileJSON plus `json`.
         let i = info(&base, "/tiles/{z}/{x}/{y}.mvt", s.model.ambito.dimostrativo);
@@ -276,7 +288,7 @@ async fn tilejson_layer(
         .into());
     };
     let Some(layer) = src.layer(name) else {
-        return Err(unknown_layer(name, &src).into());
+        return Err(unknown_layer(name, &src, c).into());
     };
     let path = format!("/tiles/{}/{{z}}/{{x}}/{{y}}.mvt", layer.name());
     let i = info(&base, &path, s.model.ambito.dimostrativo);
@@ -285,15 +297,17 @@ async fn tilejson_layer(
 
 async fn style_json(
     State(s): State<AppState>,
+    Caller(c): Caller,
     Extension(svc): Extension<Arc<TileService>>,
     Extension(heavy): Extension<Arc<Heavy>>,
     BaseUrl(base): BaseUrl,
 ) -> Result<Response, Refusal> {
-    let src = prepared(&svc, &s, &heavy).await?;
+    let src = prepared(&svc, &s, &heavy, c).await?;
     let bounds = src
         .bounds()
         .map(|b| [b.min().x, b.min().y, b.max().x, b.max().y]);
     let v = style(
+        c,
         &s.vacancy,
         &format!("{base}/tiles/{{z}}/{{x}}/{{y}}.mvt"),
         bounds,
@@ -302,8 +316,8 @@ async fn style_json(
     Ok(json_response(v))
 }
 
-fn unknown_layer(name: &str, src: &TileSource) -> ApiError {
-    if let Err(e @ ApiError { .. }) = super::layer_for(Audience::Pubblico, name) {
+fn unknown_layer(name: &str, src: &TileSource, caller: Audience) -> ApiError {
+    if let Err(e @ ApiError { .. }) = super::layer_for(caller, name) {
         if e.status == StatusCode::FORBIDDEN {
             return e;
         }
@@ -337,28 +351,36 @@ fn parse_zxy(z: &str, x: &str, y: &str) -> Result<(u8, u32, u32), ApiError> {
 
 async fn tile_all(
     State(s): State<AppState>,
+    who: Resolved,
+    Extension(auth): Extension<Auth>,
     Extension(svc): Extension<Arc<TileService>>,
     Extension(heavy): Extension<Arc<Heavy>>,
     Path((z, x, y)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
+    let c = who.audience;
     let zxy = parse_zxy(&z, &x, &y)?;
-    tile(s, svc, &heavy, None, zxy, &headers).await
+    audit_tiles(&auth, &who, c, None);
+    tile(s, svc, &heavy, c, None, zxy, &headers).await
 }
 
 async fn tile_layer(
     State(s): State<AppState>,
+    who: Resolved,
+    Extension(auth): Extension<Auth>,
     Extension(svc): Extension<Arc<TileService>>,
     Extension(heavy): Extension<Arc<Heavy>>,
     Path((layer, z, x, y)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
-    let src = prepared(&svc, &s, &heavy).await?;
+    let c = who.audience;
+    let src = prepared(&svc, &s, &heavy, c).await?;
     if src.layer(&layer).is_none() {
-        return Err(unknown_layer(&layer, &src).into());
+        return Err(unknown_layer(&layer, &src, c).into());
     }
     let zxy = parse_zxy(&z, &x, &y)?;
-    tile(s, svc, &heavy, Some(layer), zxy, &headers).await
+    audit_tiles(&auth, &who, c, Some(&layer));
+    tile(s, svc, &heavy, c, Some(layer), zxy, &headers).await
 }
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
@@ -390,16 +412,25 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
         .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
 }
 
+/// Tiles that hold unit-level private data are reads the audit log records.
+fn audit_tiles(auth: &Auth, who: &Resolved, caller: Audience, layer: Option<&str>) {
+    let private = crate::output::layers::info_of(crate::output::layers::LayerId::AlloggiPrivati);
+    if private.visible_to(caller) && layer.is_none_or(|l| l == private.name) {
+        auth.audit_tiles(who, &format!("{} (tile)", private.name));
+    }
+}
+
 async fn tile(
     s: AppState,
     svc: Arc<TileService>,
     heavy: &Heavy,
+    caller: Audience,
     layer: Option<String>,
     (z, x, y): (u8, u32, u32),
     headers: &HeaderMap,
 ) -> Result<Response, Refusal> {
     let gzip = accepts_gzip(headers);
-    let src = prepared(&svc, &s, heavy).await?;
+    let src = prepared(&svc, &s, heavy, caller).await?;
     let layer_pos = match &layer {
         None => u8::MAX,
         Some(n) => src
@@ -407,9 +438,9 @@ async fn tile(
             .iter()
             .position(|l| l.name() == n)
             .and_then(|p| u8::try_from(p).ok())
-            .ok_or_else(|| unknown_layer(n, &src))?,
+            .ok_or_else(|| unknown_layer(n, &src, caller))?,
     };
-    let key: Key = (layer_pos, z, x, y);
+    let key: Key = (caller.index() as u8, layer_pos, z, x, y);
     let (cached, fresh) = match svc.get(&key) {
         Some(t) => (t, false),
         None => {

@@ -213,3 +213,100 @@ pub fn build_demo() -> BuiltDemo {
         project: generated.project,
     }
 }
+
+/// An accounts database in a temporary folder with one account per role and a personal
+/// access token for each, shared by the tests of one binary.
+pub struct Signed {
+    _dir: tempfile::TempDir,
+    pub accounts: std::sync::Arc<abitare::auth::Accounts>,
+    tokens: Vec<(abitare::auth::Role, String)>,
+}
+
+impl Signed {
+    /// The token of the account of role `role`.
+    pub fn token(&self, role: abitare::auth::Role) -> &str {
+        self.tokens
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, t)| t.as_str())
+            .expect("a token per role")
+    }
+}
+
+/// The shared [`Signed`] accounts (accounts `tavolo`, `ente` of "Comune di Alfa", `ufficio`,
+/// `amministratore`).
+pub fn signed() -> &'static Signed {
+    use abitare::auth::{Accounts, Role};
+    static SIGNED: std::sync::OnceLock<Signed> = std::sync::OnceLock::new();
+    SIGNED.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let accounts = Accounts::open(&dir.path().join("abitare.sqlite")).expect("accounts");
+        let mut tokens = Vec::new();
+        for (name, role, ente) in [
+            ("tavolo", Role::Tavolo, None),
+            ("ente", Role::Ente, Some("Comune di Alfa")),
+            ("ufficio", Role::Ufficio, None),
+            ("amministratore", Role::Amministratore, None),
+        ] {
+            accounts
+                .add_account(name, role, ente, "una password lunga abbastanza", None)
+                .expect("account");
+            let (_, secret) = accounts
+                .create_token(name, "test", Some(chrono::Duration::days(1)), None)
+                .expect("token");
+            tokens.push((role, secret));
+        }
+        Signed {
+            _dir: dir,
+            accounts: std::sync::Arc::new(accounts),
+            tokens,
+        }
+    })
+}
+
+/// The application router with the shared [`signed`] accounts.
+pub fn app_signed(state: std::sync::Arc<abitare::analysis::Analisi>) -> axum::Router {
+    abitare::server::App::new(state)
+        .accounts(signed().accounts.clone())
+        .router()
+}
+
+/// Answers one GET as the account of `role` (its token as `Authorization: Bearer`), or as
+/// the public when `role` is `None`: status, content type and body.
+pub async fn get_raw_as(
+    state: std::sync::Arc<abitare::analysis::Analisi>,
+    uri: &str,
+    role: Option<abitare::auth::Role>,
+) -> (axum::http::StatusCode, String, Vec<u8>) {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut req = Request::get(uri).header("host", "localhost:8080");
+    if let Some(r) = role {
+        req = req.header("authorization", format!("Bearer {}", signed().token(r)));
+    }
+    let resp = app_signed(state)
+        .oneshot(req.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, ct, body.to_vec())
+}
+
+/// [`get_raw_as`] with the body as text.
+pub async fn get_text_as(
+    state: std::sync::Arc<abitare::analysis::Analisi>,
+    uri: &str,
+    role: Option<abitare::auth::Role>,
+) -> (axum::http::StatusCode, String, String) {
+    let (s, ct, body) = get_raw_as(state, uri, role).await;
+    (s, ct, String::from_utf8_lossy(&body).into_owned())
+}

@@ -1,6 +1,7 @@
 //! Per-layer facts computed once per loaded workspace: how features are named in URLs, the
 //! property names and the extent.
 
+use crate::output::layers::Audience;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -39,7 +40,8 @@ pub(super) struct LayerMeta {
 /// requests meanwhile wait for that computation.
 #[derive(Debug, Default)]
 pub(super) struct MetaCache {
-    layers: Mutex<HashMap<String, CacheEntry>>,
+    /// By (audience, layer): the public's view of a layer may hold fewer features.
+    layers: Mutex<HashMap<(Audience, &'static str), CacheEntry>>,
 }
 
 pub(super) type Cache = Arc<MetaCache>;
@@ -51,16 +53,14 @@ impl MetaCache {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
-        if let Some((weak, cell)) = map.get(layer.name()) {
+        let key = (layer.caller(), layer.name());
+        if let Some((weak, cell)) = map.get(&key) {
             if weak.upgrade().is_some_and(|s| Arc::ptr_eq(&s, state)) {
                 return cell.clone();
             }
         }
         let cell = Arc::new(OnceCell::new());
-        map.insert(
-            layer.name().to_string(),
-            (Arc::downgrade(state), cell.clone()),
-        );
+        map.insert(key, (Arc::downgrade(state), cell.clone()));
         cell
     }
 

@@ -96,6 +96,8 @@ struct Ctx {
     raw: Option<String>,
     headers: HeaderMap,
     base_url: String,
+    who: super::auth::Resolved,
+    auth: super::auth::Auth,
 }
 
 impl axum::extract::FromRequestParts<AppState> for Ctx {
@@ -124,6 +126,16 @@ impl axum::extract::FromRequestParts<AppState> for Ctx {
             raw: parts.uri.query().map(str::to_string),
             headers: parts.headers.clone(),
             base_url,
+            who: parts
+                .extensions
+                .get::<super::auth::Resolved>()
+                .cloned()
+                .unwrap_or_else(|| super::auth::Resolved::public(None)),
+            auth: parts
+                .extensions
+                .get::<super::auth::Auth>()
+                .cloned()
+                .unwrap_or_default(),
         })
     }
 }
@@ -363,6 +375,7 @@ async fn collection(
         raw: q,
         headers,
         base_url,
+        ..
     } = ctx;
     let Path(id) = path.map_err(|e| ApiError::bad_request(format!("percorso non valido: {e}")))?;
     let (layer, n) = served(&s, &id, caller)?;
@@ -460,9 +473,12 @@ async fn items(
         raw,
         headers,
         base_url,
+        who,
+        auth,
     } = ctx;
     let Path(id) = path.map_err(|e| ApiError::bad_request(format!("percorso non valido: {e}")))?;
     let (layer, _) = served(&s, &id, caller)?;
+    super::audit_read(&auth, &who, layer, "/collections/items");
     let params = Params::parse(raw.as_deref())?;
     let repr = representation(&params, &headers)?;
     let base = &base_url;
@@ -630,10 +646,13 @@ async fn item(
         raw,
         headers,
         base_url,
+        who,
+        auth,
     } = ctx;
     let Path((id, fid)) =
         path.map_err(|e| ApiError::bad_request(format!("percorso non valido: {e}")))?;
     let (layer, n) = served(&s, &id, caller)?;
+    super::audit_read(&auth, &who, layer, "/collections/items/{id}");
     let params = Params::parse(raw.as_deref())?;
     params.only(&["f", "crs"])?;
     check_crs(&params)?;
