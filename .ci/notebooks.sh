@@ -31,7 +31,10 @@ trap cleanup EXIT
 
 step "demo and GeoParquet export"
 "$bin" demo --dir "$work/demo" --no-serve
-"$bin" export --format geoparquet --project "$work/demo/abitare.toml" --out "$work/export/geoparquet"
+"$bin" export --format geoparquet --per tavolo --project "$work/demo/abitare.toml" --out "$work/export/geoparquet"
+# The analyst reads the API as a member of the Tavolo, with a personal access token.
+ABITARE_TOKEN=$("$bin" token crea tavolo --nome quaderno --giorni 1 --project "$work/demo/abitare.toml")
+export ABITARE_TOKEN
 
 port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 step "serving the demo on port $port"

@@ -250,6 +250,11 @@ enum Command {
         /// CSV geometry: wkt (a WKT column) or lonlat (point or centroid).
         #[arg(long, default_value = "wkt")]
         geometry: String,
+        /// For whom: pubblico (public layers, small counts withheld), tavolo (also the
+        /// individual public units) or ufficio (also the private units offered to the desk).
+        /// Files leave the service: give a restricted file only to who may read it.
+        #[arg(long = "per", default_value = "pubblico")]
+        audience: String,
         /// Workspace directory (default: the one of --project).
         #[arg(long, conflicts_with = "project")]
         workspace: Option<PathBuf>,
@@ -558,10 +563,21 @@ async fn main() -> Result<()> {
             layers,
             out,
             geometry,
+            audience,
             workspace,
             project,
         } => {
             use abitare::output::export;
+            use abitare::output::layers::Audience;
+            let Some(caller) = Audience::ALL.into_iter().find(|a| a.code() == audience) else {
+                bail!("--per {audience:?}: indicare pubblico, tavolo o ufficio");
+            };
+            if caller != Audience::Pubblico {
+                eprintln!(
+                    "Esportazione per: {} (contiene dati riservati: da consegnare solo a chi può leggerli)",
+                    caller.label_it()
+                );
+            }
             let request = export::Request {
                 format: export::Format::parse(&format)?,
                 layers,
@@ -569,8 +585,7 @@ async fn main() -> Result<()> {
                 options: export::Options {
                     csv_geometry: export::CsvGeometry::parse(&geometry)?,
                 },
-                // Exported files leave the service: the public layers only.
-                caller: abitare::output::layers::Audience::Pubblico,
+                caller,
             };
             let ws = match workspace {
                 Some(w) => w,

@@ -1,10 +1,16 @@
-//! Every route of the router, with every layer of the registry, as the public sees them. The
-//! list of URLs is generated from `server::route_table()` (the router's own table) and the
-//! layer registry, never written by hand, so a new route or layer is covered the day it is
-//! added. On the demo Ambito (which has individual private units, reserved to the office):
-//! - a URL that names a reserved layer is answered `403`, on every route;
-//! - no response of any route — JSON, HTML, CSV, MVT tiles, GeoPackage, XLSX, GeoParquet —
-//!   holds the code or the address of an individual private unit;
+//! Every route of the router, with every layer of the registry, for every audience: the
+//! public (no credentials) and each role (its personal access token). The list of URLs is
+//! generated from `server::route_table()` (the router's own table, every route with its access
+//! rule) and the layer registry, never written by hand, so a new route or layer is covered the
+//! day it is added. On the demo Ambito:
+//! - a URL that names a layer the caller may not see is answered `401` with the challenge for
+//!   the public, `403` for a signed-in caller; so are the account and administrator routes;
+//! - no response of any route — JSON, HTML, CSV, MVT tiles, GeoPackage, XLSX, GeoParquet, the
+//!   style — holds what the caller may not see: for the public (and the administrator) the
+//!   address of any individual unit, public or private, the code of a private offer and the id
+//!   of a candidate area made from a public parcel with empty flats (`PP-…`); for the Tavolo
+//!   and the owner bodies the codes and addresses of the private units;
+//! - responses to a signed-in caller are `Cache-Control: private`;
 //! - every error is an `application/problem+json` document;
 //! - `X-Forwarded-Host` sent by a client never reaches a link (no proxy configured);
 //! - every response has `nosniff`; every HTML page a Content-Security-Policy and no framing.
@@ -18,8 +24,9 @@ use std::io::Read;
 use std::sync::{Arc, OnceLock};
 
 use abitare::analysis::Analisi;
+use abitare::auth::Role;
 use abitare::output::layers::{self, Audience};
-use abitare::server::routes::{Access, FALLBACK};
+use abitare::server::routes::{Access, Method, FALLBACK};
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -44,15 +51,26 @@ async fn get(state: Arc<Analisi>, uri: &str) -> Answer {
 
 /// A GET with a spoofed `X-Forwarded-Host`/`-Proto`, as any client may send.
 async fn get_from(app: axum::Router, uri: &str) -> Answer {
+    send(app, "GET", uri, None).await
+}
+
+/// A request as `role` (its token as Bearer; none for the public), with spoofed forwarding
+/// headers.
+async fn send(app: axum::Router, method: &str, uri: &str, role: Option<Role>) -> Answer {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "localhost:8080")
+        .header("x-forwarded-host", SPOOFED)
+        .header("x-forwarded-proto", "https");
+    if let Some(r) = role {
+        req = req.header(
+            "authorization",
+            format!("Bearer {}", common::signed().token(r)),
+        );
+    }
     let resp = app
-        .oneshot(
-            Request::get(uri)
-                .header("host", "localhost:8080")
-                .header("x-forwarded-host", SPOOFED)
-                .header("x-forwarded-proto", "https")
-                .body(Body::empty())
-                .expect("request"),
-        )
+        .oneshot(req.body(Body::empty()).expect("request"))
         .await
         .expect("response");
     let status = resp.status();
@@ -143,6 +161,8 @@ fn expand(path: &str, a: &Analisi, tiles: &[(u32, u32, u32)]) -> Vec<String> {
     out = fill(out, "{feature_id}", &ids);
     let istat: Vec<String> = a.model.comuni.iter().map(|c| c.istat.clone()).collect();
     out = fill(out, "{istat}", &istat);
+    // A token number nobody holds: the sweep must not revoke its own credentials.
+    out = fill(out, "{id}", &["987654".to_string()]);
     if path.contains("{z}") {
         out = out
             .into_iter()
@@ -190,42 +210,69 @@ fn text_of(uri: &str, body: &[u8]) -> String {
     String::from_utf8_lossy(body).into_owned()
 }
 
+/// What a caller of `role` must never find in a response.
+fn hidden_for(a: &Analisi, role: Option<Role>) -> Vec<String> {
+    let audience = role.map_or(Audience::Pubblico, abitare::server::auth::audience_of);
+    let mut hidden: Vec<String> = Vec::new();
+    let long = |i: &String| i.len() > 8;
+    if audience < Audience::Ufficio {
+        hidden.extend(a.model.alloggi_privati.iter().map(|p| p.codice.clone()));
+        let public_addresses: BTreeSet<String> = a
+            .model
+            .alloggi_pubblici
+            .iter()
+            .filter_map(|u| u.indirizzo.clone())
+            .collect();
+        hidden.extend(
+            a.model
+                .alloggi_privati
+                .iter()
+                .filter_map(|p| p.indirizzo.clone())
+                .filter(long)
+                // The Tavolo sees public units' addresses, which may hold a private one.
+                .filter(|i| {
+                    audience == Audience::Pubblico
+                        || !public_addresses.iter().any(|p| p.contains(i.as_str()))
+                }),
+        );
+    }
+    if audience < Audience::Tavolo {
+        hidden.extend(
+            a.model
+                .alloggi_pubblici
+                .iter()
+                .filter_map(|u| u.indirizzo.clone())
+                .filter(long),
+        );
+        hidden.extend(
+            a.candidate
+                .candidate
+                .iter()
+                .map(|c| c.id.clone())
+                .chain(a.candidate.escluse.iter().map(|e| e.id.clone()))
+                .filter(|id| id.starts_with("PP-")),
+        );
+    }
+    hidden.sort();
+    hidden.dedup();
+    hidden
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn every_route_and_layer_as_the_public_sees_them() {
+async fn every_route_and_layer_for_every_audience() {
     let loaded = Arc::new(demo().load());
     let a = &loaded;
     assert!(
         a.model.alloggi_privati.len() >= 3,
         "the demo must have private units to hide"
     );
-
-    // What the public must never see: the codes of the individual private units, and their
-    // addresses where no public unit's address holds them.
-    let public_addresses: BTreeSet<String> = a
-        .model
-        .alloggi_pubblici
-        .iter()
-        .filter_map(|u| u.indirizzo.clone())
-        .collect();
-    let mut hidden: Vec<String> = a
-        .model
-        .alloggi_privati
-        .iter()
-        .map(|p| p.codice.clone())
-        .collect();
-    hidden.extend(
-        a.model
-            .alloggi_privati
+    assert!(
+        a.candidate
+            .candidate
             .iter()
-            .filter_map(|p| p.indirizzo.clone())
-            .filter(|i| i.len() > 8 && !public_addresses.iter().any(|p| p.contains(i.as_str()))),
+            .any(|c| c.id.starts_with("PP-")),
+        "the demo must have candidate areas from public parcels to hide"
     );
-    let finder = aho_corasick::AhoCorasick::new(&hidden).expect("patterns");
-    let restricted: Vec<&str> = layers::visible(Audience::Ufficio)
-        .filter(|l| l.info().audience > Audience::Pubblico)
-        .map(|l| l.name())
-        .collect();
-    assert!(restricted.contains(&"alloggi_privati"), "{restricted:?}");
 
     let tiles: Vec<(u32, u32, u32)> = a
         .model
@@ -233,6 +280,13 @@ async fn every_route_and_layer_as_the_public_sees_them() {
         .iter()
         .filter_map(|p| p.lonlat)
         .take(2)
+        .chain(
+            a.model
+                .alloggi_pubblici
+                .iter()
+                .filter_map(|u| u.posizione)
+                .take(1),
+        )
         .flat_map(|p| {
             [10u32, 14].map(|z| {
                 let (x, y) = tile(p.x(), p.y(), z);
@@ -243,96 +297,181 @@ async fn every_route_and_layer_as_the_public_sees_them() {
     assert!(!tiles.is_empty(), "private units with coordinates");
 
     let table = abitare::server::route_table();
-    assert!(table.len() >= 20, "{table:?}");
-    let mut served_ok: BTreeMap<&str, usize> = BTreeMap::new();
+    assert!(table.len() >= 25, "{table:?}");
+    let app = common::app_signed(loaded.clone());
+    let mut served_ok: BTreeMap<(&str, Method), BTreeSet<String>> = BTreeMap::new();
     let mut requests = 0usize;
-    for rule in &table {
-        for url in expand(rule.path, a, &tiles) {
-            // The representations a route offers: OGC pages in HTML, reports in every format.
-            let queries: &[&str] = if rule.path.contains("report") {
-                &["", "?format=csv", "?format=html", "?format=testo"]
-            } else if rule.path == "/"
-                || rule.path == "/api"
-                || rule.path == "/conformance"
-                || rule.path.starts_with("/collections")
-            {
-                &["", "?f=html"]
+    let mut ok_urls: BTreeMap<&str, usize> = BTreeMap::new();
+    let callers = [
+        None,
+        Some(Role::Tavolo),
+        Some(Role::Ente),
+        Some(Role::Ufficio),
+        Some(Role::Amministratore),
+    ];
+    for role in callers {
+        let audience = role.map_or(Audience::Pubblico, abitare::server::auth::audience_of);
+        let who = role.map_or("pubblico", |r| r.code());
+        let hidden = hidden_for(a, role);
+        if audience < Audience::Ufficio {
+            assert!(hidden.len() > 3, "{who}: {hidden:?}");
+        }
+        let finder = aho_corasick::AhoCorasick::new(&hidden).expect("patterns");
+        let restricted: Vec<&str> = layers::visible(Audience::Ufficio)
+            .filter(|l| !l.info().visible_to(audience))
+            .map(|l| l.name())
+            .collect();
+        for rule in &table {
+            let method = if rule.method == Method::Post {
+                "POST"
             } else {
-                &[""]
+                "GET"
             };
-            for q in queries {
-                let uri = format!("{url}{q}");
-                let r = get(loaded.clone(), &uri).await;
-                requests += 1;
-                let ct = r
-                    .headers
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                let names_restricted = restricted
-                    .iter()
-                    .any(|l| url.split(['/', '.', '?']).any(|seg| seg == *l));
-                if names_restricted {
-                    assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}");
-                    assert_eq!(rule.access, Access::Layer, "{uri}: {:?}", rule.path);
-                }
-                if r.status.is_client_error() || r.status.is_server_error() {
-                    assert!(
-                        ct.starts_with("application/problem+json"),
-                        "{uri}: {} as {ct:?}",
-                        r.status
-                    );
-                    let v: serde_json::Value =
-                        serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{uri}: {e}"));
-                    assert_eq!(v["status"], r.status.as_u16(), "{uri}");
-                    assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()), "{uri}");
-                    assert!(
-                        !v["detail"].as_str().unwrap_or("").contains("/tmp"),
-                        "{uri}: internal detail sent: {v}"
-                    );
-                } else if r.status.is_success() {
-                    *served_ok.entry(rule.path).or_default() += 1;
-                }
-                assert_eq!(
-                    r.headers
-                        .get("x-content-type-options")
-                        .map(|v| v.as_bytes()),
-                    Some(&b"nosniff"[..]),
-                    "{uri}"
-                );
-                if ct.starts_with("text/html") {
-                    let csp = r
+            for url in expand(rule.path, a, &tiles) {
+                // The representations a route offers: OGC pages in HTML, reports in every
+                // format.
+                let queries: &[&str] = if rule.path.contains("report") {
+                    &["", "?format=csv", "?format=html", "?format=testo"]
+                } else if rule.path == "/"
+                    || rule.path == "/api"
+                    || rule.path == "/conformance"
+                    || rule.path.starts_with("/collections")
+                {
+                    &["", "?f=html"]
+                } else {
+                    &[""]
+                };
+                for q in queries {
+                    let uri = format!("{url}{q}");
+                    let r = send(app.clone(), method, &uri, role).await;
+                    requests += 1;
+                    let ct = r
                         .headers
-                        .get("content-security-policy")
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    let names_restricted = restricted
+                        .iter()
+                        .any(|l| url.split(['/', '.', '?']).any(|seg| seg == *l));
+                    let by_rule = match rule.access {
+                        Access::Public | Access::Layer => false,
+                        Access::Account => role.is_none(),
+                        Access::Admin => role != Some(Role::Amministratore),
+                        Access::Audience(need) => audience < need,
+                    };
+                    if names_restricted || by_rule {
+                        let want = if role.is_none() {
+                            StatusCode::UNAUTHORIZED
+                        } else {
+                            StatusCode::FORBIDDEN
+                        };
+                        assert_eq!(r.status, want, "{who} {method} {uri}");
+                        if names_restricted {
+                            assert_eq!(rule.access, Access::Layer, "{uri}: {:?}", rule.path);
+                        }
+                    }
+                    if r.status == StatusCode::UNAUTHORIZED {
+                        let challenge = r
+                            .headers
+                            .get("www-authenticate")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("");
+                        assert!(
+                            challenge.contains("Basic realm=\"abitare\"")
+                                && challenge.contains("Bearer"),
+                            "{who} {uri}: challenge {challenge:?}"
+                        );
+                    }
+                    let html_page = ct.starts_with("text/html");
+                    if r.status.is_client_error() || r.status.is_server_error() {
+                        assert!(
+                            ct.starts_with("application/problem+json") || html_page,
+                            "{who} {method} {uri}: {} as {ct:?}",
+                            r.status
+                        );
+                        if !html_page {
+                            let v: serde_json::Value = serde_json::from_slice(&r.body)
+                                .unwrap_or_else(|e| panic!("{uri}: {e}"));
+                            assert_eq!(v["status"], r.status.as_u16(), "{uri}");
+                            assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()), "{uri}");
+                            assert!(
+                                !v["detail"].as_str().unwrap_or("").contains("/tmp"),
+                                "{uri}: internal detail sent: {v}"
+                            );
+                        }
+                    } else if r.status.is_success() || r.status.is_redirection() {
+                        served_ok
+                            .entry((rule.path, rule.method))
+                            .or_default()
+                            .insert(who.to_string());
+                        *ok_urls.entry(who).or_default() += 1;
+                    }
+                    assert_eq!(
+                        r.headers
+                            .get("x-content-type-options")
+                            .map(|v| v.as_bytes()),
+                        Some(&b"nosniff"[..]),
+                        "{uri}"
+                    );
+                    let cache = r
+                        .headers
+                        .get("cache-control")
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("");
-                    assert!(csp.contains("frame-ancestors 'none'"), "{uri}: {csp:?}");
-                    assert!(csp.contains("script-src 'self'"), "{uri}: {csp:?}");
+                    if role.is_some() {
+                        assert!(cache.starts_with("private"), "{who} {uri}: {cache:?}");
+                        assert!(
+                            r.headers.get("access-control-allow-origin").is_none(),
+                            "{who} {uri}: CORS on a signed-in answer"
+                        );
+                    } else {
+                        assert!(!cache.contains("private"), "{uri}: {cache:?}");
+                    }
+                    if html_page {
+                        let csp = r
+                            .headers
+                            .get("content-security-policy")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("");
+                        assert!(csp.contains("frame-ancestors 'none'"), "{uri}: {csp:?}");
+                        assert!(csp.contains("script-src 'self'"), "{uri}: {csp:?}");
+                    }
+                    let text = text_of(&uri, &r.body);
+                    // (A value the request itself names may be echoed in its error.)
+                    if let Some(m) = finder
+                        .find_iter(&text)
+                        .find(|m| !uri.contains(hidden[m.pattern().as_usize()].as_str()))
+                    {
+                        panic!("{who}: {uri} holds {:?}", hidden[m.pattern().as_usize()]);
+                    }
+                    assert!(
+                        !text.contains(SPOOFED),
+                        "{uri}: a spoofed host became a link"
+                    );
                 }
-                let text = text_of(&uri, &r.body);
-                // (A value the request itself names may be echoed in its error.)
-                if let Some(m) = finder
-                    .find_iter(&text)
-                    .find(|m| !uri.contains(hidden[m.pattern().as_usize()].as_str()))
-                {
-                    panic!("{uri} holds {:?}", hidden[m.pattern().as_usize()]);
-                }
-                assert!(
-                    !text.contains(SPOOFED),
-                    "{uri}: a spoofed host became a link"
-                );
             }
         }
     }
     for rule in &table {
+        if rule.method == Method::Post {
+            // State-changing routes: exercised with their forms in tests/access.rs.
+            continue;
+        }
         assert!(
-            served_ok.contains_key(rule.path),
-            "{} never answered 2xx: the sweep does not exercise it",
+            served_ok.contains_key(&(rule.path, rule.method)),
+            "{} never answered 2xx for any audience: the sweep does not exercise it",
             rule.path
         );
     }
-    assert!(requests > 300, "{requests} requests");
+    // Each audience was served what it may see: the office more than the Tavolo, the Tavolo
+    // more than the public, the administrator its own routes too.
+    let ok = |who: &str| ok_urls.get(who).copied().unwrap_or(0);
+    assert!(ok("ufficio") > ok("tavolo"), "{ok_urls:?}");
+    assert!(ok("tavolo") > ok("pubblico"), "{ok_urls:?}");
+    assert_eq!(ok("tavolo"), ok("ente"), "{ok_urls:?}");
+    assert!(ok("amministratore") > ok("pubblico"), "{ok_urls:?}");
+    assert!(requests > 2000, "{requests} requests");
 }
 
 #[tokio::test]

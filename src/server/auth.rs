@@ -316,17 +316,20 @@ pub async fn resolve(
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let cookie_session = resolved.identity.is_some() && !resolved.by_header;
     let login_form = req.uri().path() == super::account::LOGIN_PATH;
-    if unsafe_method && (cookie_session || login_form) && !same_origin(req.headers(), &policy) {
-        return ApiError::with_status(
+    let signed_in = resolved.identity.is_some();
+    let cross_site =
+        unsafe_method && (cookie_session || login_form) && !same_origin(req.headers(), &policy);
+    let mut r = if cross_site {
+        ApiError::with_status(
             StatusCode::FORBIDDEN,
             "richiesta rifiutata: non proviene da una pagina di questo sito",
         )
-        .into_response();
-    }
-    let signed_in = resolved.identity.is_some();
-    req.extensions_mut().insert(resolved);
-    let mut r = next.run(req).await;
-    if !signed_in && r.status() == StatusCode::FORBIDDEN {
+        .into_response()
+    } else {
+        req.extensions_mut().insert(resolved);
+        next.run(req).await
+    };
+    if !signed_in && !cross_site && r.status() == StatusCode::FORBIDDEN {
         r = unauthorized(
             "accesso riservato: accedere (pagina /accesso) o inviare un token personale \
              (Authorization: Bearer, o Basic con il token come password)",

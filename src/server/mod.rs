@@ -325,9 +325,17 @@ async fn harden(mut r: Response) -> Response {
             detail: detail.into(),
         }
         .into_response();
-        for name in [header::ALLOW, header::RETRY_AFTER, header::CONNECTION] {
-            if let Some(v) = headers.get(&name) {
-                r.headers_mut().insert(name, v.clone());
+        for name in [
+            header::ALLOW,
+            header::RETRY_AFTER,
+            header::CONNECTION,
+            header::CACHE_CONTROL,
+            header::VARY,
+            header::WWW_AUTHENTICATE,
+            header::SET_COOKIE,
+        ] {
+            for v in headers.get_all(&name) {
+                r.headers_mut().append(name.clone(), v.clone());
             }
         }
     }

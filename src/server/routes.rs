@@ -36,7 +36,7 @@ pub struct Rule {
 }
 
 /// The method of a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Method {
     /// `GET` and `HEAD`.
     Get,
