@@ -45,7 +45,7 @@ impl ManualClock {
 
 /// A fresh accounts database with one account per role.
 struct Fixture {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     accounts: Arc<Accounts>,
     clock: Arc<ManualClock>,
 }
@@ -71,7 +71,7 @@ fn fixture() -> Fixture {
             .unwrap();
     }
     Fixture {
-        _dir: dir,
+        dir,
         accounts: Arc::new(accounts),
         clock,
     }
@@ -489,6 +489,37 @@ async fn tokens_by_bearer_and_basic_and_revocation_on_the_next_request() {
     )
     .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Revoked by another process on the same database (the CLI): refused on the next request
+    // too, though the server had the token in memory.
+    let (cli_token, cli_secret) = f
+        .accounts
+        .create_token("ufficio", "da revocare", None, None)
+        .unwrap();
+    let by_cli = |app: axum::Router, secret: String| async move {
+        send(
+            &app,
+            get("/api/layers/alloggi_privati?limit=1")
+                .header("authorization", format!("Bearer {secret}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .status
+    };
+    assert_eq!(
+        by_cli(app.clone(), cli_secret.clone()).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        by_cli(app.clone(), cli_secret.clone()).await,
+        StatusCode::OK
+    );
+    let cli = Accounts::open(&f.dir.path().join("abitare.sqlite")).unwrap();
+    cli.revoke_token(cli_token.id, None).unwrap();
+    assert_eq!(
+        by_cli(app.clone(), cli_secret).await,
+        StatusCode::UNAUTHORIZED
+    );
     // Another account cannot revoke it (nor learn it exists).
     let (other, _) = f
         .accounts

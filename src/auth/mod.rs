@@ -403,7 +403,21 @@ pub struct Accounts {
     /// Bounds concurrent argon2 verifications to the number of cores, so that a burst of
     /// logins cannot occupy every blocking thread and core.
     verify_slots: Arc<Semaphore>,
+    /// Token rows read while the store's change marker was `marker`: a request with a known
+    /// token costs one marker read instead of a query. Any commit (a revocation, also by the
+    /// CLI) changes the marker and empties it, so a revoked token is refused on the next
+    /// request.
+    token_cache: Mutex<TokenCache>,
 }
+
+#[derive(Default)]
+struct TokenCache {
+    marker: Option<i64>,
+    rows: std::collections::HashMap<String, store::TokenRow>,
+}
+
+/// Most token rows kept in memory.
+const TOKEN_CACHE_ROWS: usize = 10_000;
 
 impl fmt::Debug for Accounts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -432,6 +446,7 @@ impl Accounts {
             clock: Arc::new(SystemClock),
             throttle: Mutex::new(Throttle::new(ThrottlePolicy::default())),
             verify_slots: Arc::new(Semaphore::new(cores)),
+            token_cache: Mutex::new(TokenCache::default()),
         }
     }
 
@@ -837,8 +852,38 @@ impl Accounts {
             return Ok(None);
         }
         let hash = secret::sha256_hex(secret);
-        let Some(row) = self.store.token(&hash)? else {
-            return Ok(None);
+        let marker = self.store.change_marker()?;
+        let cached = marker.and_then(|m| {
+            let mut c = self
+                .token_cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if c.marker != Some(m) {
+                c.rows.clear();
+                c.marker = Some(m);
+            }
+            c.rows.get(&hash).cloned()
+        });
+        let row = match cached {
+            Some(row) => row,
+            None => {
+                let Some(row) = self.store.token(&hash)? else {
+                    return Ok(None);
+                };
+                if let Some(m) = marker {
+                    let mut c = self
+                        .token_cache
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    if c.marker == Some(m) {
+                        if c.rows.len() >= TOKEN_CACHE_ROWS {
+                            c.rows.clear();
+                        }
+                        c.rows.insert(hash, row.clone());
+                    }
+                }
+                row
+            }
         };
         let now = self.now();
         if row.info.revoked_at.is_some()

@@ -166,6 +166,12 @@ pub trait Store: Send + Sync {
     ) -> Result<TokenInfo, AuthError>;
     /// A token by the hash of its secret.
     fn token(&self, secret_hash: &str) -> Result<Option<TokenRow>, AuthError>;
+    /// A value that changes whenever anything is committed to the store, by this process or
+    /// another (the CLI revoking a token), and is cheap to read: rows read before may be kept
+    /// in memory while it is unchanged. `None` (the default): no such value, nothing is kept.
+    fn change_marker(&self) -> Result<Option<i64>, AuthError> {
+        Ok(None)
+    }
     /// Tokens of one account or of all, newest first.
     fn tokens(&self, username: Option<&str>) -> Result<Vec<TokenInfo>, AuthError>;
     /// Revokes a token: `None` if unknown, `Some(false)` if it already was (nothing is
@@ -189,6 +195,9 @@ pub trait Store: Send + Sync {
 pub struct SqliteStore {
     conns: Vec<Mutex<Connection>>,
     next: AtomicUsize,
+    /// A connection that never writes, for `PRAGMA data_version`: its value changes with every
+    /// commit of any other connection, in this process or another.
+    watch: Mutex<Connection>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -214,6 +223,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             conns,
             next: AtomicUsize::new(0),
+            watch: Mutex::new(connect(path)?),
         })
     }
 
@@ -780,6 +790,14 @@ impl Store for SqliteStore {
             tx.commit()?;
             Ok(outcome)
         })
+    }
+
+    fn change_marker(&self) -> Result<Option<i64>, AuthError> {
+        let conn = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
+        let v: i64 = conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        Ok(Some(v))
     }
 
     fn touch_token(&self, id: i64, at: DateTime<Utc>) -> Result<(), AuthError> {
