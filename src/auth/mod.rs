@@ -407,13 +407,41 @@ pub struct Accounts {
     /// token costs one marker read instead of a query. Any commit (a revocation, also by the
     /// CLI) changes the marker and empties it, so a revoked token is refused on the next
     /// request.
-    token_cache: Mutex<TokenCache>,
+    token_cache: std::sync::RwLock<TokenCache>,
+    /// When the change marker was last read (microseconds since `started`; 0: never) and its
+    /// value: it is read at most every [`MARKER_FRESH_US`], so that the store is not asked on
+    /// every request.
+    marker_read_at: std::sync::atomic::AtomicU64,
+    marker: std::sync::atomic::AtomicI64,
+    started: Instant,
 }
 
 #[derive(Default)]
 struct TokenCache {
     marker: Option<i64>,
     rows: std::collections::HashMap<String, store::TokenRow>,
+}
+
+/// How long a read of the change marker stands: a change written by another process (the CLI
+/// revoking a token) is seen by requests that start at most this long after it; changes made
+/// through this `Accounts` are seen at once ([`ForgetTokens`]).
+pub const MARKER_FRESH_US: u64 = 1_000;
+
+/// Forgets the tokens held in memory when dropped (at the end of a change).
+struct ForgetTokens<'a>(&'a Accounts);
+
+impl Drop for ForgetTokens<'_> {
+    fn drop(&mut self) {
+        let a = self.0;
+        let mut c = a
+            .token_cache
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        c.rows.clear();
+        c.marker = None;
+        a.marker_read_at
+            .store(0, std::sync::atomic::Ordering::Release);
+    }
 }
 
 /// Most token rows kept in memory.
@@ -446,7 +474,10 @@ impl Accounts {
             clock: Arc::new(SystemClock),
             throttle: Mutex::new(Throttle::new(ThrottlePolicy::default())),
             verify_slots: Arc::new(Semaphore::new(cores)),
-            token_cache: Mutex::new(TokenCache::default()),
+            token_cache: std::sync::RwLock::new(TokenCache::default()),
+            marker_read_at: std::sync::atomic::AtomicU64::new(0),
+            marker: std::sync::atomic::AtomicI64::new(0),
+            started: Instant::now(),
         }
     }
 
@@ -511,6 +542,8 @@ impl Accounts {
         ente: Option<&str>,
         by: Option<&str>,
     ) -> Result<Account, AuthError> {
+        // Tokens held in memory are forgotten once the change is written.
+        let _forget = ForgetTokens(self);
         let username = username.to_lowercase();
         let ente = check_ente(role, ente)?;
         let old = self
@@ -542,6 +575,8 @@ impl Accounts {
         password: &str,
         by: Option<&str>,
     ) -> Result<(), AuthError> {
+        // Tokens held in memory are forgotten once the change is written.
+        let _forget = ForgetTokens(self);
         let username = username.to_lowercase();
         check_password(password)?;
         let hash = password::hash(password)?;
@@ -559,6 +594,8 @@ impl Accounts {
     /// revoked. The rows are kept (the audit log refers to them). Audited as
     /// `utente_disattivato`.
     pub fn deactivate(&self, username: &str, by: Option<&str>) -> Result<(), AuthError> {
+        // Tokens held in memory are forgotten once the change is written.
+        let _forget = ForgetTokens(self);
         let username = username.to_lowercase();
         let now = self.now();
         let detail = format!("utente {username}");
@@ -830,6 +867,8 @@ impl Accounts {
 
     /// Revokes a token (revoking it again changes nothing). Audited as `token_revocato`.
     pub fn revoke_token(&self, id: i64, by: Option<&str>) -> Result<(), AuthError> {
+        // Tokens held in memory are forgotten once the change is written.
+        let _forget = ForgetTokens(self);
         let now = self.now();
         let detail = format!("token n. {id}");
         let audit = AuditRecord::new(now, by, event::TOKEN_REVOCATO, &detail, None);
@@ -847,16 +886,43 @@ impl Accounts {
 
     /// The identity behind a token: `None` unless it is well-formed, known, not revoked, not
     /// expired and its account is active. Writes `last_used_at` at most once a minute.
+    /// The store's change marker, read at most every [`MARKER_FRESH_US`].
+    fn change_marker(&self) -> Result<Option<i64>, AuthError> {
+        use std::sync::atomic::Ordering;
+        let now = u64::try_from(self.started.elapsed().as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let read_at = self.marker_read_at.load(Ordering::Acquire);
+        if read_at != 0 && now.saturating_sub(read_at) < MARKER_FRESH_US {
+            return Ok(Some(self.marker.load(Ordering::Acquire)));
+        }
+        let m = self.store.change_marker()?;
+        if let Some(v) = m {
+            self.marker.store(v, Ordering::Release);
+            self.marker_read_at.store(now, Ordering::Release);
+        }
+        Ok(m)
+    }
+
     pub fn token(&self, secret: &str) -> Result<Option<Identity>, AuthError> {
         if !secret::is_token(secret) {
             return Ok(None);
         }
         let hash = secret::sha256_hex(secret);
-        let marker = self.store.change_marker()?;
+        let marker = self.change_marker()?;
         let cached = marker.and_then(|m| {
+            {
+                let c = self
+                    .token_cache
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if c.marker == Some(m) {
+                    return c.rows.get(&hash).cloned();
+                }
+            }
             let mut c = self
                 .token_cache
-                .lock()
+                .write()
                 .unwrap_or_else(PoisonError::into_inner);
             if c.marker != Some(m) {
                 c.rows.clear();
@@ -873,7 +939,7 @@ impl Accounts {
                 if let Some(m) = marker {
                     let mut c = self
                         .token_cache
-                        .lock()
+                        .write()
                         .unwrap_or_else(PoisonError::into_inner);
                     if c.marker == Some(m) {
                         if c.rows.len() >= TOKEN_CACHE_ROWS {
