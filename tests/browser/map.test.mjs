@@ -742,13 +742,16 @@ async function main() {
       const canvas = map.getCanvas().getBoundingClientRect();
       const w = map.getCanvas().clientWidth;
       const h = map.getCanvas().clientHeight;
+      // The point nearest to the right half's centre (the popup stays clear of the legend).
+      let best = null;
       for (const f of map.queryRenderedFeatures({ layers: ['alloggi-privati'] })) {
         const p = map.project(f.geometry.coordinates);
         if (p.x < 20 || p.y < 20 || p.x > w - 60 || p.y > h - 40) continue;
         if (document.elementFromPoint(p.x + canvas.left, p.y + canvas.top) !== map.getCanvas()) continue;
-        return { x: p.x + canvas.left, y: p.y + canvas.top, codice: f.properties.codice };
+        const d = (p.x - w * 0.7) ** 2 + (p.y - h * 0.6) ** 2;
+        if (!best || d < best.d) best = { d, x: p.x + canvas.left, y: p.y + canvas.top, codice: f.properties.codice };
       }
-      return null;
+      return best;
     });
     if (check(privPt, 'c\'è un alloggio privato cliccabile')) {
       await page.mouse.click(privPt.x, privPt.y);
