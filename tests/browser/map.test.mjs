@@ -4,7 +4,14 @@
 //   ABITARE_URL=http://127.0.0.1:8080 node map.test.mjs
 //
 // Variabili: ABITARE_URL (predefinito http://127.0.0.1:8080), CHROMIUM (predefinito /usr/bin/chromium),
-// ABITARE_TIMEOUT_MS (predefinito 30000). Screenshot in tests/browser/artifacts/.
+// ABITARE_TIMEOUT_MS (predefinito 30000), ABITARE_PW_TAVOLO e ABITARE_PW_UFFICIO (password degli
+// account dimostrativi "tavolo" e "ufficio", stampate da `abitare demo` su stderr).
+// Screenshot in tests/browser/artifacts/.
+//
+// Percorso: (a) il pubblico (nessun singolo alloggio, conteggi piccoli «< 3», "Accedi");
+// (b) accesso da tastiera come "tavolo" e tutti i controlli sugli alloggi pubblici;
+// (c) uscita dal pulsante della testata: di nuovo pubblico; (d) accesso come "ufficio":
+// i singoli alloggi privati offerti; uscita. Una password sbagliata dà l'errore in italiano.
 // Esce con codice diverso da zero al primo controllo fallito.
 import { chromium } from 'playwright-core';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +29,9 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 const STATE_LABELS = [
   'Occupato', 'Libero', 'Sfitto per carenze manutentive', 'Sfitto per ristrutturazione',
 ];
+
+const PW_TAVOLO = process.env.ABITARE_PW_TAVOLO || '';
+const PW_UFFICIO = process.env.ABITARE_PW_UFFICIO || '';
 
 const failures = [];
 const results = [];
@@ -47,7 +57,76 @@ async function settle(page) {
   }));
 }
 
+// Attende ready = "1" oppure un errore (della mappa, del caricamento dati, o della pagina).
+async function attendiPronta(page) {
+  try {
+    const handle = await page.waitForFunction(() => {
+      const b = document.body;
+      if (!b) return false;
+      if (b.dataset.ready === '1') return { ready: true };
+      const errs = (window.__abitareErrors || []).concat(b.dataset.mapError ? [b.dataset.mapError] : []);
+      if (errs.length) return { error: `errore della mappa: ${errs[0]}` };
+      if (b.dataset.loadError) return { error: `errore nel caricare i dati: ${b.dataset.loadError}` };
+      return false;
+    }, null, { timeout: TIMEOUT, polling: 20 });
+    return await handle.jsonValue();
+  } catch (e) {
+    return { error: `la mappa non è pronta dopo ${TIMEOUT} ms (${e.message.split('\n')[0]})` };
+  }
+}
+
+// Accesso dalla pagina /accesso con la tastiera: il primo campo ha il fuoco, Tab porta alla
+// password e al pulsante, Invio invia il modulo. Torna alla mappa (303 → /).
+async function accedi(page, utente, password, { tastiera = false } = {}) {
+  await page.goto(`${BASE}/accesso`, { timeout: TIMEOUT });
+  if (tastiera) {
+    const ordine = [];
+    if (await page.evaluate(() => document.activeElement && document.activeElement.id) !== 'utente') {
+      for (let i = 0; i < 10 && await page.evaluate(() => document.activeElement && document.activeElement.id) !== 'utente'; i++) await page.keyboard.press('Tab');
+    }
+    ordine.push(await page.evaluate(() => document.activeElement.id));
+    await page.keyboard.type(utente);
+    await page.keyboard.press('Tab');
+    ordine.push(await page.evaluate(() => document.activeElement.id));
+    await page.keyboard.type(password);
+    await page.keyboard.press('Tab');
+    ordine.push(await page.evaluate(() => `${document.activeElement.tagName.toLowerCase()}:${document.activeElement.type}`));
+    check(ordine.join(',') === 'utente,password,button:submit', `il modulo di accesso si percorre con Tab: nome utente, password, pulsante (${ordine.join(', ')})`);
+    await Promise.all([page.waitForURL(`${BASE}/`, { timeout: TIMEOUT }).catch(() => {}), page.keyboard.press('Enter')]);
+  } else {
+    await page.fill('#utente', utente);
+    await page.fill('#password', password);
+    await Promise.all([page.waitForURL(`${BASE}/`, { timeout: TIMEOUT }).catch(() => {}), page.press('#password', 'Enter')]);
+  }
+  const outcome = await attendiPronta(page);
+  check(outcome && outcome.ready, `dopo l'accesso come «${utente}» la mappa è pronta${outcome && outcome.error ? ` (${outcome.error})` : ''}`);
+  await page.waitForFunction(() => document.querySelector('#utente-attivo'), null, { timeout: 5000 }).catch(() => {});
+  const testata = await page.locator('#sessione').innerText().catch(() => '');
+  check(testata.includes(utente) && testata.includes('Token') && testata.includes('Esci'), `la testata mostra l'utente, il collegamento ai token e "Esci" (${testata.replace(/\s+/g, ' ').trim()})`);
+}
+
+// Uscita dal pulsante della testata (modulo POST /uscita, 303 → /): di nuovo il pubblico.
+async function esci(page) {
+  // Con la tastiera: dal collegamento ai token, Tab porta al pulsante "Esci".
+  await page.focus('#link-token');
+  await page.keyboard.press('Tab');
+  const focus = await page.evaluate(() => {
+    const el = document.activeElement;
+    return el && el.id === 'btn-uscita' ? getComputedStyle(el).outlineStyle : null;
+  });
+  check(focus && focus !== 'none', `il pulsante "Esci" si raggiunge e mostra il fuoco (${focus})`);
+  await Promise.all([page.waitForURL(`${BASE}/`, { timeout: TIMEOUT }).catch(() => {}), page.keyboard.press('Enter')]);
+  const outcome = await attendiPronta(page);
+  check(outcome && outcome.ready, `dopo l'uscita la mappa è pronta${outcome && outcome.error ? ` (${outcome.error})` : ''}`);
+  await page.waitForFunction(() => document.querySelector('#link-accesso'), null, { timeout: 5000 }).catch(() => {});
+  check(await page.locator('#link-accesso').isVisible(), 'dopo l\'uscita la testata mostra di nuovo "Accedi"');
+}
+
 async function main() {
+  if (!PW_TAVOLO || !PW_UFFICIO) {
+    failures.push('mancano ABITARE_PW_TAVOLO e/o ABITARE_PW_UFFICIO (password degli account dimostrativi, da `abitare demo` su stderr)');
+    return;
+  }
   await mkdir(ARTIFACTS, { recursive: true });
   const profile = await mkdtemp(path.join(tmpdir(), 'abitare-chromium-'));
   const requests = [];
@@ -85,7 +164,10 @@ async function main() {
     });
     // Nessuna risposta deve contenere singoli alloggi privati o nomi di proprietari.
     const apiBodies = [];
+    // Risposte ai singoli alloggi pubblici (il pubblico non deve riceverne).
+    const risposteAlloggi = [];
     context.on('response', (r) => {
+      if (r.url().includes('/api/layers/alloggi_pubblici')) risposteAlloggi.push({ url: r.url(), status: r.status() });
       if (r.url().includes('/api/')) apiBodies.push(r.text().then((t) => [r.url(), t]).catch(() => [r.url(), '']));
     });
     page.on('console', (m) => {
@@ -110,24 +192,9 @@ async function main() {
     const resp = await page.goto(`${BASE}/`, { waitUntil: 'commit', timeout: TIMEOUT });
     check(resp && resp.ok(), `GET / risponde ${resp ? resp.status() : 'nessuna risposta'}`);
 
-    // Attende ready = "1" oppure un errore (della mappa, del caricamento dati, o della pagina).
-    let outcome;
-    try {
-      const handle = await page.waitForFunction(() => {
-        const b = document.body;
-        if (!b) return false;
-        if (b.dataset.ready === '1') return { ready: true };
-        const errs = (window.__abitareErrors || []).concat(b.dataset.mapError ? [b.dataset.mapError] : []);
-        if (errs.length) return { error: `errore della mappa: ${errs[0]}` };
-        if (b.dataset.loadError) return { error: `errore nel caricare i dati: ${b.dataset.loadError}` };
-        return false;
-      }, null, { timeout: TIMEOUT, polling: 20 });
-      outcome = await handle.jsonValue();
-    } catch (e) {
-      outcome = { error: `la mappa non è pronta dopo ${TIMEOUT} ms (${e.message.split('\n')[0]})` };
-    }
+    const outcome = await attendiPronta(page);
     const readyMs = Date.now() - t0;
-    await page.screenshot({ path: path.join(ARTIFACTS, '01-caricata.png') });
+    await page.screenshot({ path: path.join(ARTIFACTS, '00-pubblico.png') });
     if (!check(outcome && outcome.ready, outcome && outcome.error ? outcome.error : 'mappa pronta (body[data-ready="1"])')) {
       if (pageErrors.length) console.error('Errori della pagina:\n  ' + pageErrors.join('\n  '));
       if (consoleErrors.length) console.error('Errori in console:\n  ' + consoleErrors.join('\n  '));
@@ -138,6 +205,74 @@ async function main() {
     const limite = Number(process.env.ABITARE_MAX_READY_MS || 2000);
     check(readyMs < limite, `prima vista pronta in meno di ${limite} ms (${readyMs} ms dalla navigazione, ${inPage} ms nella pagina)`);
     await writeFile(path.join(ARTIFACTS, 'tempo-prima-vista.txt'), `${readyMs} ms dalla navigazione alla mappa pronta (nella pagina: ${inPage} ms)\n`);
+
+    // ------------------------------------------------------------------
+    // (a) Il pubblico: conteggi per comune, nessun singolo alloggio.
+    const pub = await page.evaluate(() => {
+      const map = window.abitareMap;
+      const seen = new Set(map.queryRenderedFeatures({ layers: ['comuni-fill'] }).map((f) => f.properties.istat));
+      return {
+        alloggi: !!map.getLayer('alloggi'),
+        privati: !!map.getLayer('alloggi-privati'),
+        comuni: seen.size,
+        chkAlloggi: !!document.querySelector('#chk-alloggi').offsetParent,
+        chkSolo: !!document.querySelector('#chk-solo-inutilizzati').offsetParent,
+        filtri: !!document.querySelector('#riquadro-filtri').offsetParent,
+        nota: document.querySelector('#nota-pubblico').offsetParent ? document.querySelector('#nota-pubblico').textContent : '',
+        legenda: document.querySelector('#legenda').innerText,
+      };
+    });
+    check(!pub.alloggi && !pub.privati, 'il pubblico non ha il livello dei singoli alloggi (né pubblici né privati)');
+    check(pub.comuni === 24, `il pubblico vede i 24 comuni (${pub.comuni})`);
+    check(!pub.chkAlloggi && !pub.chkSolo && !pub.filtri, 'per il pubblico i comandi e i filtri dei singoli alloggi sono nascosti');
+    check(/dopo l'accesso/.test(pub.nota), `il riquadro dei livelli spiega che i singoli alloggi si vedono dopo l'accesso («${pub.nota.trim().slice(0, 60)}…»)`);
+    check(risposteAlloggi.every((r) => r.status >= 400), `nessuna richiesta di singoli alloggi pubblici riuscita per il pubblico (${risposteAlloggi.length} richieste)`);
+    check(risposteAlloggi.length === 0 && !consoleErrors.some((t) => t.includes('401')), 'la pagina pubblica non chiede i singoli alloggi (nessun 401 in console)');
+    check(pub.legenda.includes('meno di 3 (dato non pubblicato)'), 'la legenda dei comuni ha la voce "meno di 3 (dato non pubblicato)"');
+    check(await page.locator('#link-accesso').isVisible() && (await page.locator('#link-accesso').innerText()).includes('Accedi'), 'la testata mostra "Accedi"');
+    // Un comune con valori protetti: la scheda mostra «< 3».
+    const comuniPub = await page.evaluate(async () => (await (await fetch('/api/layers/comuni')).json()).features.map((f) => f.properties));
+    const protetto = comuniPub.find((p) => p.valori_protetti && /(^|,)liberi(,|$)/.test(p.valori_protetti) && p.liberi === null);
+    if (check(protetto, `c'è un comune con conteggi protetti per il pubblico (${protetto ? `${protetto.nome}: ${protetto.valori_protetti}` : 'nessuno'})`)) {
+      await page.fill('#cerca', protetto.nome);
+      await page.press('#cerca', 'Enter');
+      await page.waitForFunction((nome) => document.querySelector('#scheda-titolo').textContent === nome, protetto.nome, { timeout: 5000 }).catch(() => {});
+      await settle(page);
+      const scheda = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#scheda-corpo [data-campo]')].map((d) => [d.dataset.campo, d.textContent.trim()])));
+      check(scheda.liberi === '< 3', `la scheda del comune mostra «< 3» per un conteggio protetto (${protetto.nome}, liberi: ${scheda.liberi})`);
+      const popup = (await page.locator('.maplibregl-popup-content').count()) ? await page.locator('.maplibregl-popup-content').first().innerText() : '';
+      check(popup.includes('liberi: < 3'), `il popup del comune mostra «< 3» (${popup.split('\n').find((r) => r.includes('liberi')) || 'nessuna riga'})`);
+      check(!/NaN/.test(await page.locator('body').innerText()), 'nessun "NaN" nella pagina del pubblico');
+      await page.screenshot({ path: path.join(ARTIFACTS, '00-pubblico-comune-protetto.png') });
+      await page.keyboard.press('Escape');
+      await page.click('#btn-scheda-ambito').catch(() => {});
+      await settle(page);
+    }
+    const testoPubblico = await page.evaluate(() => `${document.body.innerText}\n${document.documentElement.outerHTML}`);
+
+    // Password sbagliata: errore in italiano.
+    await page.goto(`${BASE}/accesso`);
+    await page.fill('#utente', 'tavolo');
+    await page.fill('#password', 'password-sbagliata');
+    const rispErrata = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/accesso') && r.request().method() === 'POST'), page.press('#password', 'Enter')]).then(([r]) => r);
+    await page.waitForLoadState();
+    check(rispErrata.status() === 401 && (await page.locator('body').innerText()).includes('Nome utente o password non corretti.'), `una password sbagliata dà "Nome utente o password non corretti." (HTTP ${rispErrata.status()})`);
+
+    // ------------------------------------------------------------------
+    // (b) Tavolo Abitare: accesso da tastiera, poi tutti i controlli sugli alloggi pubblici.
+    await accedi(page, 'tavolo', PW_TAVOLO, { tastiera: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, '01-tavolo.png') });
+    check(await page.evaluate(() => !!window.abitareMap.getLayer('alloggi')), 'dopo l\'accesso come tavolo la mappa ha il livello degli alloggi');
+    check(await page.locator('#chk-alloggi').isVisible() && !(await page.locator('#nota-pubblico').isVisible()), 'il tavolo vede i comandi degli alloggi, non la nota per il pubblico');
+    // Nessun indirizzo dei singoli alloggi nella pagina del pubblico.
+    const alloggiTavolo = await page.evaluate(async () => {
+      const r = await fetch('/api/layers/alloggi_pubblici');
+      return { status: r.status, features: r.ok ? (await r.json()).features : [] };
+    });
+    const indirizzi = [...new Set(alloggiTavolo.features.map((f) => f.properties.indirizzo).filter(Boolean))].slice(0, 8);
+    check(alloggiTavolo.status === 200 && indirizzi.length > 0, `con la sessione del tavolo /api/layers/alloggi_pubblici risponde (${alloggiTavolo.status}, ${alloggiTavolo.features.length} alloggi)`);
+    const visti = indirizzi.filter((a) => testoPubblico.includes(a));
+    check(visti.length === 0, `nessun indirizzo degli alloggi nella pagina del pubblico (${indirizzi.length} controllati${visti.length ? `; trovati: ${visti.join(', ')}` : ''})`);
 
     // Conteggi con queryRenderedFeatures, senza duplicati tra tile.
     const counts = await page.evaluate(() => {
@@ -566,6 +701,73 @@ async function main() {
     check(pageErrors.length === 0, `nessun errore JavaScript nella pagina${pageErrors.length ? `: ${pageErrors[0]}` : ''}`);
     check(external.length === 0, `nessuna richiesta esterna (${requests.length} richieste, tutte locali)${external.length ? `; esterne: ${external.slice(0, 5).join(', ')}` : ''}`);
 
+    // ------------------------------------------------------------------
+    // (c) Uscita: di nuovo il pubblico; la ricerca non trova indirizzi degli alloggi.
+    await page.goto(`${BASE}/`);
+    await attendiPronta(page);
+    const richiestePrima = risposteAlloggi.length;
+    await esci(page);
+    check(await page.evaluate(() => !window.abitareMap.getLayer('alloggi')), 'dopo l\'uscita la mappa non ha più il livello degli alloggi');
+    check(risposteAlloggi.length === richiestePrima, 'dopo l\'uscita la pagina non chiede i singoli alloggi');
+    if (indirizzi.length) {
+      await page.fill('#cerca', indirizzi[0]);
+      await page.waitForTimeout(100);
+      const r = await page.locator('#cerca-risultati li').count();
+      check(r === 0, `per il pubblico la ricerca non trova gli indirizzi degli alloggi («${indirizzi[0]}»: ${r} risultati)`);
+      await page.fill('#cerca', '');
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, '12-pubblico-dopo-uscita.png') });
+
+    // ------------------------------------------------------------------
+    // (d) Ufficio dell'Ambito: anche i singoli alloggi privati offerti.
+    await accedi(page, 'ufficio', PW_UFFICIO);
+    const uff = await page.evaluate(() => {
+      const map = window.abitareMap;
+      const fs = map.getLayer('alloggi-privati') ? map.queryRenderedFeatures({ layers: ['alloggi-privati'] }) : [];
+      return {
+        layer: !!map.getLayer('alloggi-privati'),
+        resi: new Set(fs.map((f) => f.properties.codice)).size,
+        chk: !!document.querySelector('#chk-alloggi-privati').offsetParent && document.querySelector('#chk-alloggi-privati').checked,
+        legenda: document.querySelector('#legenda').innerText,
+      };
+    });
+    check(uff.layer, 'l\'ufficio ha il livello dei singoli alloggi privati (alloggi-privati)');
+    check(uff.resi > 0, `il livello alloggi-privati disegna alloggi (${uff.resi})`);
+    check(uff.chk, 'la casella "Singoli alloggi offerti (riservato all\'ufficio)" è visibile e accesa');
+    check(uff.legenda.includes('Singoli alloggi privati offerti') && uff.legenda.includes('Offerto'), 'la legenda ha gli stati dei singoli alloggi privati');
+    await page.uncheck('#chk-alloggi');
+    await settle(page);
+    const privPt = await page.evaluate(() => {
+      const map = window.abitareMap;
+      const canvas = map.getCanvas().getBoundingClientRect();
+      const w = map.getCanvas().clientWidth;
+      const h = map.getCanvas().clientHeight;
+      // The point nearest to the right half's centre (the popup stays clear of the legend).
+      let best = null;
+      for (const f of map.queryRenderedFeatures({ layers: ['alloggi-privati'] })) {
+        const p = map.project(f.geometry.coordinates);
+        if (p.x < 20 || p.y < 20 || p.x > w - 60 || p.y > h - 40) continue;
+        if (document.elementFromPoint(p.x + canvas.left, p.y + canvas.top) !== map.getCanvas()) continue;
+        const d = (p.x - w * 0.7) ** 2 + (p.y - h * 0.6) ** 2;
+        if (!best || d < best.d) best = { d, x: p.x + canvas.left, y: p.y + canvas.top, codice: f.properties.codice };
+      }
+      return best;
+    });
+    if (check(privPt, 'c\'è un alloggio privato cliccabile')) {
+      await page.mouse.click(privPt.x, privPt.y);
+      const popup = page.locator('.maplibregl-popup-content');
+      await popup.waitFor({ state: 'visible', timeout: 5000 }).catch(() => {});
+      const text = (await popup.count()) ? await popup.first().innerText() : '';
+      check(text.includes('Alloggio privato offerto') && text.includes('Codice') && text.includes('Indirizzo'), `il click su un alloggio privato apre il suo popup (${text.split('\n').slice(0, 3).join(' / ')})`);
+      await settle(page);
+      await page.screenshot({ path: path.join(ARTIFACTS, '13-ufficio-alloggio-privato.png') });
+      await page.keyboard.press('Escape');
+    }
+    await page.check('#chk-alloggi');
+    await esci(page);
+    check(await page.evaluate(() => !window.abitareMap.getLayer('alloggi-privati')), 'dopo l\'uscita dell\'ufficio non ci sono più alloggi privati');
+
+    check(pageErrors.length === 0, `nessun errore JavaScript nelle pagine (anche dopo accesso e uscita)${pageErrors.length ? `: ${pageErrors[0]}` : ''}`);
     await writeFile(path.join(ARTIFACTS, 'richieste.txt'), requests.join('\n') + '\n');
     console.log(`tempo alla mappa pronta: ${readyMs} ms`);
   } finally {

@@ -1,10 +1,10 @@
 // Colour of the comuni (choropleth): the metrics to choose from, the classes computed on the
 // data and the MapLibre expression. The colours (YlOrRd, grey of comuni with no value) and the
 // text of comuni with no unused units come from /style.json (palette.js).
-import { formattaMetrica } from './format.js';
+import { formattaMetrica, protetto } from './format.js';
 import { aggiornaLegenda } from './legend.js';
 import { map } from './map.js';
-import { GRIGIO_NESSUNO, NESSUN_INUTILIZZATO, YLORRD } from './palette.js';
+import { COLORE_PROTETTO, GRIGIO_NESSUNO, NESSUN_INUTILIZZATO, YLORRD } from './palette.js';
 import { stato } from './state.js';
 
 export const METRICHE = {
@@ -67,24 +67,39 @@ export function etichettaClasse(tipo, da, a, ultima, max) {
   return tipo === 'intero' ? `da ${f(da)} a ${f(fino)}` : `da ${f(da)} a meno di ${f(a)}`;
 }
 
+// A comune whose metric is withheld from the public: no value, and the metric named in its
+// valori_protetti (comma list; matched whole, so "inutilizzati" is not "inutilizzati_con_data").
+export function espressioneProtetto(metrica) {
+  return ['all',
+    ['==', ['get', metrica], null],
+    ['in', `,${metrica},`, ['concat', ',', ['coalesce', ['get', 'valori_protetti'], ''], ',']]];
+}
+
 export function espressioneColoreComuni() {
   const m = METRICHE[stato.metrica];
   const { soglie } = stato.classi;
   const valore = ['get', stato.metrica];
-  if (!soglie || soglie.length === 0) return GRIGIO_NESSUNO;
+  const protetto = espressioneProtetto(stato.metrica);
+  if (!soglie || soglie.length === 0) return ['case', protetto, COLORE_PROTETTO, GRIGIO_NESSUNO];
   const step = ['step', ['to-number', valore], YLORRD[0]];
   for (let i = 1; i < soglie.length; i++) step.push(soglie[i], YLORRD[i]);
   const nessuno = m.zeroENessuno
     ? ['any', ['==', valore, null], ['<=', ['to-number', valore, 0], 0]]
     : ['==', valore, null];
-  return ['case', nessuno, GRIGIO_NESSUNO, step];
+  return ['case', protetto, COLORE_PROTETTO, nessuno, GRIGIO_NESSUNO, step];
 }
 
+// Values of the metric that have a class (withheld ones and "none" excluded).
 export function valoriMetrica(metrica) {
   const m = METRICHE[metrica];
   return stato.comuni.features
     .map((f) => f.properties[metrica])
-    .filter((v) => v !== null && v !== undefined && !(m.zeroENessuno && v <= 0));
+    .filter((v) => typeof v === 'number' && !(m.zeroENessuno && v <= 0));
+}
+
+// How many comuni have the metric withheld from the caller.
+export function comuniProtetti(metrica) {
+  return stato.comuni.features.filter((f) => protetto(f.properties, metrica)).length;
 }
 
 export function aggiornaColoreComuni() {

@@ -78,7 +78,7 @@ export function collegaComandi() {
     if ($('#chk-catasto').checked || $('#chk-servizi').checked) aggiornaLegenda();
     scriviUrl();
   });
-  for (const l of ['alloggi', 'comuni-fill', 'privato-fill', 'offerti', 'aree-candidate-fill', 'aree-candidate-punti', 'aree-escluse-fill']) {
+  for (const l of ['alloggi', 'alloggi-privati', 'comuni-fill', 'privato-fill', 'offerti', 'aree-candidate-fill', 'aree-candidate-punti', 'aree-escluse-fill']) {
     if (!map.getLayer(l)) continue;
     map.on('mouseenter', l, () => { map.getCanvas().style.cursor = 'pointer'; });
     map.on('mouseleave', l, () => { map.getCanvas().style.cursor = ''; });

@@ -1,5 +1,5 @@
 // Filters on the public units and the candidate areas, and the controls that set them.
-import { esc, mesi, numero } from './format.js';
+import { conteggio, esc, mesi, numero } from './format.js';
 import { aggiornaLegenda } from './legend.js';
 import { centroApprossimato, map } from './map.js';
 import { FONTI, STATI } from './palette.js';
@@ -50,7 +50,12 @@ export function passaCandidata(p) {
 }
 
 export function applicaFiltri() {
-  if (!map.getLayer('alloggi')) return;
+  if (!map.getLayer('alloggi')) {
+    // No units for this caller: nothing to filter, but the legend and the URL still follow.
+    aggiornaLegenda();
+    scriviUrl();
+    return;
+  }
   map.setFilter('alloggi', filtroAlloggi());
   const n = stato.alloggi.features.filter((f) => f.geometry && passaFiltro(f.properties)).length;
   const tot = stato.alloggi.features.filter((f) => f.geometry).length;
@@ -145,8 +150,8 @@ export function riempiScelte() {
   for (const f of ord) {
     const o = document.createElement('option');
     o.value = f.properties.istat;
-    const n = f.properties.inutilizzati ?? 0;
-    o.textContent = `${f.properties.nome} (${n} ${n === 1 ? 'inutilizzato' : 'inutilizzati'})`;
+    const n = conteggio(f.properties, 'inutilizzati') ?? 0;
+    o.textContent = `${f.properties.nome} (${numero(n)} ${n === 1 ? 'inutilizzato' : 'inutilizzati'})`;
     selC.append(o);
   }
   $('#filtro-stati').insertAdjacentHTML('beforeend', STATI.map((s) => `<label><input type="checkbox" value="${s.id}" checked>

@@ -9,8 +9,31 @@ export function esc(v) {
   return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 }
 
+// Numbers in Italian; a string (e.g. "< 3", a count withheld from the public) passes as it is.
 export function numero(v) {
+  if (typeof v === 'string') return v;
   return v === null || v === undefined || Number.isNaN(v) ? '–' : fmtIntero.format(v);
+}
+
+// What the public reads in place of a small count (the server's mark, src/output/protect.rs).
+export const SEGNO_PROTETTO = '< 3';
+
+// Whether the cell `key` of the properties `p` is withheld from the caller: listed in
+// p.valori_protetti (comma separated) and without a value (null in GeoJSON, absent in tiles).
+export function protetto(p, key) {
+  if (!p || (p[key] !== null && p[key] !== undefined)) return false;
+  const elenco = p.valori_protetti;
+  return typeof elenco === 'string' && elenco.split(',').map((x) => x.trim()).includes(key);
+}
+
+// A count of `p`: the value, or "< 3" when it is withheld (null/undefined otherwise).
+export function conteggio(p, key) {
+  return protetto(p, key) ? SEGNO_PROTETTO : (p ? p[key] : undefined);
+}
+
+// A value as a number for arithmetic: withheld marks and missing values count as 0.
+export function num(v) {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
 
 export function dataIt(iso) {
@@ -26,8 +49,14 @@ export function mesi(n) {
 }
 
 export function formattaMetrica(tipo, v) {
+  if (typeof v === 'string') return v;
   if (v === null || v === undefined) return '–';
   if (tipo === 'percentuale') return fmtPercento.format(v);
   if (tipo === 'decimale') return fmtDecimale.format(v);
   return fmtIntero.format(v);
+}
+
+// A value derived from counts (a rate, a mean): "non pubblicato" when withheld from the caller.
+export function metricaProtetta(p, key, tipo) {
+  return protetto(p, key) ? 'non pubblicato' : formattaMetrica(tipo, p ? p[key] : null);
 }

@@ -2,6 +2,7 @@
 // squares of candidate areas) and the table checkbox → style layers.
 import { caricaCandidate, filtroAlloggi, filtroCandidate } from './filters.js';
 import { espressioneColoreComuni } from './choropleth.js';
+import { conteggio, protetto } from './format.js';
 import { aggiornaLegenda } from './legend.js';
 import { centroApprossimato, map, quandoFerma, SORGENTE, visibilita } from './map.js';
 import {
@@ -52,7 +53,15 @@ function puntiOfferti() {
     features: stato.comuni.features.map((f) => ({
       type: 'Feature',
       id: f.properties.istat,
-      properties: { istat: f.properties.istat, nome: f.properties.nome, privati_offerti: f.properties.privati_offerti ?? 0, privati_in_offerta: f.properties.privati_in_offerta ?? 0, privati_locati_concordato: f.properties.privati_locati_concordato ?? 0 },
+      properties: {
+        istat: f.properties.istat,
+        nome: f.properties.nome,
+        privati_offerti: conteggio(f.properties, 'privati_offerti') ?? 0,
+        privati_in_offerta: conteggio(f.properties, 'privati_in_offerta') ?? 0,
+        privati_locati_concordato: conteggio(f.properties, 'privati_locati_concordato') ?? 0,
+        // Circle size: a withheld count ("< 3") is drawn as the smallest circle.
+        raggio_offerti: protetto(f.properties, 'privati_offerti') ? 1 : (typeof f.properties.privati_offerti === 'number' ? f.properties.privati_offerti : 0),
+      },
       geometry: { type: 'Point', coordinates: centroApprossimato(f).centro },
     })),
   };
@@ -100,13 +109,13 @@ export function aggiungiLivelli() {
   map.addSource('offerti', { type: 'geojson', data: puntiOfferti() });
   map.addLayer({
     id: 'offerti', type: 'circle', source: 'offerti', layout: { visibility: 'none' },
-    filter: ['>', ['get', 'privati_offerti'], 0],
+    filter: ['>', ['get', 'raggio_offerti'], 0],
     paint: {
       'circle-color': COLORE_OFFERTI, 'circle-opacity': 0.85,
-      'circle-radius': ['*', 4, ['sqrt', ['get', 'privati_offerti']]],
+      'circle-radius': ['*', 4, ['sqrt', ['get', 'raggio_offerti']]],
       'circle-stroke-color': '#3d1f33', 'circle-stroke-width': 1.2,
     },
-  }, 'alloggi');
+  }, primoPresente(['alloggi', 'alloggi-privati']));
   // Candidate areas from afar: many are small (one parcel) and would vanish; up to zoom 13
   // also one point per area, in the colour of its score.
   if (map.getLayer('aree-candidate-fill')) {
@@ -130,7 +139,12 @@ export function aggiungiLivelli() {
   map.setPaintProperty('vincoli-fill', 'fill-pattern', 'retino-vincoli');
   map.setPaintProperty('comuni-fill', 'fill-color', espressioneColoreComuni());
   const f = filtroAlloggi();
-  if (f) map.setFilter('alloggi', f);
+  if (f && map.getLayer('alloggi')) map.setFilter('alloggi', f);
+}
+
+// The first of these layers that the style has (a beforeId), or undefined (on top).
+function primoPresente(ids) {
+  return ids.find((l) => map.getLayer(l));
 }
 
 // Layers turned on: the data are already in the vector tiles; the legend follows what is loaded.
@@ -166,13 +180,15 @@ export const LIVELLI = {
   catasto: { chk: '#chk-catasto', layers: ['fogli-line', 'particelle-line'] },
   candidate: { chk: '#chk-candidate', layers: ['aree-candidate-fill', 'aree-candidate-line', 'aree-candidate-punti'], dopo: () => caricaCandidate() },
   escluse: { chk: '#chk-escluse', layers: ['aree-escluse-fill', 'aree-escluse-line'] },
+  // Only in the office's style (individual private units offered).
+  alloggiPrivati: { chk: '#chk-alloggi-privati', layers: ['alloggi-privati'] },
 };
 
 export function applicaLivello(nome) {
   const l = LIVELLI[nome];
   const on = $(l.chk).checked;
   visibilita(l.layers.filter((x) => map.getLayer(x)), on);
-  if (nome === 'alloggi') $('#chk-solo-inutilizzati').disabled = !on;
+  if (nome === 'alloggi') $('#chk-solo-inutilizzati').disabled = !on || !map.getLayer('alloggi');
   if (nome === 'candidate') $('#filtri-candidate').classList.toggle('spento', !on);
   if (on && l.dopo) l.dopo();
 }

@@ -1,12 +1,12 @@
 // Legend (always consistent with what is visible). Colours, thresholds and class labels come
 // from /style.json (palette.js); only the texts that explain the map are written here.
-import { etichettaClasse, METRICHE, valoriMetrica } from './choropleth.js';
+import { comuniProtetti, etichettaClasse, METRICHE, valoriMetrica } from './choropleth.js';
 import { filtriAttivi, passaCandidata, passaFiltro } from './filters.js';
 import { esc, fmtDecimale, fmtPercento, mesi, numero } from './format.js';
 import { map } from './map.js';
 import {
-  COLORE_ESCLUSE, COLORE_OFFERTI, COLORE_VINCOLI, GRIGIO_NESSUNO, PGT_ALTRO, PGT_CLASSI, PURPLES,
-  rgba, SOGLIE_PRIVATO, SOGLIE_PUNTEGGIO, STATI, VIRIDIS, YLORRD, ZOOM_FOGLI, ZOOM_PARTICELLE,
+  COLORE_ESCLUSE, COLORE_OFFERTI, COLORE_PRIVATI_IGNOTO, COLORE_PROTETTO, COLORE_VINCOLI, GRIGIO_NESSUNO, PGT_ALTRO, PGT_CLASSI, PURPLES,
+  rgba, SOGLIE_PRIVATO, SOGLIE_PUNTEGGIO, STATI, STATI_PRIVATI, VIRIDIS, YLORRD, ZOOM_FOGLI, ZOOM_PARTICELLE,
 } from './palette.js';
 import { nomeComune } from './panel.js';
 import { adattaPagina } from './print.js';
@@ -40,8 +40,12 @@ export function aggiornaLegenda() {
       voci.push(voceLegenda(quadrato(YLORRD[i]), esc(et), `(${conteggi[i]} ${conteggi[i] === 1 ? 'comune' : 'comuni'})`));
     }
   }
-  const nNessuno = stato.comuni.features.length - valoriMetrica(stato.metrica).length;
+  const nProtetti = comuniProtetti(stato.metrica);
+  const nNessuno = stato.comuni.features.length - valoriMetrica(stato.metrica).length - nProtetti;
   if (nNessuno > 0) voci.push(voceLegenda(quadrato(GRIGIO_NESSUNO), esc(m.nessuno), `(${nNessuno})`));
+  if (nProtetti > 0) {
+    voci.push(`<li class="voce-protetta">${quadrato(COLORE_PROTETTO)}<span>meno di 3 (dato non pubblicato) <span class="piccolo">(${nProtetti} ${nProtetti === 1 ? 'comune' : 'comuni'})</span></span></li>`);
+  }
   parti.push(`<h3>Comuni: ${esc(m.titolo.toLowerCase())}</h3><p class="piccolo">${esc(m.nota)}</p><ul class="voci">${voci.join('')}</ul>`);
 
   // Public units
@@ -70,7 +74,7 @@ export function aggiornaLegenda() {
 
   // Offered private units (per comune)
   if ($('#chk-offerti').checked) {
-    const valori = stato.comuni.features.map((f) => f.properties.privati_offerti ?? 0).filter((v) => v > 0);
+    const valori = stato.comuni.features.map((f) => f.properties.privati_offerti).filter((v) => typeof v === 'number' && v > 0);
     const max = valori.length ? Math.max(...valori) : 0;
     const esempi = [...new Set([1, Math.round(max / 2), max].filter((v) => v > 0))];
     const vociO = esempi.map((v) => {
@@ -80,6 +84,15 @@ export function aggiornaLegenda() {
     parti.push(`<h3>Alloggi privati offerti allo sportello</h3>
       <p class="piccolo">Un cerchio per comune, area proporzionale al numero. Solo dati aggregati.</p>
       ${vociO.length ? `<ul class="voci">${vociO.join('')}</ul>` : '<p class="piccolo">Nessun alloggio offerto.</p>'}`);
+  }
+
+  // Individual private units offered (only the office's style has them)
+  if (map.getLayer('alloggi-privati') && $('#chk-alloggi-privati').checked) {
+    const vociP = STATI_PRIVATI.map((s) => voceLegenda(cerchio(s.colore), esc(s.label)));
+    if (COLORE_PRIVATI_IGNOTO) vociP.push(voceLegenda(cerchio(COLORE_PRIVATI_IGNOTO), 'Stato non indicato'));
+    parti.push(`<h3>Singoli alloggi privati offerti (riservato all'ufficio)</h3>
+      <p class="piccolo">Un punto per alloggio, per stato dell'offerta. Clicca per i dati dell'alloggio.</p>
+      <ul class="voci">${vociP.join('')}</ul>`);
   }
 
   // Candidate areas

@@ -1,5 +1,7 @@
 // abitare's web map: the Ambito's public units, comuni, PGT, constraints, cadastre, aggregate
-// estimates of the private stock (never individual private units).
+// estimates of the private stock; individual private units only for the office.
+// What the caller sees depends on the audience (/api/sessione, session.js): the public gets
+// counts per comune (small ones withheld, "< 3") and no individual units.
 // No external request: no basemap, no glyphs, no sprites. Texts are HTML.
 //
 // Start-up: loads the data and the style (/style.json, which also carries the layer registry's
@@ -13,9 +15,29 @@ import { leggiPalette, YLORRD } from './palette.js';
 import { mostraAmbito, mostraScheda } from './panel.js';
 import { impostaFormato, MODO_STAMPA } from './print.js';
 import { costruisciIndiceCerca } from './search.js';
+import { caricaSessione, mostraSessione, vedeAlloggi } from './session.js';
 import { indicizzaAlloggi, stato } from './state.js';
 import { leggiUrl } from './url.js';
 import { $, avviso, getJson } from './util.js';
+
+const VUOTA = { type: 'FeatureCollection', features: [] };
+
+// Controls that make sense only with the individual units (or the private ones) are hidden
+// when the caller's style has no such layer.
+function mostraAudience() {
+  const conAlloggi = stato.conAlloggi;
+  $('#riga-alloggi').hidden = !conAlloggi;
+  $('#riga-solo-inutilizzati').hidden = !conAlloggi;
+  $('#nota-pubblico').hidden = conAlloggi;
+  $('#riquadro-filtri').hidden = !conAlloggi;
+  $('#aiuto-alloggi').hidden = !conAlloggi;
+  $('#aiuto-comuni').hidden = conAlloggi;
+  if (!conAlloggi) {
+    $('#etichetta-cerca').textContent = 'Comune';
+    $('#cerca').placeholder = 'es. Clusone';
+  }
+  $('#riga-alloggi-privati').hidden = !stato.conAlloggiPrivati;
+}
 
 async function avvia() {
   const t0 = performance.now();
@@ -35,13 +57,16 @@ async function avvia() {
   let alloggi;
   let stile;
   let tilejson;
+  const sessione = caricaSessione();
+  sessione.then(mostraSessione);
   try {
     // Comuni and units in GeoJSON too (few features): legend classes, list of comuni, units in
-    // the same building, search. The map draws them from the tiles.
+    // the same building, search. The map draws them from the tiles. The public may not see
+    // the units: for it they are an empty collection (not asked for).
     [ambito, comuni, alloggi, stile, tilejson] = await Promise.all([
       getJson('api/ambito'),
       getJson('api/layers/comuni'),
-      getJson('api/layers/alloggi_pubblici'),
+      sessione.then((s) => (vedeAlloggi(s) ? getJson('api/layers/alloggi_pubblici') : VUOTA)),
       caricaStile(),
       getJson('tiles.json').catch(() => null),
     ]);
@@ -52,6 +77,12 @@ async function avvia() {
     document.body.dataset.loadError = String(err.message || err);
     return;
   }
+  // The style decides which layers exist: without the units' layer, no units at all.
+  const haLivello = (id) => (stile.layers || []).some((l) => l.id === id);
+  stato.conAlloggi = haLivello('alloggi');
+  stato.conAlloggiPrivati = haLivello('alloggi-privati');
+  if (!stato.conAlloggi) alloggi = VUOTA;
+  mostraAudience();
   stato.filtri = filtriIniziali();
   stato.ambito = ambito;
   stato.comuni = comuni;
@@ -76,7 +107,7 @@ async function avvia() {
   aggiungiLivelli();
   collegaComandi();
   for (const nome of Object.keys(LIVELLI)) applicaLivello(nome);
-  map.setFilter('alloggi', filtroAlloggi());
+  if (map.getLayer('alloggi')) map.setFilter('alloggi', filtroAlloggi());
   applicaFiltri();
   if (u.vista) {
     map.jumpTo(u.vista);

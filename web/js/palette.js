@@ -7,6 +7,7 @@
 // The values are set by leggiPalette(stile), called at start-up before anything is drawn.
 
 // States of the public units, from the least to the most urgent: { id, label, colore }.
+// Empty for the public, whose style carries no layer of individual units.
 export let STATI = [];
 export let STATO_PER_ID = {};
 export let COLORE_STATO_IGNOTO = null;
@@ -25,6 +26,13 @@ export let VIRIDIS = [];
 export let SOGLIE_PUNTEGGIO = [];
 // Labels of the candidate areas' sources, by code.
 export let FONTI = {};
+// Individual private units offered (only for the office): { id, label, colore }, and the
+// colour of a state not listed. Empty when the caller may not see them.
+export let STATI_PRIVATI = [];
+export let COLORE_PRIVATI_IGNOTO = null;
+// Comuni whose chosen metric is withheld from the public (a small count): a light grey of
+// the page, distinct from the registry's grey of comuni with no value.
+export const COLORE_PROTETTO = '#c9c9c9';
 // Circles of the offered private units (per comune).
 export let COLORE_OFFERTI = null;
 // Hatches: constraints and excluded areas (null when the layer is not served).
@@ -55,10 +63,24 @@ export function leggiPalette(stile) {
     return p;
   };
 
-  const alloggi = palette('alloggi_pubblici', 'categorie');
-  STATI = alloggi.classes.map((c) => ({ id: c.value, label: c.label, colore: c.colour }));
+  // Layers the caller may not see are not in the metadata (the public: no individual units).
+  if (livelli.alloggi_pubblici) {
+    const alloggi = palette('alloggi_pubblici', 'categorie');
+    STATI = alloggi.classes.map((c) => ({ id: c.value, label: c.label, colore: c.colour }));
+    COLORE_STATO_IGNOTO = alloggi.other;
+  } else {
+    STATI = [];
+    COLORE_STATO_IGNOTO = null;
+  }
   STATO_PER_ID = Object.fromEntries(STATI.map((s) => [s.id, s]));
-  COLORE_STATO_IGNOTO = alloggi.other;
+  if (livelli.alloggi_privati) {
+    const privati = palette('alloggi_privati', 'categorie');
+    STATI_PRIVATI = privati.classes.map((c) => ({ id: c.value, label: c.label, colore: c.colour }));
+    COLORE_PRIVATI_IGNOTO = privati.other;
+  } else {
+    STATI_PRIVATI = [];
+    COLORE_PRIVATI_IGNOTO = null;
+  }
 
   const comuni = palette('comuni', 'quantili');
   YLORRD = comuni.colours;

@@ -1,5 +1,5 @@
 // Side panel (the Ambito's totals) and the figures panel (key figures of the Ambito or a comune).
-import { dataIt, esc, fmtDecimale, fmtPercento, formattaMetrica, mesi, numero } from './format.js';
+import { dataIt, esc, fmtDecimale, fmtPercento, formattaMetrica, mesi, num, numero } from './format.js';
 import { cerchio } from './legend.js';
 import { map } from './map.js';
 import { STATI, STATO_PER_ID } from './palette.js';
@@ -26,7 +26,7 @@ export function mostraAmbito(a) {
     const v = t[dd.dataset.campo];
     dd.textContent = numero(v);
   }
-  if (t.mesi_sfitto_medi !== null && t.mesi_sfitto_medi !== undefined) {
+  if (typeof t.mesi_sfitto_medi === 'number') {
     $('#riga-mesi-medi').hidden = false;
     document.querySelector('#totali [data-campo="mesi_sfitto_medi"]').textContent = mesi(Math.round(t.mesi_sfitto_medi));
   }
@@ -35,14 +35,14 @@ export function mostraAmbito(a) {
     $('#riquadro-privato').hidden = false;
     for (const dd of document.querySelectorAll('#totali-privato dd')) dd.textContent = numero(pr[dd.dataset.campo]);
     const nonOcc = document.querySelector('#totali-privato [data-campo="abitazioni_non_occupate_stimate"]');
-    if (pr.quota_non_occupate !== null && pr.quota_non_occupate !== undefined) {
+    if (typeof pr.quota_non_occupate === 'number') {
       nonOcc.textContent = `${numero(pr.abitazioni_non_occupate_stimate)} (${fmtPercento.format(pr.quota_non_occupate)})`;
     }
     if (Array.isArray(pr.finestra_rimessi)) {
       $('#dt-rimessi').textContent = `Rimesse in uso ${pr.finestra_rimessi[0]}–${pr.finestra_rimessi[1]}`;
     }
   }
-  const pct = t.alloggi ? ` (${fmtPercento.format(t.inutilizzati / t.alloggi)})` : '';
+  const pct = typeof t.alloggi === 'number' && t.alloggi > 0 && typeof t.inutilizzati === 'number' ? ` (${fmtPercento.format(t.inutilizzati / t.alloggi)})` : '';
   const ev = document.querySelector('#totali [data-campo="inutilizzati"]');
   if (ev && t.inutilizzati !== undefined) ev.textContent = `${numero(t.inutilizzati)}${pct}`;
 }
@@ -56,20 +56,36 @@ export function nomeComune(istat) {
 // Figures panel: key figures of the Ambito or of the chosen comune (from /api/sintesi/...),
 // with the chart of states by owner, the share of the Ambito's offer and the links.
 
+const CHIAVI_STATI = [['occupati', 'occupato', 'Occupati', 'Occ.'], ['liberi', 'libero', 'Liberi', 'Lib.'],
+  ['sfitto_carenze_manutentive', 'sfitto_carenze_manutentive', 'Sfitti per carenze manutentive', 'Sf. man.'],
+  ['sfitto_ristrutturazione', 'sfitto_ristrutturazione', 'Sfitti per ristrutturazione', 'Sf. ristr.']];
+
+// States by owner as a table: when the caller has no palette of the states (the public) or
+// some counts are withheld ("< 3"), which a bar cannot draw.
+function tabellaStatiPerEnte(righe) {
+  const testa = CHIAVI_STATI.map(([, , et, breve]) => `<th scope="col"><abbr title="${esc(et)}">${esc(breve)}</abbr></th>`).join('');
+  const corpo = righe.map((e) => `<tr><th scope="row">${esc(e.ente.replace(/^Comune di /, ''))}</th><td>${esc(numero(e.alloggi))}</td>${CHIAVI_STATI.map(([campo]) => `<td>${esc(numero(e[campo] ?? 0))}</td>`).join('')}</tr>`).join('');
+  return `<div class="tabella-scorrevole"><table class="tabella-enti" id="tabella-enti">
+    <thead><tr><th scope="col">Proprietario</th><th scope="col"><abbr title="Alloggi">All.</abbr></th>${testa}</tr></thead><tbody>${corpo}</tbody></table></div>
+    ${righe.some((e) => CHIAVI_STATI.some(([campo]) => typeof e[campo] === 'string')) ? '<p class="piccolo">«&lt; 3»: meno di 3, dato non pubblicato.</p>' : ''}`;
+}
+
 export function graficoStatiPerEnte(perEnte) {
-  const righe = perEnte.filter((e) => e.alloggi > 0);
+  const righe = perEnte.filter((e) => typeof e.alloggi === 'string' || e.alloggi > 0);
   if (!righe.length) return '<p class="piccolo">Nessun alloggio pubblico.</p>';
-  const max = Math.max(...righe.map((e) => e.alloggi));
+  const conColori = CHIAVI_STATI.every(([, id]) => STATO_PER_ID[id]);
+  const protetti = righe.some((e) => ['alloggi', ...CHIAVI_STATI.map(([c]) => c)].some((c) => typeof e[c] === 'string'));
+  if (!conColori || protetti) return tabellaStatiPerEnte(righe);
+  const max = Math.max(...righe.map((e) => num(e.alloggi)));
   const labW = 150;
   const barW = 130;
   const rh = stato.stampa ? 15 : 20;
   const h = rh * righe.length + 4;
-  const chiavi = [['occupati', 'occupato'], ['liberi', 'libero'], ['sfitto_carenze_manutentive', 'sfitto_carenze_manutentive'], ['sfitto_ristrutturazione', 'sfitto_ristrutturazione']];
   const barre = righe.map((e, i) => {
     const y = i * rh;
     let x = labW;
-    const rett = chiavi.map(([campo, id]) => {
-      const v = e[campo] || 0;
+    const rett = CHIAVI_STATI.map(([campo, id]) => {
+      const v = num(e[campo]);
       if (!v) return '';
       const w = (barW * v) / max;
       const r = `<rect x="${x.toFixed(1)}" y="${y + 3}" width="${w.toFixed(1)}" height="${rh - 6}" fill="${STATO_PER_ID[id].colore}"><title>${esc(e.ente)} – ${esc(STATO_PER_ID[id].label)}: ${v}</title></rect>`;
@@ -100,7 +116,7 @@ export function htmlScheda(d) {
   const comune = d.livello === 'comune';
   const parti = [];
   parti.push(`<p class="piccolo">Situazione al ${esc(d.data_riferimento_it)} · Piano ${esc(d.anno)}${d.dimostrativo ? ' · <strong>dati dimostrativi</strong>' : ''}</p>`);
-  const tasso = a.tasso_inutilizzo !== null && a.tasso_inutilizzo !== undefined ? ` (${fmtPercento.format(a.tasso_inutilizzo)})` : '';
+  const tasso = typeof a.tasso_inutilizzo === 'number' ? ` (${fmtPercento.format(a.tasso_inutilizzo)})` : '';
   parti.push(`<dl class="totali cifre" id="scheda-cifre">
     ${riga('Abitanti', numero(d.popolazione), 'popolazione')}
     ${riga('Alloggi pubblici', numero(a.alloggi), 'alloggi')}
@@ -108,7 +124,7 @@ export function htmlScheda(d) {
     ${riga('liberi', numero(a.liberi), 'liberi', 'rientro')}
     ${riga('sfitti per carenze manutentive', numero(a.sfitto_carenze_manutentive), 'sfitto_carenze_manutentive', 'rientro')}
     ${riga('sfitti per ristrutturazione', numero(a.sfitto_ristrutturazione), 'sfitto_ristrutturazione', 'rientro')}
-    ${a.sfitti_oltre_24_mesi ? riga('vuoti da più di 2 anni', numero(a.sfitti_oltre_24_mesi), 'sfitti_oltre_24_mesi', 'rientro') : ''}
+    ${a.sfitti_oltre_24_mesi || typeof a.sfitti_oltre_24_mesi === 'string' ? riga('vuoti da più di 2 anni', numero(a.sfitti_oltre_24_mesi), 'sfitti_oltre_24_mesi', 'rientro') : ''}
     ${riga('Quota di alloggi inutilizzati', formattaMetrica('percentuale', a.tasso_inutilizzo), 'tasso_inutilizzo')}
     ${riga('Alloggi ogni 1.000 abitanti', formattaMetrica('decimale', a.alloggi_per_1000_ab), 'alloggi_per_1000_ab')}
     ${riga('Inutilizzati ogni 1.000 abitanti', formattaMetrica('decimale', a.inutilizzati_per_1000_ab), 'inutilizzati_per_1000_ab')}
@@ -137,7 +153,7 @@ export function htmlScheda(d) {
       ${numero(o.disponibili_anno)} alloggi SAP disponibili nell'anno${o.quota_disponibili_anno !== null && o.quota_disponibili_anno !== undefined ? ` (${fmtPercento.format(o.quota_disponibili_anno)})` : ''}
       e ${numero(o.privati_offerti)} alloggi privati offerti allo sportello${o.quota_privati_offerti !== null && o.quota_privati_offerti !== undefined ? ` (${fmtPercento.format(o.quota_privati_offerti)})` : ''}.</p>`);
   } else {
-    const ord = [...(d.comuni || [])].filter((c) => c.offerta.totale > 0).sort((x, y) => y.offerta.totale - x.offerta.totale).slice(0, 8);
+    const ord = [...(d.comuni || [])].filter((c) => num(c.offerta.totale) > 0).sort((x, y) => num(y.offerta.totale) - num(x.offerta.totale)).slice(0, 8);
     parti.push(`<h3>Offerta dell'Ambito: ${numero(o.totale)} alloggi</h3>
       <p class="piccolo">${numero(o.disponibili_anno)} SAP disponibili nell'anno + ${numero(o.privati_offerti)} privati offerti allo sportello. Quota di ciascun comune (per una compensazione tra comuni):</p>
       <ul class="quote" id="quote-comuni">${ord.map((c) => `<li><button type="button" class="collegamento" data-istat="${esc(c.istat)}">${esc(c.nome)}</button>
@@ -154,7 +170,7 @@ export function htmlScheda(d) {
     </dl>` : '<p class="piccolo">Nessuna area candidata.</p>'}`);
 
   const p = d.privato;
-  if (p && (p.abitazioni_stimate > 0 || p.privati_offerti > 0)) {
+  if (p && (num(p.abitazioni_stimate) > 0 || num(p.privati_offerti) > 0 || typeof p.privati_offerti === 'string')) {
     parti.push(`<h3>Patrimonio privato</h3><dl class="totali">
       ${riga('Abitazioni non occupate (stima)', `${numero(p.abitazioni_non_occupate_stimate)} su ${numero(p.abitazioni_stimate)}`, 'privato_non_occupate')}
       ${riga('Offerte allo sportello', numero(p.privati_offerti), 'privati_offerti')}

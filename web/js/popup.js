@@ -1,10 +1,14 @@
 // Map popups: units of one building, comune, estimate areas, candidate and excluded areas,
 // offered private units; a click on the map picks which one to open.
 import * as maplibregl from '../vendor/maplibre-gl.mjs';
-import { dataIt, esc, fmtDecimale, fmtIntero, fmtPercento, formattaMetrica, mesi, numero } from './format.js';
+import {
+  conteggio, dataIt, esc, fmtDecimale, fmtIntero, fmtPercento, metricaProtetta, mesi, num, numero, protetto,
+} from './format.js';
 import { cerchio } from './legend.js';
 import { map, selezionaComune } from './map.js';
-import { COLORE_STATO_IGNOTO, FONTI, PGT_CLASSI, STATI, STATO_PER_ID, ZOOM_PARTICELLE } from './palette.js';
+import {
+  COLORE_PRIVATI_IGNOTO, COLORE_STATO_IGNOTO, FONTI, PGT_CLASSI, STATI, STATI_PRIVATI, STATO_PER_ID, ZOOM_PARTICELLE,
+} from './palette.js';
 import { mostraScheda } from './panel.js';
 import { chiavePunto, stato } from './state.js';
 import { $ } from './util.js';
@@ -97,27 +101,36 @@ export function popupAlloggi(coord) {
     <ul class="elenco-alloggi">${elenco.map(descriviAlloggio).join('')}</ul>`;
 }
 
+// Circle of a state's colour (none when the caller's style has no palette of the units).
+function simboloStato(id) {
+  const s = STATO_PER_ID[id];
+  return s ? `${cerchio(s.colore)} ` : '';
+}
+
 export function popupComune(p) {
-  const tot = p.alloggi ?? 0;
+  const c = (k) => conteggio(p, k);
+  const tot = c('alloggi') ?? 0;
+  const inutilizzati = c('inutilizzati');
   const righe = [];
   righe.push(['Abitanti', numero(p.popolazione)]);
   righe.push(['Alloggi pubblici', numero(tot)]);
-  if (p.alloggi_sap !== undefined) righe.push(['di cui SAP', numero(p.alloggi_sap)]);
-  righe.push(['Occupati', numero(p.occupati)]);
+  if (p.alloggi_sap !== undefined || protetto(p, 'alloggi_sap')) righe.push(['di cui SAP', numero(c('alloggi_sap'))]);
+  righe.push(['Occupati', numero(c('occupati'))]);
   const corpo = `<dl class="scheda">${righe.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
   let inut = '';
-  if (tot > 0) {
-    inut = `<p class="evidenza"><strong>${numero(p.inutilizzati)}</strong> ${p.inutilizzati === 1 ? 'alloggio inutilizzato' : 'alloggi inutilizzati'}
-      ${p.tasso_inutilizzo !== null && p.tasso_inutilizzo !== undefined ? ` (${fmtPercento.format(p.tasso_inutilizzo)} del totale)` : ''}</p>
+  if (typeof tot === 'string' || tot > 0) {
+    const tasso = typeof p.tasso_inutilizzo === 'number' ? ` (${fmtPercento.format(p.tasso_inutilizzo)} del totale)` : '';
+    inut = `<p class="evidenza"><strong>${esc(numero(inutilizzati))}</strong> ${inutilizzati === 1 ? 'alloggio inutilizzato' : 'alloggi inutilizzati'}${tasso}</p>
       <ul class="motivi">
-        <li>${cerchio(STATO_PER_ID.libero.colore)} liberi: ${numero(p.liberi)}</li>
-        <li>${cerchio(STATO_PER_ID.sfitto_carenze_manutentive.colore)} sfitti per carenze manutentive: ${numero(p.sfitto_carenze_manutentive)}</li>
-        <li>${cerchio(STATO_PER_ID.sfitto_ristrutturazione.colore)} sfitti per ristrutturazione: ${numero(p.sfitto_ristrutturazione)}</li>
+        <li>${simboloStato('libero')}liberi: ${esc(numero(c('liberi')))}</li>
+        <li>${simboloStato('sfitto_carenze_manutentive')}sfitti per carenze manutentive: ${esc(numero(c('sfitto_carenze_manutentive')))}</li>
+        <li>${simboloStato('sfitto_ristrutturazione')}sfitti per ristrutturazione: ${esc(numero(c('sfitto_ristrutturazione')))}</li>
       </ul>`;
     const extra = [];
-    if (p.sfitti_oltre_24_mesi) extra.push(`<li>vuoti da più di 2 anni: <strong>${numero(p.sfitti_oltre_24_mesi)}</strong></li>`);
-    if (p.mesi_sfitto_medi !== null && p.mesi_sfitto_medi !== undefined) extra.push(`<li>in media vuoti da ${esc(mesi(Math.round(p.mesi_sfitto_medi)))}</li>`);
-    if (p.quota_inutilizzati_ambito !== null && p.quota_inutilizzati_ambito !== undefined && p.inutilizzati > 0) {
+    const oltre24 = c('sfitti_oltre_24_mesi');
+    if (typeof oltre24 === 'string' || oltre24) extra.push(`<li>vuoti da più di 2 anni: <strong>${esc(numero(oltre24))}</strong></li>`);
+    if (typeof p.mesi_sfitto_medi === 'number') extra.push(`<li>in media vuoti da ${esc(mesi(Math.round(p.mesi_sfitto_medi)))}</li>`);
+    if (typeof p.quota_inutilizzati_ambito === 'number' && num(p.inutilizzati) > 0) {
       extra.push(`<li>${fmtPercento.format(p.quota_inutilizzati_ambito)} degli alloggi inutilizzati dell'Ambito</li>`);
     }
     if (extra.length) inut += `<ul class="motivi">${extra.join('')}</ul>`;
@@ -125,32 +138,37 @@ export function popupComune(p) {
     inut = '<p>Nessun alloggio pubblico registrato in questo comune.</p>';
   }
   const per1000 = `<dl class="scheda">
-      <dt>Alloggi ogni 1.000 ab.</dt><dd>${esc(formattaMetrica('decimale', p.alloggi_per_1000_ab))}</dd>
-      <dt>Inutilizzati ogni 1.000 ab.</dt><dd>${esc(formattaMetrica('decimale', p.inutilizzati_per_1000_ab))}</dd>
+      <dt>Alloggi ogni 1.000 ab.</dt><dd>${esc(metricaProtetta(p, 'alloggi_per_1000_ab', 'decimale'))}</dd>
+      <dt>Inutilizzati ogni 1.000 ab.</dt><dd>${esc(metricaProtetta(p, 'inutilizzati_per_1000_ab', 'decimale'))}</dd>
     </dl>`;
   let priv = '';
-  if ((p.abitazioni_stimate ?? 0) > 0 || (p.privati_offerti ?? 0) > 0) {
+  const offerti = c('privati_offerti') ?? 0;
+  if (num(p.abitazioni_stimate) > 0 || typeof offerti === 'string' || offerti > 0) {
     const r = [];
-    if ((p.abitazioni_stimate ?? 0) > 0) {
-      const q = p.quota_non_occupate !== null && p.quota_non_occupate !== undefined ? ` (${fmtPercento.format(p.quota_non_occupate)})` : '';
-      r.push(['Abitazioni non occupate (stima)', `${numero(p.abitazioni_non_occupate_stimate)} su ${numero(p.abitazioni_stimate)}${q}`]);
+    if (num(p.abitazioni_stimate) > 0) {
+      const q = typeof p.quota_non_occupate === 'number' ? ` (${fmtPercento.format(p.quota_non_occupate)})` : '';
+      r.push(['Abitazioni non occupate (stima)', `${numero(c('abitazioni_non_occupate_stimate'))} su ${numero(p.abitazioni_stimate)}${q}`]);
     }
-    r.push(['Offerte allo sportello', numero(p.privati_offerti ?? 0)]);
-    r.push(['locate a canone concordato', numero(p.privati_locati_concordato ?? 0)]);
-    r.push(['ritirate', numero(p.privati_ritirati ?? 0)]);
+    r.push(['Offerte allo sportello', numero(offerti)]);
+    r.push(['locate a canone concordato', numero(c('privati_locati_concordato') ?? 0)]);
+    r.push(['ritirate', numero(c('privati_ritirati') ?? 0)]);
     priv = `<h4>Patrimonio privato</h4><dl class="scheda">${r.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
   }
+  const nota = p.valori_protetti
+    ? '<p class="piccolo nota-protetti">«&lt; 3»: meno di 3, dato non pubblicato (con i valori che permetterebbero di ricavarlo).</p>'
+    : '';
   const sub = p.sub_ambito ? `<p class="piccolo">Sub-ambito ${esc(p.sub_ambito)} · ISTAT ${esc(p.istat)}</p>` : `<p class="piccolo">ISTAT ${esc(p.istat)}</p>`;
-  return `<h3>${esc(p.nome)}</h3>${sub}${corpo}${inut}${per1000}${priv}`;
+  return `<h3>${esc(p.nome)}</h3>${sub}${corpo}${inut}${per1000}${priv}${nota}`;
 }
 
 export function popupPrivato(p) {
-  const q = p.quota_non_occupate !== null && p.quota_non_occupate !== undefined ? fmtPercento.format(p.quota_non_occupate) : '–';
+  const q = protetto(p, 'quota_non_occupate') ? 'non pubblicato'
+    : (typeof p.quota_non_occupate === 'number' ? fmtPercento.format(p.quota_non_occupate) : '–');
   return `<h3>Abitazioni private non occupate (stima)</h3>
     <p class="luogo">${esc(p.comune || 'Comune non attribuito')}${p.codice ? ` · area ${esc(p.codice)}` : ''}</p>
     <dl class="scheda">
-      <dt>Abitazioni</dt><dd>${esc(numero(p.abitazioni_totali))}</dd>
-      <dt>Non occupate</dt><dd>${esc(numero(p.abitazioni_non_occupate))}</dd>
+      <dt>Abitazioni</dt><dd>${esc(numero(conteggio(p, 'abitazioni_totali')))}</dd>
+      <dt>Non occupate</dt><dd>${esc(numero(conteggio(p, 'abitazioni_non_occupate')))}</dd>
       <dt>Quota non occupate</dt><dd>${esc(q)}</dd>
     </dl>
     <p class="piccolo">Stima per area: nessun dato su singoli alloggi o proprietari.</p>`;
@@ -198,6 +216,32 @@ export function popupOfferti(p) {
     <p class="piccolo">Numeri aggregati per comune: nessun dato dei proprietari.</p>`;
 }
 
+// One private unit offered at the desk (only the office sees them): from the tile's properties.
+export function popupAlloggioPrivato(p) {
+  const s = STATI_PRIVATI.find((x) => x.id === p.stato);
+  const colore = s ? s.colore : COLORE_PRIVATI_IGNOTO;
+  const etichetta = p.stato_label || (s ? s.label : p.stato) || 'Stato non indicato';
+  const canone = typeof p.canone_mensile === 'number'
+    ? `${new Intl.NumberFormat('it-IT', { style: 'currency', currency: 'EUR', maximumFractionDigits: 0 }).format(p.canone_mensile)} al mese`
+    : null;
+  const dati = [
+    ['Codice', p.codice],
+    ['Indirizzo', p.indirizzo ? (p.comune ? `${p.indirizzo}, ${p.comune}` : p.indirizzo) : null],
+    ['Comune', p.indirizzo ? null : p.comune],
+    ['Canone', canone],
+    ['Superficie', typeof p.superficie_mq === 'number' ? `${fmtIntero.format(p.superficie_mq)} m²` : null],
+    ['Offerto dal', dataIt(p.data_offerta)],
+    ['Locato dal', dataIt(p.data_locazione)],
+    ['Ritirato il', dataIt(p.data_ritiro)],
+    ['Catasto', p.riferimento_catastale],
+    ['Categoria', p.categoria_catastale],
+  ].filter(([, v]) => v !== null && v !== undefined && v !== '');
+  return `<h3>Alloggio privato offerto allo sportello</h3>
+    <div class="alloggio-stato"><span class="punto" style="background:${colore}" aria-hidden="true"></span><strong>${esc(etichetta)}</strong></div>
+    <dl class="scheda">${dati.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
+    <p class="piccolo">Dato riservato all'ufficio dell'Ambito: nessun nome di proprietario è conservato.</p>`;
+}
+
 export function mostraComune(feature, lngLat) {
   const p = feature.properties;
   apriPopup(lngLat, popupComune(p), 'popup-comune');
@@ -209,7 +253,7 @@ export function mostraComune(feature, lngLat) {
 export function gestisciClick(e) {
   const r = 6;
   const area = [[e.point.x - r, e.point.y - r], [e.point.x + r, e.point.y + r]];
-  const livelliPunti = ['alloggi'].filter((l) => map.getLayoutProperty(l, 'visibility') !== 'none');
+  const livelliPunti = ['alloggi'].filter((l) => map.getLayer(l) && map.getLayoutProperty(l, 'visibility') !== 'none');
   const alloggi = livelliPunti.length ? map.queryRenderedFeatures(area, { layers: livelliPunti }) : [];
   if (alloggi.length) {
     // The point nearest to the click.
@@ -224,6 +268,14 @@ export function gestisciClick(e) {
     selezionaComune(null);
     apriPopup(coord, popupAlloggi(coord), 'popup-alloggi');
     return;
+  }
+  if (map.getLayer('alloggi-privati') && map.getLayoutProperty('alloggi-privati', 'visibility') !== 'none') {
+    const ap = map.queryRenderedFeatures(area, { layers: ['alloggi-privati'] });
+    if (ap.length) {
+      selezionaComune(null);
+      apriPopup(ap[0].geometry.coordinates, popupAlloggioPrivato(ap[0].properties), 'popup-alloggio-privato');
+      return;
+    }
   }
   if ($('#chk-offerti').checked) {
     const o = map.queryRenderedFeatures(area, { layers: ['offerti'] });
