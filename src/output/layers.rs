@@ -513,7 +513,12 @@ const COMUNI: &[Column] = &[
     c(
         "valori_protetti",
         Text,
-        "Valori non pubblicati (conteggi inferiori a 3)",
+        "Valori non pubblicati (per non rivelare conteggi inferiori a 3)",
+    ),
+    c(
+        "valori_inferiori_a_3",
+        Text,
+        "Conteggi inferiori a 3 (non pubblicati)",
     ),
 ];
 
@@ -613,7 +618,12 @@ const STOCK_PRIVATO: &[Column] = &[
     c(
         "valori_protetti",
         Text,
-        "Valori non pubblicati (conteggi inferiori a 3)",
+        "Valori non pubblicati (per non rivelare conteggi inferiori a 3)",
+    ),
+    c(
+        "valori_inferiori_a_3",
+        Text,
+        "Conteggi inferiori a 3 (non pubblicati)",
     ),
 ];
 

@@ -6,7 +6,10 @@
 //!
 //! Layers declare the protection of each column and their sums in the registry
 //! ([`crate::output::layers::Protection`], [`crate::output::layers::Sum`]); the panel's JSON
-//! (`/api/sintesi/*`, `/api/ambito`) uses the same names and [`PANEL_SUMS`]. Audiences from
+//! (`/api/sintesi/*`, `/api/ambito`) uses the same names and [`PANEL_SUMS`]. A small count
+//! reads "< 3"; a count withheld only so that a small one cannot be recovered is not small
+//! and reads "n.p." (non pubblicato); in layers both are `null`, named in `valori_protetti`,
+//! the small ones also in `valori_inferiori_a_3`. Audiences from
 //! [`Audience::Tavolo`] on see every value. The Piano Annuale itself (the report and its
 //! printable page) is published by law with its figures per owner body and is not altered.
 
@@ -24,6 +27,11 @@ pub const THRESHOLD: u64 = 3;
 pub const MARK: &str = "< 3";
 /// Property listing the withheld cells of a feature, comma separated.
 pub const WITHHELD_PROPERTY: &str = "valori_protetti";
+/// Property listing, among those, the counts withheld because they are 1 or 2 (the others
+/// are withheld so that these cannot be recovered: they are not small).
+pub const SMALL_PROPERTY: &str = "valori_inferiori_a_3";
+/// What a person reads in place of a count withheld only to protect a small one.
+pub const MARK_OTHER: &str = "n.p.";
 
 /// Whether `caller` sees every value as it is.
 pub fn sees_all(caller: Audience) -> bool {
@@ -45,13 +53,23 @@ fn withheld(
     protection: &dyn Fn(&str) -> Protection,
     sums: &[Sum],
 ) -> BTreeSet<String> {
-    let mut out: BTreeSet<String> = cells
+    withheld_and_small(cells, protection, sums).0
+}
+
+/// Every withheld cell, and those withheld because they are small.
+fn withheld_and_small(
+    cells: &Map<String, Value>,
+    protection: &dyn Fn(&str) -> Protection,
+    sums: &[Sum],
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    let primary: BTreeSet<String> = cells
         .iter()
         .filter(|(k, v)| protection(k) == Protection::SmallCount && small(v))
         .map(|(k, _)| k.clone())
         .collect();
+    let mut out = primary.clone();
     if out.is_empty() {
-        return out;
+        return (out, primary);
     }
     loop {
         let mut changed = false;
@@ -92,7 +110,7 @@ fn withheld(
         .cloned()
         .collect();
     out.extend(derived);
-    out
+    (out, primary)
 }
 
 /// Withholds the cells of one object in place, replacing each with `mark`; returns their
@@ -119,20 +137,27 @@ pub fn protect_feature(layer: Layer, props: &mut Map<String, Value>) {
     if info.column(WITHHELD_PROPERTY).is_none() {
         return;
     }
-    let names = if sees_all(layer.caller()) {
-        Vec::new()
+    let (names, small_ones) = if sees_all(layer.caller()) {
+        (BTreeSet::new(), BTreeSet::new())
     } else {
         let protection = |k: &str| info.column(k).map_or(Protection::Open, |c| c.protection);
-        withhold(props, &protection, info.sums, &Value::Null)
+        let (all, small_ones) = withheld_and_small(props, &protection, info.sums);
+        for k in &all {
+            if let Some(v) = props.get_mut(k) {
+                *v = Value::Null;
+            }
+        }
+        (all, small_ones)
     };
-    props.insert(
-        WITHHELD_PROPERTY.into(),
-        if names.is_empty() {
+    let list = |set: &BTreeSet<String>| {
+        if set.is_empty() {
             Value::Null
         } else {
-            Value::String(names.join(","))
-        },
-    );
+            Value::String(set.iter().cloned().collect::<Vec<_>>().join(","))
+        }
+    };
+    props.insert(WITHHELD_PROPERTY.into(), list(&names));
+    props.insert(SMALL_PROPERTY.into(), list(&small_ones));
 }
 
 /// The protection of a key of the panel's figures (`/api/sintesi/*`, `/api/ambito`).
@@ -221,12 +246,13 @@ pub fn protect_panel(v: &mut Value, caller: Audience) {
 fn walk(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            let names = withheld(m, &panel_protection, PANEL_SUMS);
+            let (names, small_ones) = withheld_and_small(m, &panel_protection, PANEL_SUMS);
             for k in &names {
                 if let Some(x) = m.get_mut(k) {
                     *x = match panel_protection(k) {
                         Protection::DerivedFrom(_) => Value::Null,
-                        _ => Value::String(MARK.into()),
+                        _ if small_ones.contains(k) => Value::String(MARK.into()),
+                        _ => Value::String(MARK_OTHER.into()),
                     };
                 }
             }
@@ -377,6 +403,8 @@ mod tests {
         assert_eq!(v["alloggi"]["liberi"], json!(MARK));
         assert_eq!(v["alloggi"]["inutilizzati"], json!(MARK));
         assert_eq!(v["alloggi"]["tasso_inutilizzo"], Value::Null);
+        // occupati (4) goes so that liberi cannot be recovered: not small, so not "< 3".
+        assert_eq!(v["alloggi"]["occupati"], json!(MARK_OTHER));
         assert_eq!(v["piano_annuale"]["stato"]["liberi"], json!(1));
         assert_eq!(v["per_ente"][0]["alloggi"], json!(MARK));
         assert_eq!(v["per_ente"][0]["ente"], json!("ALER"));

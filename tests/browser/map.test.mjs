@@ -232,17 +232,21 @@ async function main() {
     check(await page.locator('#link-accesso').isVisible() && (await page.locator('#link-accesso').innerText()).includes('Accedi'), 'la testata mostra "Accedi"');
     // Un comune con valori protetti: la scheda mostra «< 3».
     const comuniPub = await page.evaluate(async () => (await (await fetch('/api/layers/comuni')).json()).features.map((f) => f.properties));
-    const protetto = comuniPub.find((p) => p.valori_protetti && /(^|,)liberi(,|$)/.test(p.valori_protetti) && p.liberi === null);
+    const protetto = comuniPub.find((p) => p.valori_inferiori_a_3 && /(^|,)liberi(,|$)/.test(p.valori_inferiori_a_3) && p.liberi === null);
     if (check(protetto, `c'è un comune con conteggi protetti per il pubblico (${protetto ? `${protetto.nome}: ${protetto.valori_protetti}` : 'nessuno'})`)) {
       await page.fill('#cerca', protetto.nome);
       await page.press('#cerca', 'Enter');
       await page.waitForFunction((nome) => document.querySelector('#scheda-titolo').textContent === nome, protetto.nome, { timeout: 5000 }).catch(() => {});
       await settle(page);
-      const scheda = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#scheda-corpo [data-campo]')].map((d) => [d.dataset.campo, d.textContent.trim()])));
+      // The first row of each field: the comune's figures (the published plan's rows come later).
+      const scheda = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#scheda-corpo [data-campo]')].reverse().map((d) => [d.dataset.campo, d.textContent.trim()])));
       check(scheda.liberi === '< 3', `la scheda del comune mostra «< 3» per un conteggio protetto (${protetto.nome}, liberi: ${scheda.liberi})`);
       const popup = (await page.locator('.maplibregl-popup-content').count()) ? await page.locator('.maplibregl-popup-content').first().innerText() : '';
       check(popup.includes('liberi: < 3'), `il popup del comune mostra «< 3» (${popup.split('\n').find((r) => r.includes('liberi')) || 'nessuna riga'})`);
       check(!/NaN/.test(await page.locator('body').innerText()), 'nessun "NaN" nella pagina del pubblico');
+      // A count withheld only to protect a small one is not small: "n.p.", never "< 3".
+      const secondari = (protetto.valori_protetti || '').split(',').filter((k) => !(protetto.valori_inferiori_a_3 || '').split(',').includes(k) && scheda[k] !== undefined);
+      check(secondari.every((k) => scheda[k] === 'n.p.' || scheda[k] === 'non pubblicato' || scheda[k] === '–'), `i conteggi omessi per protezione si leggono «n.p.» (${secondari.map((k) => `${k}: ${scheda[k]}`).join(', ') || 'nessuno'})`);
       await page.screenshot({ path: path.join(ARTIFACTS, '00-pubblico-comune-protetto.png') });
       await page.keyboard.press('Escape');
       await page.click('#btn-scheda-ambito').catch(() => {});

@@ -26,10 +26,25 @@ export function protetto(p, key) {
   return typeof elenco === 'string' && elenco.split(',').map((x) => x.trim()).includes(key);
 }
 
-// A count of `p`: the value, or "< 3" when it is withheld (null/undefined otherwise).
-export function conteggio(p, key) {
-  return protetto(p, key) ? SEGNO_PROTETTO : (p ? p[key] : undefined);
+// What the public reads in place of a count withheld only so that a small one cannot be
+// recovered by subtraction (it is not small).
+export const SEGNO_NON_PUBBLICATO = 'n.p.';
+
+// Whether `key` is listed in the comma list `elenco`.
+function elencato(elenco, key) {
+  return typeof elenco === 'string' && elenco.split(',').map((x) => x.trim()).includes(key);
 }
+
+// A count of `p`: the value; "< 3" when it is withheld because small (listed in
+// p.valori_inferiori_a_3), "n.p." when withheld to protect another (null/undefined otherwise).
+export function conteggio(p, key) {
+  if (!protetto(p, key)) return p ? p[key] : undefined;
+  return elencato(p.valori_inferiori_a_3, key) ? SEGNO_PROTETTO : SEGNO_NON_PUBBLICATO;
+}
+
+// The note under a table or popup with withheld counts.
+export const NOTA_PROTETTI = '«&lt; 3»: meno di 3, dato non pubblicato; «n.p.»: non pubblicato, '
+  + 'perché permetterebbe di ricavare un conteggio inferiore a 3.';
 
 // A value as a number for arithmetic: withheld marks and missing values count as 0.
 export function num(v) {

@@ -1,5 +1,5 @@
 // Side panel (the Ambito's totals) and the figures panel (key figures of the Ambito or a comune).
-import { dataIt, esc, fmtDecimale, fmtPercento, formattaMetrica, mesi, num, numero } from './format.js';
+import { NOTA_PROTETTI, dataIt, esc, fmtDecimale, fmtPercento, formattaMetrica, mesi, num, numero } from './format.js';
 import { cerchio } from './legend.js';
 import { map } from './map.js';
 import { STATI, STATO_PER_ID } from './palette.js';
@@ -67,7 +67,7 @@ function tabellaStatiPerEnte(righe) {
   const corpo = righe.map((e) => `<tr><th scope="row">${esc(e.ente.replace(/^Comune di /, ''))}</th><td>${esc(numero(e.alloggi))}</td>${CHIAVI_STATI.map(([campo]) => `<td>${esc(numero(e[campo] ?? 0))}</td>`).join('')}</tr>`).join('');
   return `<div class="tabella-scorrevole"><table class="tabella-enti" id="tabella-enti">
     <thead><tr><th scope="col">Proprietario</th><th scope="col"><abbr title="Alloggi">All.</abbr></th>${testa}</tr></thead><tbody>${corpo}</tbody></table></div>
-    ${righe.some((e) => CHIAVI_STATI.some(([campo]) => typeof e[campo] === 'string')) ? '<p class="piccolo">«&lt; 3»: meno di 3, dato non pubblicato.</p>' : ''}`;
+    ${righe.some((e) => CHIAVI_STATI.some(([campo]) => typeof e[campo] === 'string')) ? `<p class="piccolo">${NOTA_PROTETTI}</p>` : ''}`;
 }
 
 export function graficoStatiPerEnte(perEnte) {

@@ -2,7 +2,7 @@
 // offered private units; a click on the map picks which one to open.
 import * as maplibregl from '../vendor/maplibre-gl.mjs';
 import {
-  conteggio, dataIt, esc, fmtDecimale, fmtIntero, fmtPercento, metricaProtetta, mesi, num, numero, protetto,
+  NOTA_PROTETTI, conteggio, dataIt, esc, fmtDecimale, fmtIntero, fmtPercento, metricaProtetta, mesi, num, numero, protetto,
 } from './format.js';
 import { cerchio } from './legend.js';
 import { map, selezionaComune } from './map.js';
@@ -155,7 +155,7 @@ export function popupComune(p) {
     priv = `<h4>Patrimonio privato</h4><dl class="scheda">${r.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
   }
   const nota = p.valori_protetti
-    ? '<p class="piccolo nota-protetti">«&lt; 3»: meno di 3, dato non pubblicato (con i valori che permetterebbero di ricavarlo).</p>'
+    ? `<p class="piccolo nota-protetti">${NOTA_PROTETTI}</p>`
     : '';
   const sub = p.sub_ambito ? `<p class="piccolo">Sub-ambito ${esc(p.sub_ambito)} · ISTAT ${esc(p.istat)}</p>` : `<p class="piccolo">ISTAT ${esc(p.istat)}</p>`;
   return `<h3>${esc(p.nome)}</h3>${sub}${corpo}${inut}${per1000}${priv}${nota}`;
