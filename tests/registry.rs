@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
 use abitare::analysis::Analisi;
+use abitare::auth::Role;
 use abitare::output::export::{self, value_fits};
 use abitare::output::geojson::{layer_features, layer_len};
 use abitare::output::layers::{self, Audience, Palette, LAYERS};
@@ -34,13 +35,47 @@ fn demo() -> &'static Fixture {
 }
 
 async fn json(uri: &str) -> serde_json::Value {
-    let (st, _, body) = common::get_text(demo().loaded.clone(), uri).await;
+    json_as(uri, None).await
+}
+
+/// [`json`] as the account of `role` (the public when `None`).
+async fn json_as(uri: &str, role: Option<Role>) -> serde_json::Value {
+    let (st, _, body) = common::get_text_as(demo().loaded.clone(), uri, role).await;
     assert_eq!(st, StatusCode::OK, "{uri}: {body}");
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("{uri}: {e}"))
 }
 
+/// One GET as the account of `role` (the public when `None`): status, headers and body.
+async fn get_with_headers(
+    uri: &str,
+    role: Option<Role>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut req = Request::get(uri).header("host", "localhost:8080");
+    if let Some(r) = role {
+        req = req.header(
+            "authorization",
+            format!("Bearer {}", common::signed().token(r)),
+        );
+    }
+    let resp = common::app_signed(demo().loaded.clone())
+        .oneshot(req.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, headers, body.to_vec())
+}
+
 /// Columns the demo has no value for: its comuni have no cadastral sections.
 const DEMO_EMPTY: &[(&str, &str)] = &[("fogli", "sezione"), ("particelle", "sezione")];
+
+/// The column naming the cells withheld from the public: empty for every other audience.
+const WITHHELD: &str = abitare::output::protect::WITHHELD_PROPERTY;
 
 #[test]
 fn every_rendered_property_is_a_declared_column_of_its_type() {
@@ -68,6 +103,10 @@ fn every_rendered_property_is_a_declared_column_of_its_type() {
                     info.name,
                     col.kind
                 );
+                if k == WITHHELD {
+                    // The office sees every value: nothing is withheld from it.
+                    assert!(v.is_null(), "{}: {k} = {v} for the office", info.name);
+                }
                 if !v.is_null() {
                     seen.insert(k.clone());
                 }
@@ -84,7 +123,7 @@ fn every_rendered_property_is_a_declared_column_of_its_type() {
         // Every declared column carries a value somewhere in the demo (no dead columns),
         // but for the ones the demo's inputs leave empty by nature.
         for c in info.columns {
-            if DEMO_EMPTY.contains(&(info.name, c.name)) {
+            if DEMO_EMPTY.contains(&(info.name, c.name)) || c.name == WITHHELD {
                 continue;
             }
             if !seen.contains(c.name) {
@@ -98,6 +137,84 @@ fn every_rendered_property_is_a_declared_column_of_its_type() {
     );
     // Buildings come from CXF sheets only, which the demo does not have.
     assert_eq!(empty, ["fabbricati"]);
+
+    // The withheld cells are named for the public, where the demo's small counts are: every
+    // named cell is a declared column, null for the public, and at least one of them is a
+    // count of 1 or 2 that the office sees.
+    let mut with_column = Vec::new();
+    for info in LAYERS.iter().filter(|l| l.column(WITHHELD).is_some()) {
+        assert_eq!(info.audience, Audience::Pubblico, "{}", info.name);
+        let public = layers::layer(info.name, Audience::Pubblico).expect("public layer");
+        let office = layers::layer(info.name, Audience::Ufficio).expect("office layer");
+        let (pf, of) = (
+            layer_features(a, public, None),
+            layer_features(a, office, None),
+        );
+        assert_eq!(pf.len(), of.len(), "{}", info.name);
+        let mut withheld_features = Vec::new();
+        let mut small_seen = false;
+        for (p, o) in pf.iter().zip(&of) {
+            let (p, o) = (
+                p.properties.as_ref().expect("properties"),
+                o.properties.as_ref().expect("properties"),
+            );
+            for (k, v) in p {
+                let col = info.column(k).expect("declared");
+                assert!(value_fits(v, col.kind), "{}: {k} = {v}", info.name);
+            }
+            let Some(named) = p[WITHHELD].as_str() else {
+                // Nothing withheld: the public sees what the office sees.
+                assert_eq!(p, o, "{}", info.name);
+                continue;
+            };
+            for cell in named.split(',') {
+                let col = info
+                    .column(cell)
+                    .unwrap_or_else(|| panic!("{}: withheld {cell} is not a column", info.name));
+                assert_ne!(
+                    col.protection,
+                    layers::Protection::Open,
+                    "{}.{cell}",
+                    info.name
+                );
+                assert!(
+                    p[cell].is_null(),
+                    "{}: {cell} = {} shown",
+                    info.name,
+                    p[cell]
+                );
+                let exact = o[cell].as_u64();
+                if col.protection == layers::Protection::SmallCount && matches!(exact, Some(1 | 2))
+                {
+                    small_seen = true;
+                }
+            }
+            // The cells not named are shown as the office sees them.
+            for (k, v) in p {
+                if k != WITHHELD && !named.split(',').any(|c| c == k) {
+                    assert_eq!(v, &o[k], "{}: {k}", info.name);
+                }
+            }
+            let label = p
+                .get("nome")
+                .or_else(|| p.get("comune"))
+                .and_then(|n| n.as_str())
+                .unwrap_or("?")
+                .to_string();
+            withheld_features.push(format!("{label}: {named}"));
+        }
+        eprintln!(
+            "{}: withheld for the public: {withheld_features:?}",
+            info.name
+        );
+        assert!(
+            !withheld_features.is_empty() && small_seen,
+            "{}: no small count withheld in the demo",
+            info.name
+        );
+        with_column.push(info.name);
+    }
+    assert_eq!(with_column, ["comuni", "stock_privato"]);
 }
 
 #[test]
@@ -115,6 +232,7 @@ fn export_tables_follow_the_registry_order() {
 async fn every_consumer_lists_the_public_layers_of_the_registry() {
     let public = layers::names(Audience::Pubblico);
     assert!(!public.contains(&"alloggi_privati"));
+    assert!(!public.contains(&"alloggi_pubblici"));
     let ids = |v: &serde_json::Value, key: &str, field: &str| -> Vec<String> {
         v[key]
             .as_array()
@@ -125,6 +243,12 @@ async fn every_consumer_lists_the_public_layers_of_the_registry() {
     };
     let api = json("/api/layers").await;
     assert_eq!(ids(&api, "layer", "nome"), public);
+    // The Tavolo's list has the unit-level public stock too, not the private units.
+    let tavolo = layers::names(Audience::Tavolo);
+    assert!(tavolo.contains(&"alloggi_pubblici"));
+    assert!(!tavolo.contains(&"alloggi_privati"));
+    let api = json_as("/api/layers", Some(Role::Tavolo)).await;
+    assert_eq!(ids(&api, "layer", "nome"), tavolo);
     let ogc = json("/collections").await;
     assert_eq!(ids(&ogc, "collections", "id"), public);
     for c in ogc["collections"].as_array().expect("collections") {
@@ -232,18 +356,37 @@ async fn the_style_carries_the_registry_palettes_for_the_page() {
     for f in abitare::analysis::candidates::FonteCandidata::ALL {
         assert_eq!(fonti[f.code()], f.label_it(), "{}", f.code());
     }
-    // The style's own colour of the unit states is the registry's.
-    let alloggi = style["layers"]
-        .as_array()
-        .expect("layers")
-        .iter()
-        .find(|l| l["id"] == "alloggi")
-        .expect("alloggi layer");
+    // The public's style draws no unit point: the unit-level layers are not its.
+    let style_layer = |style: &serde_json::Value, id: &str| {
+        style["layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .find(|l| l["id"] == id)
+            .cloned()
+    };
+    assert!(style_layer(&style, "alloggi").is_none(), "public alloggi");
+    assert!(!style.to_string().contains("alloggi_pubblici"));
+    assert!(!style.to_string().contains("alloggi_privati"));
+
+    // The Tavolo's style draws the units, in the registry's colours of the unit states, and
+    // lists the layers the Tavolo may see.
+    let tavolo = json_as("/style.json", Some(Role::Tavolo)).await;
+    let mut visible = layers::names(Audience::Tavolo);
+    visible.sort_unstable();
+    let names: Vec<&str> = tavolo["metadata"]["abitare:layer"]
+        .as_object()
+        .expect("abitare:layer")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(names, visible);
+    let alloggi = style_layer(&tavolo, "alloggi").expect("alloggi layer for the Tavolo");
     let expr = alloggi["paint"]["circle-color"].to_string();
     for c in layers::STATI {
         assert!(expr.contains(c.colour), "{} in {expr}", c.colour);
     }
-    assert!(!style.to_string().contains("alloggi_privati"));
+    assert!(!tavolo.to_string().contains("alloggi_privati"));
 }
 
 /// The page's scripts hold no colour of a layer palette: they read them from `/style.json`.
@@ -294,19 +437,69 @@ fn the_page_scripts_do_not_repeat_the_registry_palettes() {
     assert!(scripts > 1, "no scripts in {}", dir.display());
 }
 
+/// How the codes of the demo's private units offered to the desk begin (`OFF-2024-001`).
+const PRIVATE_CODE: &str = "OFF-20";
+
 #[tokio::test]
 async fn a_restricted_layer_is_refused_on_every_route_for_the_public() {
+    // The z14 tile holding the first private unit of the demo.
+    let office = json_as("/api/layers/alloggi_privati", Some(Role::Ufficio)).await;
+    let lonlat = &office["features"][0]["geometry"]["coordinates"];
+    let (lon, lat) = (
+        lonlat[0].as_f64().expect("lon"),
+        lonlat[1].as_f64().expect("lat"),
+    );
+    let n = f64::from(1u32 << 14);
+    let x = ((lon + 180.0) / 360.0 * n).floor();
+    let lat = lat.to_radians();
+    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor();
+    let tile = format!("/tiles/alloggi_privati/14/{x}/{y}.mvt");
     for uri in [
         "/api/layers/alloggi_privati",
         "/collections/alloggi_privati/items",
         "/api/export/alloggi_privati.geojson",
-        "/tiles/alloggi_privati/14/8619/5846.mvt",
+        tile.as_str(),
     ] {
-        let (st, _, body) = common::get_text(demo().loaded.clone(), uri).await;
+        // No credentials: asked to sign in, with the challenge of both schemes.
+        let (st, headers, body) = get_with_headers(uri, None).await;
+        let body = String::from_utf8_lossy(&body);
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{uri}: {body}");
+        let challenge = headers
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("{uri}: no WWW-Authenticate"));
         assert!(
-            st == StatusCode::FORBIDDEN || st == StatusCode::NOT_FOUND,
-            "{uri}: {st}"
+            challenge.starts_with("Basic realm=\"abitare\"") && challenge.contains("Bearer"),
+            "{uri}: {challenge}"
         );
-        assert!(!body.contains("PRV-"), "{uri}: {body}");
+        assert!(!body.contains(PRIVATE_CODE), "{uri}: {body}");
+        // The same without the accounts: still a 401 for the public.
+        let (st, _, body) = common::get_text(demo().loaded.clone(), uri).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{uri}: {body}");
+        assert!(!body.contains(PRIVATE_CODE), "{uri}: {body}");
+
+        // Signed in without the role: refused.
+        let (st, headers, body) = get_with_headers(uri, Some(Role::Tavolo)).await;
+        let body = String::from_utf8_lossy(&body);
+        assert_eq!(st, StatusCode::FORBIDDEN, "{uri}: {body}");
+        assert!(headers.get("www-authenticate").is_none(), "{uri}");
+        assert!(!body.contains(PRIVATE_CODE), "{uri}: {body}");
+
+        // The Ambito office reads it.
+        let (st, _, body) = get_with_headers(uri, Some(Role::Ufficio)).await;
+        assert_eq!(
+            st,
+            StatusCode::OK,
+            "{uri}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        if uri.ends_with(".mvt") {
+            assert!(!body.is_empty(), "{uri}: empty tile for the office");
+        } else {
+            assert!(
+                String::from_utf8_lossy(&body).contains(PRIVATE_CODE),
+                "{uri}: no private unit for the office"
+            );
+        }
     }
 }

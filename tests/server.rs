@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use abitare::analysis::linkage::link_units;
 use abitare::analysis::Analisi;
+use abitare::auth::Role;
 use abitare::model::{Servizio, Stato};
 use axum::http::StatusCode;
 use common::*;
@@ -43,6 +44,11 @@ async fn get(uri: &str) -> (StatusCode, String, String) {
     common::get_text(state(), uri).await
 }
 
+/// [`get`] as the account of `role` (the public when `None`), on the router with accounts.
+async fn get_as(uri: &str, role: Option<Role>) -> (StatusCode, String, String) {
+    common::get_text_as(state(), uri, role).await
+}
+
 fn json(s: &str) -> serde_json::Value {
     serde_json::from_str(s).expect("json body")
 }
@@ -54,12 +60,24 @@ async fn health_lists_layer_counts() {
     let v = json(&body);
     assert_eq!(v["stato"], "ok");
     assert_eq!(v["layer"]["particelle"], 3);
+    // The unit-level public stock is counted for the Tavolo, not listed for the public.
+    assert!(v["layer"].get("alloggi_pubblici").is_none(), "{v}");
+    assert!(v["layer"].get("alloggi_privati").is_none(), "{v}");
+    let (st, _, body) = get_as("/health", Some(Role::Tavolo)).await;
+    assert_eq!(st, StatusCode::OK);
+    let v = json(&body);
+    assert_eq!(v["layer"]["particelle"], 3);
     assert_eq!(v["layer"]["alloggi_pubblici"], 2);
+    assert!(v["layer"].get("alloggi_privati").is_none(), "{v}");
 }
 
 #[tokio::test]
 async fn layer_geojson_with_bbox_and_limit() {
-    let (st, ct, body) = get("/api/layers/alloggi_pubblici").await;
+    // The individual units are the Tavolo's: the public is asked to sign in.
+    let (st, ct, _) = get_as("/api/layers/alloggi_pubblici", None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_eq!(ct, "application/problem+json");
+    let (st, ct, body) = get_as("/api/layers/alloggi_pubblici", Some(Role::Tavolo)).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(ct, "application/geo+json");
     let v = json(&body);
@@ -79,7 +97,11 @@ async fn layer_geojson_with_bbox_and_limit() {
     assert!((9.901..9.902).contains(&lon), "{lon}");
 
     // Only Beta's unit lies east of 9.95.
-    let (_, _, body) = get("/api/layers/alloggi_pubblici?bbox=9.95,45.8,10.0,45.9").await;
+    let (_, _, body) = get_as(
+        "/api/layers/alloggi_pubblici?bbox=9.95,45.8,10.0,45.9",
+        Some(Role::Tavolo),
+    )
+    .await;
     let v = json(&body);
     assert_eq!(v["numberMatched"], 1);
     assert_eq!(v["features"][0]["properties"]["comune"], "Beta");
@@ -90,11 +112,32 @@ async fn layer_geojson_with_bbox_and_limit() {
     assert_eq!(v["numberReturned"], 2);
     assert_eq!(v["features"].as_array().expect("array").len(), 2);
 
-    let (_, _, body) = get("/api/layers/comuni").await;
+    let (_, _, body) = get_as("/api/layers/comuni", Some(Role::Tavolo)).await;
     let v = json(&body);
     assert_eq!(v["features"][0]["id"], "016001");
     assert_eq!(v["features"][0]["properties"]["inutilizzati"], 1);
     assert_eq!(v["features"][0]["properties"]["tasso_inutilizzo"], 1.0);
+    assert_eq!(
+        v["features"][0]["properties"]["valori_protetti"],
+        serde_json::Value::Null
+    );
+    assert_eq!(v["features"][1]["properties"]["inutilizzati"], 0);
+
+    // The public sees the comuni with the counts of 1 withheld, and what derives from them.
+    let (st, _, body) = get("/api/layers/comuni").await;
+    assert_eq!(st, StatusCode::OK);
+    let v = json(&body);
+    let alfa = &v["features"][0]["properties"];
+    assert_eq!(v["features"][0]["id"], "016001");
+    assert_eq!(alfa["inutilizzati"], serde_json::Value::Null);
+    assert_eq!(alfa["liberi"], serde_json::Value::Null);
+    assert_eq!(alfa["alloggi"], serde_json::Value::Null);
+    assert_eq!(alfa["tasso_inutilizzo"], serde_json::Value::Null);
+    let named = alfa["valori_protetti"].as_str().expect("valori_protetti");
+    for cell in ["alloggi", "liberi", "inutilizzati", "tasso_inutilizzo"] {
+        assert!(named.split(',').any(|n| n == cell), "{cell} in {named}");
+    }
+    // Beta's unused count is 0: shown.
     assert_eq!(v["features"][1]["properties"]["inutilizzati"], 0);
 }
 
@@ -163,11 +206,20 @@ async fn report_json_follows_the_contract() {
 
 #[tokio::test]
 async fn ambito_summary() {
-    let (_, _, body) = get("/api/ambito").await;
+    let (_, _, body) = get_as("/api/ambito", Some(Role::Tavolo)).await;
     let v = json(&body);
     assert_eq!(v["nome"], "Ambito di prova");
     assert_eq!(v["totali"]["alloggi"], 2);
     assert_eq!(v["totali"]["inutilizzati"], 1);
+    assert_eq!(v["totali"]["liberi"], 1);
+    // The public reads the small counts as "< 3" and the rates derived from them as null.
+    let (_, _, body) = get("/api/ambito").await;
+    let v = json(&body);
+    assert_eq!(v["nome"], "Ambito di prova");
+    assert_eq!(v["totali"]["alloggi"], "< 3");
+    assert_eq!(v["totali"]["inutilizzati"], "< 3");
+    assert_eq!(v["totali"]["liberi"], "< 3");
+    assert_eq!(v["totali"]["tasso_inutilizzo"], serde_json::Value::Null);
     let bbox = v["bbox"].as_array().expect("bbox");
     assert_eq!(bbox.len(), 4);
     assert!((bbox[0].as_f64().expect("x") - 9.90).abs() < 1e-9);

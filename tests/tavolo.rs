@@ -10,6 +10,7 @@ mod common;
 use std::sync::{Arc, OnceLock};
 
 use abitare::analysis::Analisi;
+use abitare::auth::Role;
 use axum::http::StatusCode;
 use serde_json::Value;
 
@@ -35,7 +36,12 @@ async fn get(uri: &str) -> (StatusCode, String, Vec<u8>) {
 }
 
 async fn get_json(uri: &str) -> Value {
-    let (status, _, body) = get(uri).await;
+    get_json_as(uri, None).await
+}
+
+/// [`get_json`] as the account of `role` (the public when `None`).
+async fn get_json_as(uri: &str, role: Option<Role>) -> Value {
+    let (status, _, body) = common::get_raw_as(demo().loaded.clone(), uri, role).await;
     assert_eq!(
         status,
         StatusCode::OK,
@@ -52,7 +58,9 @@ fn u(v: &Value) -> u64 {
 #[tokio::test]
 async fn every_comune_panel_has_the_report_figures_of_the_comune() {
     let report = get_json("/api/report/piano-annuale?format=json").await;
-    let comuni = get_json("/api/layers/comuni").await;
+    // The exact figures, as the Tavolo reads them.
+    let tavolo = Some(Role::Tavolo);
+    let comuni = get_json_as("/api/layers/comuni", tavolo).await;
     let features = comuni["features"].as_array().expect("features");
     assert_eq!(features.len(), 24);
     let mut compared = 0;
@@ -60,7 +68,7 @@ async fn every_comune_panel_has_the_report_figures_of_the_comune() {
         let p = &f["properties"];
         let istat = p["istat"].as_str().expect("istat");
         let nome = p["nome"].as_str().expect("nome");
-        let s = get_json(&format!("/api/sintesi/comuni/{istat}")).await;
+        let s = get_json_as(&format!("/api/sintesi/comuni/{istat}"), tavolo).await;
         assert_eq!(s["nome"], nome);
         // Units located in the comune: the same as the comuni layer (vacancy).
         for k in [
@@ -121,6 +129,67 @@ async fn every_comune_panel_has_the_report_figures_of_the_comune() {
         compared += 1;
     }
     assert_eq!(compared, 24);
+
+    // The public's panel withholds what the public's comuni layer withholds ("< 3" where the
+    // layer has null), shows the rest as the Tavolo sees it, and keeps the published plan.
+    let public_layer = get_json("/api/layers/comuni").await;
+    let mut withheld = 0;
+    for (f, exact) in public_layer["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .zip(features)
+    {
+        let (p, e) = (&f["properties"], &exact["properties"]);
+        let istat = p["istat"].as_str().expect("istat");
+        let nome = p["nome"].as_str().expect("nome");
+        assert_eq!(e["istat"], istat);
+        let s = get_json(&format!("/api/sintesi/comuni/{istat}")).await;
+        let names = p["valori_protetti"].as_str().unwrap_or("");
+        for k in [
+            "alloggi",
+            "occupati",
+            "liberi",
+            "sfitto_carenze_manutentive",
+            "sfitto_ristrutturazione",
+            "inutilizzati",
+        ] {
+            if p[k].is_null() {
+                assert!(names.split(',').any(|n| n == k), "{nome}: {k} not named");
+                assert!(u(&e[k]) > 0, "{nome}: {k} withheld as 0");
+                assert_eq!(s["alloggi"][k], "< 3", "{nome}: {k}");
+                withheld += 1;
+            } else {
+                assert_eq!(p[k], e[k], "{nome}: {k}");
+                assert_eq!(s["alloggi"][k], p[k], "{nome}: {k}");
+            }
+        }
+        if p["privati_offerti"].is_null() {
+            assert_eq!(s["privato"]["privati_offerti"], "< 3", "{nome}");
+        } else {
+            assert_eq!(
+                s["privato"]["privati_offerti"], p["privati_offerti"],
+                "{nome}"
+            );
+        }
+        // No exact count of 1 or 2 is left anywhere in the panel's unit figures.
+        for e in s["per_ente"].as_array().expect("per_ente") {
+            assert!(
+                !matches!(e["alloggi"].as_u64(), Some(1 | 2)),
+                "{nome}: {}",
+                e["alloggi"]
+            );
+        }
+        let ente = format!("Comune di {nome}");
+        let row = report["stato_per_ente"]
+            .as_array()
+            .expect("stato_per_ente")
+            .iter()
+            .find(|r| r["ente"] == ente.as_str())
+            .unwrap_or_else(|| panic!("{ente} in the report"));
+        assert_eq!(&s["piano_annuale"]["stato"], row, "{ente}: published plan");
+    }
+    assert!(withheld > 0, "the demo has small counts");
 }
 
 #[tokio::test]
@@ -145,9 +214,10 @@ async fn clusone_matches_the_seed_figures() {
 
 #[tokio::test]
 async fn ambito_totals_and_shares_add_up() {
-    let s = get_json("/api/sintesi/ambito").await;
+    let tavolo = Some(Role::Tavolo);
+    let s = get_json_as("/api/sintesi/ambito", tavolo).await;
     let report = get_json("/api/report/piano-annuale?format=json").await;
-    let ambito = get_json("/api/ambito").await;
+    let ambito = get_json_as("/api/ambito", tavolo).await;
     assert_eq!(s["piano_annuale"]["stato"], report["totale"]);
     assert_eq!(
         s["piano_annuale"]["consistenza"],
@@ -184,7 +254,7 @@ async fn ambito_totals_and_shares_add_up() {
     let mut alloggi = 0;
     for c in comuni {
         let istat = c["istat"].as_str().expect("istat");
-        let d = get_json(&format!("/api/sintesi/comuni/{istat}")).await;
+        let d = get_json_as(&format!("/api/sintesi/comuni/{istat}"), tavolo).await;
         ha += d["candidate"]["ettari"].as_f64().expect("ha");
         alloggi += u(&d["candidate"]["alloggi_stimati"]);
     }
@@ -196,6 +266,71 @@ async fn ambito_totals_and_shares_add_up() {
     );
     assert_eq!(alloggi, u(&cand["alloggi_stimati"]));
     assert!((ha - cand["ettari"].as_f64().expect("ha")).abs() < 0.005 * 25.0);
+
+    // The public's Ambito panel and summary agree with each other, keep the published plan,
+    // and show no exact count of 1 or 2 of a comune.
+    let public = get_json("/api/sintesi/ambito").await;
+    let public_ambito = get_json("/api/ambito").await;
+    assert_eq!(public["piano_annuale"]["stato"], report["totale"]);
+    for k in ["alloggi", "inutilizzati", "liberi", "occupati"] {
+        assert_eq!(public["alloggi"][k], public_ambito["totali"][k], "{k}");
+    }
+    let public_comuni = public["comuni"].as_array().expect("comuni");
+    assert_eq!(public_comuni.len(), 24);
+    let mut marked = 0;
+    for (p, e) in public_comuni.iter().zip(comuni) {
+        assert_eq!(p["istat"], e["istat"]);
+        marked += compare_protected(&p["istat"].to_string(), p, e);
+    }
+    assert!(marked > 0, "the demo's comuni have small counts");
+}
+
+/// Compares the public's panel object `public` with the Tavolo's `exact`, member by member:
+/// a withheld count (a small one, or one more cell of its sum) reads "< 3" and is not 0, a withheld derived value is null, no count of
+/// 1 or 2 is shown, and everything else is the same. Returns how many counts read "< 3".
+fn compare_protected(at: &str, public: &Value, exact: &Value) -> usize {
+    use abitare::output::layers::Protection;
+    use abitare::output::protect::{panel_protection, MARK};
+    match (public, exact) {
+        (Value::Object(p), Value::Object(e)) => {
+            assert_eq!(
+                p.keys().collect::<Vec<_>>(),
+                e.keys().collect::<Vec<_>>(),
+                "{at}"
+            );
+            let mut marked = 0;
+            for (k, v) in p {
+                let x = &e[k];
+                let at = format!("{at}.{k}");
+                match panel_protection(k) {
+                    // A small count, or the cell of a sum withheld with it.
+                    _ if v == MARK => {
+                        assert!(u(x) > 0, "{at}: 0 withheld");
+                        marked += 1;
+                    }
+                    Protection::SmallCount => {
+                        assert!(!matches!(v.as_u64(), Some(1 | 2)), "{at} = {v}");
+                        assert_eq!(v, x, "{at}");
+                    }
+                    Protection::DerivedFrom(_) if v.is_null() => {}
+                    _ => marked += compare_protected(&at, v, x),
+                }
+            }
+            marked
+        }
+        (Value::Array(p), Value::Array(e)) => {
+            assert_eq!(p.len(), e.len(), "{at}");
+            p.iter()
+                .zip(e)
+                .enumerate()
+                .map(|(i, (p, e))| compare_protected(&format!("{at}[{i}]"), p, e))
+                .sum()
+        }
+        _ => {
+            assert_eq!(public, exact, "{at}");
+            0
+        }
+    }
 }
 
 #[tokio::test]
