@@ -76,6 +76,7 @@ const DEMO_EMPTY: &[(&str, &str)] = &[("fogli", "sezione"), ("particelle", "sezi
 
 /// The column naming the cells withheld from the public: empty for every other audience.
 const WITHHELD: &str = abitare::output::protect::WITHHELD_PROPERTY;
+const WITHHELD_SMALL: &str = abitare::output::protect::SMALL_PROPERTY;
 
 #[test]
 fn every_rendered_property_is_a_declared_column_of_its_type() {
@@ -103,7 +104,7 @@ fn every_rendered_property_is_a_declared_column_of_its_type() {
                     info.name,
                     col.kind
                 );
-                if k == WITHHELD {
+                if k == WITHHELD || k == WITHHELD_SMALL {
                     // The office sees every value: nothing is withheld from it.
                     assert!(v.is_null(), "{}: {k} = {v} for the office", info.name);
                 }
@@ -123,7 +124,10 @@ fn every_rendered_property_is_a_declared_column_of_its_type() {
         // Every declared column carries a value somewhere in the demo (no dead columns),
         // but for the ones the demo's inputs leave empty by nature.
         for c in info.columns {
-            if DEMO_EMPTY.contains(&(info.name, c.name)) || c.name == WITHHELD {
+            if DEMO_EMPTY.contains(&(info.name, c.name))
+                || c.name == WITHHELD
+                || c.name == WITHHELD_SMALL
+            {
                 continue;
             }
             if !seen.contains(c.name) {
@@ -189,9 +193,21 @@ fn every_rendered_property_is_a_declared_column_of_its_type() {
                     small_seen = true;
                 }
             }
+            // The cells named small are the withheld counts of 1 or 2, and only those.
+            let small: Vec<&str> = p[WITHHELD_SMALL]
+                .as_str()
+                .map(|s| s.split(',').collect())
+                .unwrap_or_default();
+            for cell in named.split(',') {
+                let exact = o[cell].as_u64();
+                let is_small = info.column(cell).map(|c| c.protection)
+                    == Some(layers::Protection::SmallCount)
+                    && matches!(exact, Some(1 | 2));
+                assert_eq!(small.contains(&cell), is_small, "{}: {cell}", info.name);
+            }
             // The cells not named are shown as the office sees them.
             for (k, v) in p {
-                if k != WITHHELD && !named.split(',').any(|c| c == k) {
+                if k != WITHHELD && k != WITHHELD_SMALL && !named.split(',').any(|c| c == k) {
                     assert_eq!(v, &o[k], "{}: {k}", info.name);
                 }
             }

@@ -146,6 +146,11 @@ async fn every_comune_panel_has_the_report_figures_of_the_comune() {
         assert_eq!(e["istat"], istat);
         let s = get_json(&format!("/api/sintesi/comuni/{istat}")).await;
         let names = p["valori_protetti"].as_str().unwrap_or("");
+        let small: Vec<&str> = p["valori_inferiori_a_3"]
+            .as_str()
+            .unwrap_or("")
+            .split(',')
+            .collect();
         for k in [
             "alloggi",
             "occupati",
@@ -157,7 +162,9 @@ async fn every_comune_panel_has_the_report_figures_of_the_comune() {
             if p[k].is_null() {
                 assert!(names.split(',').any(|n| n == k), "{nome}: {k} not named");
                 assert!(u(&e[k]) > 0, "{nome}: {k} withheld as 0");
-                assert_eq!(s["alloggi"][k], "< 3", "{nome}: {k}");
+                let mark = if small.contains(&k) { "< 3" } else { "n.p." };
+                assert_eq!(s["alloggi"][k], mark, "{nome}: {k}");
+                assert_eq!(small.contains(&k), u(&e[k]) < 3, "{nome}: {k}");
                 withheld += 1;
             } else {
                 assert_eq!(p[k], e[k], "{nome}: {k}");
@@ -165,7 +172,12 @@ async fn every_comune_panel_has_the_report_figures_of_the_comune() {
             }
         }
         if p["privati_offerti"].is_null() {
-            assert_eq!(s["privato"]["privati_offerti"], "< 3", "{nome}");
+            let mark = if small.contains(&"privati_offerti") {
+                "< 3"
+            } else {
+                "n.p."
+            };
+            assert_eq!(s["privato"]["privati_offerti"], mark, "{nome}");
         } else {
             assert_eq!(
                 s["privato"]["privati_offerti"], p["privati_offerti"],
@@ -286,11 +298,12 @@ async fn ambito_totals_and_shares_add_up() {
 }
 
 /// Compares the public's panel object `public` with the Tavolo's `exact`, member by member:
-/// a withheld count (a small one, or one more cell of its sum) reads "< 3" and is not 0, a withheld derived value is null, no count of
-/// 1 or 2 is shown, and everything else is the same. Returns how many counts read "< 3".
+/// a small withheld count reads "< 3" and is 1 or 2, a cell withheld with it (one more cell
+/// of its sum) reads "n.p." and is not 0, a withheld derived value is null, no count of 1 or 2
+/// is shown, and everything else is the same. Returns how many counts are withheld.
 fn compare_protected(at: &str, public: &Value, exact: &Value) -> usize {
     use abitare::output::layers::Protection;
-    use abitare::output::protect::{panel_protection, MARK};
+    use abitare::output::protect::{panel_protection, MARK, MARK_OTHER};
     match (public, exact) {
         (Value::Object(p), Value::Object(e)) => {
             assert_eq!(
@@ -303,8 +316,12 @@ fn compare_protected(at: &str, public: &Value, exact: &Value) -> usize {
                 let x = &e[k];
                 let at = format!("{at}.{k}");
                 match panel_protection(k) {
-                    // A small count, or the cell of a sum withheld with it.
                     _ if v == MARK => {
+                        assert!(matches!(x.as_u64(), Some(1 | 2)), "{at}: {x} marked small");
+                        marked += 1;
+                    }
+                    // The cell of a sum withheld with a small one.
+                    _ if v == MARK_OTHER => {
                         assert!(u(x) > 0, "{at}: 0 withheld");
                         marked += 1;
                     }
