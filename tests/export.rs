@@ -18,7 +18,6 @@ use abitare::output::geojson::{layer_features, layer_len};
 use abitare::output::layers::{self, Audience, Layer};
 use abitare::pipeline;
 use abitare::project::Project;
-use abitare::server::app;
 use axum::body::Body;
 use axum::http::{Request as HttpRequest, StatusCode};
 use http_body_util::BodyExt;
@@ -49,7 +48,8 @@ fn fixture() -> &'static Fixture {
                     layers: layers.iter().map(|s| s.to_string()).collect(),
                     out: out.join(path),
                     options: Options { csv_geometry: csv },
-                    caller: Audience::Pubblico,
+                    // The Tavolo's files: they hold the individual public units.
+                    caller: Audience::Tavolo,
                 },
             )
             .unwrap_or_else(|e| panic!("export {path}: {e}"))
@@ -77,14 +77,14 @@ fn count(layer: &str) -> usize {
     layer_len(&fixture().loaded, public(layer))
 }
 
+/// The layer as the fixture's exports see it (the Tavolo's audience).
 fn public(name: &str) -> Layer {
-    layers::layer(name, Audience::Pubblico).expect("public layer")
+    layers::layer(name, Audience::Tavolo).expect("layer of the Tavolo")
 }
 
+/// The layers of the fixture's exports (the Tavolo's audience).
 fn public_layers() -> Vec<&'static str> {
-    layers::visible(Audience::Pubblico)
-        .map(Layer::name)
-        .collect()
+    layers::visible(Audience::Tavolo).map(Layer::name).collect()
 }
 
 // --- GDAL ------------------------------------------------------------------------------------
@@ -510,9 +510,24 @@ fn folder_exports_replace_only_previous_exports() {
     assert!(matches!(e, ExportError::UnknownLayer { .. }), "{e}");
 }
 
+/// A download as a member of the Tavolo (its token).
 async fn get(uri: &str) -> (StatusCode, String, String, Vec<u8>) {
-    let resp = app(fixture().loaded.clone())
-        .oneshot(HttpRequest::get(uri).body(Body::empty()).expect("request"))
+    get_as(uri, Some(abitare::auth::Role::Tavolo)).await
+}
+
+async fn get_as(
+    uri: &str,
+    role: Option<abitare::auth::Role>,
+) -> (StatusCode, String, String, Vec<u8>) {
+    let mut req = HttpRequest::get(uri);
+    if let Some(r) = role {
+        req = req.header(
+            "authorization",
+            format!("Bearer {}", common::signed().token(r)),
+        );
+    }
+    let resp = common::app_signed(fixture().loaded.clone())
+        .oneshot(req.body(Body::empty()).expect("request"))
         .await
         .expect("response");
     let header = |n: &str| {
@@ -571,6 +586,25 @@ async fn http_downloads_have_content_types_and_attachment_names() {
         assert!(cd.starts_with("attachment; filename=\""), "{uri}: {cd}");
         assert!(body.starts_with(magic), "{uri}");
     }
+    // The public: the units are not for it; its whole-Ambito file lacks them.
+    let (status, _, _, _) = get_as("/api/export/alloggi_pubblici.csv", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _, xlsx) = get_as("/api/export/tutto.xlsx", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let sheets = {
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(xlsx)).expect("xlsx");
+        let mut wb = String::new();
+        std::io::Read::read_to_string(
+            &mut z.by_name("xl/workbook.xml").expect("workbook"),
+            &mut wb,
+        )
+        .expect("read");
+        wb
+    };
+    assert!(
+        sheets.contains("Comuni") && !sheets.contains("Alloggi pubblici"),
+        "{sheets}"
+    );
     let (_, _, cd, body) = get("/api/export/alloggi_pubblici.csv").await;
     assert_eq!(cd, "attachment; filename=\"alloggi_pubblici.csv\"");
     let text = String::from_utf8(body).expect("utf-8");
