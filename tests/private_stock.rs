@@ -562,7 +562,15 @@ fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// A GET as a member of the Tavolo, who sees exact aggregates but no private unit.
 async fn get(state: Arc<Analisi>, uri: &str) -> (StatusCode, String) {
+    let (status, _, body) =
+        common::get_text_as(state, uri, Some(abitare::auth::Role::Tavolo)).await;
+    (status, body)
+}
+
+/// A GET as the public.
+async fn get_public(state: Arc<Analisi>, uri: &str) -> (StatusCode, String) {
     let resp = app(state)
         .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
         .await
@@ -615,6 +623,12 @@ async fn owner_names_and_individual_units_never_leave_the_model() {
     let (st, body) = get(loaded.clone(), "/api/layers/alloggi_privati").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert!(body.contains("riservato a: ufficio dell'Ambito"), "{body}");
+    let (st, _) = get_public(loaded.clone(), "/api/layers/alloggi_privati").await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    // The public reads the two offers as a small count.
+    let (_, ambito) = get_public(loaded.clone(), "/api/ambito").await;
+    let v: serde_json::Value = serde_json::from_str(&ambito).expect("json");
+    assert_eq!(v["privato"]["privati_offerti"], "< 3");
     let (_, list) = get(loaded.clone(), "/api/layers").await;
     assert!(!list.contains("alloggi_privati"), "{list}");
     assert!(list.contains("stock_privato"), "{list}");
@@ -651,6 +665,9 @@ async fn owner_names_and_individual_units_never_leave_the_model() {
     );
     for uri in &uris {
         let (_, body) = get(loaded.clone(), uri).await;
+        let (_, public) = get_public(loaded.clone(), uri).await;
+        assert!(!public.contains("Quagliarulo"), "{uri} holds the name");
+        assert!(!public.contains("PRV-1") && !public.contains("PRV-2"), "{uri}");
         assert!(!body.contains("Quagliarulo"), "{uri} holds the name");
         assert!(
             !body.contains("PRV-1") && !body.contains("PRV-2"),
