@@ -667,7 +667,10 @@ async fn owner_names_and_individual_units_never_leave_the_model() {
         let (_, body) = get(loaded.clone(), uri).await;
         let (_, public) = get_public(loaded.clone(), uri).await;
         assert!(!public.contains("Quagliarulo"), "{uri} holds the name");
-        assert!(!public.contains("PRV-1") && !public.contains("PRV-2"), "{uri}");
+        assert!(
+            !public.contains("PRV-1") && !public.contains("PRV-2"),
+            "{uri}"
+        );
         assert!(!body.contains("Quagliarulo"), "{uri} holds the name");
         assert!(
             !body.contains("PRV-1") && !body.contains("PRV-2"),

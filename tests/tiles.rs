@@ -279,15 +279,55 @@ fn clusone_tile(loaded: &Analisi) -> (u32, u32, String) {
     (x, y, format!("{}|{}", u.ente_proprietario, u.codice_unita))
 }
 
+/// The router with every request sent as a member of the Tavolo (its token), who sees the
+/// individual public units.
+fn as_tavolo(state: std::sync::Arc<abitare::analysis::Analisi>) -> axum::Router {
+    let token = common::signed()
+        .token(abitare::auth::Role::Tavolo)
+        .to_string();
+    common::app_signed(state).layer(axum::middleware::map_request(
+        move |mut req: axum::extract::Request| {
+            let value = format!("Bearer {token}");
+            async move {
+                if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+                    req.headers_mut().insert("authorization", v);
+                }
+                req
+            }
+        },
+    ))
+}
+
 #[tokio::test]
 async fn z14_tile_over_clusone_decodes() {
     let f = demo();
-    let router = app(f.loaded.clone());
     let (x, y, unit_id) = clusone_tile(&f.loaded);
+    // The public's tile: the comuni and the cadastre, no unit; cacheable by anyone.
+    let (st, h, body) = send(
+        &app(f.loaded.clone()),
+        &format!("/tiles/14/{x}/{y}.mvt"),
+        &[],
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(h["cache-control"]
+        .to_str()
+        .expect("cc")
+        .starts_with("public"));
+    let public: Vec<String> = decode(&body).into_iter().map(|l| l.name).collect();
+    assert!(public.iter().any(|n| n == "comuni"), "{public:?}");
+    assert!(
+        !public.iter().any(|n| n == "alloggi_pubblici"),
+        "{public:?}"
+    );
+    let router = as_tavolo(f.loaded.clone());
     let (st, h, body) = send(&router, &format!("/tiles/14/{x}/{y}.mvt"), &[]).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(h["content-type"], "application/vnd.mapbox-vector-tile");
-    assert!(h["cache-control"].to_str().expect("cc").contains("max-age"));
+    assert!(h["cache-control"]
+        .to_str()
+        .expect("cc")
+        .starts_with("private"));
     let layers = decode(&body);
     let names: Vec<&str> = layers.iter().map(|l| l.name.as_str()).collect();
     for expected in ["comuni", "fogli", "particelle", "alloggi_pubblici"] {
@@ -358,7 +398,7 @@ async fn z14_tile_over_clusone_decodes() {
 #[tokio::test]
 async fn small_features_follow_the_zoom_policy() {
     let f = demo();
-    let router = app(f.loaded.clone());
+    let router = as_tavolo(f.loaded.clone());
     let (x, y, _) = clusone_tile(&f.loaded);
     // z12 parent: no parcels or buildings (min zoom 14), fogli present (min zoom 12).
     let (st, _, body) = send(&router, &format!("/tiles/12/{}/{}.mvt", x / 4, y / 4), &[]).await;
@@ -418,8 +458,14 @@ async fn bad_tiles_are_problems_not_crashes() {
         "/tiles/alloggi_privati.json",
     ] {
         let (st, h, _) = send(&router, uri, &[]).await;
-        assert_eq!(st, StatusCode::FORBIDDEN, "{uri}");
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{uri}");
         assert_eq!(h["content-type"], "application/problem+json", "{uri}");
+        let (st, _, _) = send(&as_tavolo(f.loaded.clone()), uri, &[]).await;
+        assert_eq!(
+            st,
+            StatusCode::FORBIDDEN,
+            "{uri}: the Tavolo is not the office"
+        );
     }
     for uri in [
         "/tiles/nessuno/14/0/0.mvt",
@@ -481,7 +527,7 @@ async fn etag_and_gzip() {
 #[tokio::test]
 async fn tilejson_and_style() {
     let f = demo();
-    let router = app(f.loaded.clone());
+    let router = as_tavolo(f.loaded.clone());
     let (st, h, body) = send(&router, "/tiles.json", &[]).await;
     assert_eq!(st, StatusCode::OK);
     assert!(h["content-type"]
@@ -495,7 +541,7 @@ async fn tilejson_and_style() {
     assert!(b[0].as_f64().expect("minlon") > 9.5 && b[2].as_f64().expect("maxlon") < 10.5);
     let layers = v["vector_layers"].as_array().expect("vector_layers");
     let ids: Vec<&str> = layers.iter().filter_map(|l| l["id"].as_str()).collect();
-    for l in abitare::output::layers::names(abitare::output::layers::Audience::Pubblico) {
+    for l in abitare::output::layers::names(abitare::output::layers::Audience::Tavolo) {
         assert!(ids.contains(&l), "{l} missing from {ids:?}");
     }
     let units = layers
