@@ -559,8 +559,9 @@ fn demo_workspace_has_the_layer_and_the_report() {
     assert!(ws.join("regole_aree_candidate.toml").is_file());
 }
 
+/// A GET as a member of the Tavolo, who sees every candidate area.
 async fn get(state: Arc<Analisi>, uri: &str) -> (StatusCode, String, String) {
-    common::get_text(state, uri).await
+    common::get_text_as(state, uri, Some(abitare::auth::Role::Tavolo)).await
 }
 
 #[tokio::test]
@@ -572,6 +573,13 @@ async fn report_route_and_public_layer() {
     let on_disk =
         std::fs::read_to_string(demo().workspace.join("report/aree_candidate.csv")).expect("csv");
     assert_eq!(body, on_disk);
+    assert!(body.contains(",PP-"), "the Tavolo reads the areas from public parcels");
+    // The public's report: no area made from a public parcel with empty flats.
+    let (st, _, public) =
+        common::get_text(loaded.clone(), "/api/report/aree-candidate?format=csv").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(!public.contains("PP-"), "{public}");
+    assert!(public.contains(",AT-"));
     let (st, ct, body) = get(loaded.clone(), "/api/report/aree-candidate").await;
     assert_eq!(st, StatusCode::OK);
     assert!(ct.starts_with("text/html") && body.contains("Aree escluse"));
@@ -797,7 +805,7 @@ async fn drafters_package_holds_candidates_beside_the_pgt_with_styles() {
     let tables = export::tables(
         &loaded,
         &["pacchetto_pgt".to_string()],
-        abitare::output::layers::Audience::Pubblico,
+        abitare::output::layers::Audience::Tavolo,
     )
     .expect("tables");
     let names: Vec<&str> = tables.iter().map(|t| t.layer).collect();
