@@ -573,7 +573,10 @@ async fn report_route_and_public_layer() {
     let on_disk =
         std::fs::read_to_string(demo().workspace.join("report/aree_candidate.csv")).expect("csv");
     assert_eq!(body, on_disk);
-    assert!(body.contains(",PP-"), "the Tavolo reads the areas from public parcels");
+    assert!(
+        body.contains(",PP-"),
+        "the Tavolo reads the areas from public parcels"
+    );
     // The public's report: no area made from a public parcel with empty flats.
     let (st, _, public) =
         common::get_text(loaded.clone(), "/api/report/aree-candidate?format=csv").await;

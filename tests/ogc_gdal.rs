@@ -10,9 +10,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
+use abitare::auth::Role;
 use abitare::pipeline;
 use abitare::project::Project;
-use abitare::server::app;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 
@@ -23,11 +23,28 @@ fn gdal_with_oapif() -> bool {
     }
 }
 
-/// Runs a GDAL command off the async threads, with no proxy for the local server.
+/// Runs a GDAL command off the async threads, with no proxy for the local server, with the
+/// credentials of the Ambito office: its token as the password of HTTP Basic, as a QGIS
+/// "Basic" configuration or GDAL's `GDAL_HTTP_USERPWD` sends it.
 async fn run(program: &'static str, args: Vec<String>) -> Output {
+    let token = common::signed().token(Role::Ufficio).to_string();
+    run_env(
+        program,
+        args,
+        vec![
+            ("GDAL_HTTP_AUTH".into(), "BASIC".into()),
+            ("GDAL_HTTP_USERPWD".into(), format!("ufficio:{token}")),
+        ],
+    )
+    .await
+}
+
+/// Runs a GDAL command with the given environment (no credentials unless it holds them).
+async fn run_env(program: &'static str, args: Vec<String>, env: Vec<(String, String)>) -> Output {
     tokio::task::spawn_blocking(move || {
         Command::new(program)
             .args(&args)
+            .envs(env)
             .env("NO_PROXY", "127.0.0.1,localhost")
             .env("no_proxy", "127.0.0.1,localhost")
             .env("GDAL_HTTP_TIMEOUT", "60")
@@ -69,8 +86,8 @@ async fn gdal_lists_collections_and_pages_through_items() {
     // Every request the client makes, to check that it really pages.
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let log = seen.clone();
-    let router =
-        app(Arc::new(loaded)).layer(middleware::from_fn(move |req: Request, next: Next| {
+    let router = common::app_signed(Arc::new(loaded)).layer(middleware::from_fn(
+        move |req: Request, next: Next| {
             let log = log.clone();
             async move {
                 if let Ok(mut l) = log.lock() {
@@ -78,7 +95,8 @@ async fn gdal_lists_collections_and_pages_through_items() {
                 }
                 next.run(req).await
             }
-        }));
+        },
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -155,5 +173,42 @@ async fn gdal_lists_collections_and_pages_through_items() {
             pages >= expected.div_ceil(page),
             "{layer}: {pages} page requests with limit={page}"
         );
+    }
+
+    // The private units: read with the office's token as a Bearer header (QGIS "API
+    // header"), refused without credentials and to the Tavolo's token.
+    let info = |env: Vec<(String, String)>| {
+        run_env(
+            "ogrinfo",
+            vec![
+                "-ro".into(),
+                "-so".into(),
+                url.clone(),
+                "alloggi_privati".into(),
+            ],
+            env,
+        )
+    };
+    let bearer = |role: Role| {
+        vec![(
+            "GDAL_HTTP_HEADERS".to_string(),
+            format!("Authorization: Bearer {}", common::signed().token(role)),
+        )]
+    };
+    let out = info(bearer(Role::Ufficio)).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("Feature Count"),
+        "ogrinfo alloggi_privati with the office's token:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for env in [Vec::new(), bearer(Role::Tavolo)] {
+        let out = info(env).await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !out.status.success() || !stdout.contains("Feature Count"),
+            "alloggi_privati read without the office's credentials:\n{stdout}"
+        );
+        assert!(!stdout.contains("OFF-"), "{stdout}");
     }
 }
