@@ -10,7 +10,6 @@ use std::sync::Arc;
 use abitare::analysis::linkage::link_units;
 use abitare::analysis::Analisi;
 use abitare::model::{Servizio, Stato};
-use abitare::server::app;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::*;
@@ -61,12 +60,24 @@ impl Answer {
     }
 }
 
+/// A GET as a member of the Tavolo (who sees the individual public units).
 async fn request(state: Arc<Analisi>, uri: &str, headers: &[(&str, &str)]) -> Answer {
+    let token = format!(
+        "Bearer {}",
+        common::signed().token(abitare::auth::Role::Tavolo)
+    );
+    let mut with = headers.to_vec();
+    with.push(("authorization", token.as_str()));
+    request_as(state, uri, &with).await
+}
+
+/// A GET with exactly these headers (the public without an `Authorization`).
+async fn request_as(state: Arc<Analisi>, uri: &str, headers: &[(&str, &str)]) -> Answer {
     let mut req = Request::get(uri);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let resp = app(state)
+    let resp = common::app_signed(state)
         .oneshot(req.body(Body::empty()).expect("request"))
         .await
         .expect("response");
@@ -183,6 +194,18 @@ async fn openapi_describes_every_collection() {
 
 #[tokio::test]
 async fn collections_are_the_public_layers() {
+    // The public's list: no individual units.
+    let p = request_as(state(), "/collections", &[]).await.json();
+    let public: Vec<&str> = p["collections"]
+        .as_array()
+        .expect("collections")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert!(
+        public.contains(&"comuni") && !public.contains(&"alloggi_pubblici"),
+        "{public:?}"
+    );
     let a = get("/collections").await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.content_type, "application/json");
@@ -193,9 +216,8 @@ async fn collections_are_the_public_layers() {
     for c in list {
         let id = c["id"].as_str().expect("id");
         assert!(
-            abitare::output::layers::names(abitare::output::layers::Audience::Pubblico)
-                .contains(&id),
-            "{id} is not a public layer"
+            abitare::output::layers::names(abitare::output::layers::Audience::Tavolo).contains(&id),
+            "{id} is not a layer of the Tavolo"
         );
         assert_eq!(c["itemType"], "feature");
         assert_eq!(c["crs"][0], "http://www.opengis.net/def/crs/OGC/1.3/CRS84");
