@@ -524,7 +524,7 @@ const COMUNI: &[Column] = &[
 
 /// The state counts of a comune add up to its units, the unused ones to `inutilizzati`; the
 /// private offers by state add up to the offers.
-const SOMME_COMUNI: &[Sum] = &[
+pub const SOMME_COMUNI: &[Sum] = &[
     Sum {
         total: "alloggi",
         parts: &[

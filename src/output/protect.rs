@@ -200,38 +200,16 @@ pub fn panel_protection(key: &str) -> Protection {
     }
 }
 
-/// The sums among the panel's figures.
-pub const PANEL_SUMS: &[Sum] = &[
-    Sum {
-        total: "alloggi",
-        parts: &[
-            "occupati",
-            "liberi",
-            "sfitto_carenze_manutentive",
-            "sfitto_ristrutturazione",
-        ],
-    },
-    Sum {
-        total: "inutilizzati",
-        parts: &[
-            "liberi",
-            "sfitto_carenze_manutentive",
-            "sfitto_ristrutturazione",
-        ],
-    },
-    Sum {
-        total: "privati_offerti",
-        parts: &[
-            "privati_in_offerta",
-            "privati_locati_concordato",
-            "privati_ritirati",
-        ],
-    },
-    Sum {
+/// The sums among the panel's figures: the comuni layer's, and the offer of the year (the
+/// units available plus the private offers).
+pub static PANEL_SUMS: std::sync::LazyLock<Vec<Sum>> = std::sync::LazyLock::new(|| {
+    let mut v = crate::output::layers::SOMME_COMUNI.to_vec();
+    v.push(Sum {
         total: "totale",
         parts: &["disponibili_anno", "privati_offerti"],
-    },
-];
+    });
+    v
+});
 
 /// The panel's figures as `caller` may see them: for the public, every object in `v` (but
 /// the published Piano Annuale rows under `piano_annuale`) has its small counts replaced by
@@ -246,7 +224,7 @@ pub fn protect_panel(v: &mut Value, caller: Audience) {
 fn walk(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            let (names, small_ones) = withheld_and_small(m, &panel_protection, PANEL_SUMS);
+            let (names, small_ones) = withheld_and_small(m, &panel_protection, &PANEL_SUMS);
             for k in &names {
                 if let Some(x) = m.get_mut(k) {
                     *x = match panel_protection(k) {
@@ -347,7 +325,7 @@ mod tests {
             "sfitto_ristrutturazione": 1, "inutilizzati": 3, "tasso_inutilizzo": 0.3,
             "mesi_sfitto_medi": 14.0, "inutilizzati_con_data": 3,
         }));
-        let names = withhold(&mut m, &panel_protection, PANEL_SUMS, &Value::Null);
+        let names = withhold(&mut m, &panel_protection, &PANEL_SUMS, &Value::Null);
         // liberi (2) and sfitto_ristrutturazione (1) are small; inutilizzati = liberi + 0 + 1
         // then has two withheld parts, and alloggi too: nothing else is needed.
         assert_eq!(names, vec!["liberi", "sfitto_ristrutturazione"]);
@@ -361,7 +339,7 @@ mod tests {
             "alloggi": 20, "occupati": 14, "liberi": 4, "sfitto_carenze_manutentive": 2,
             "sfitto_ristrutturazione": 0, "inutilizzati": 6,
         }));
-        let names = withhold(&mut m, &panel_protection, PANEL_SUMS, &Value::Null);
+        let names = withhold(&mut m, &panel_protection, &PANEL_SUMS, &Value::Null);
         assert_eq!(names, vec!["liberi", "sfitto_carenze_manutentive"]);
 
         // A small total: its share and rates go with it, and a part of it.
@@ -370,7 +348,7 @@ mod tests {
             "sfitto_ristrutturazione": 0, "inutilizzati": 2, "tasso_inutilizzo": 0.0667,
             "inutilizzati_per_1000_ab": 0.4, "mesi_sfitto_medi": 9.0,
         }));
-        let names = withhold(&mut m, &panel_protection, PANEL_SUMS, &Value::Null);
+        let names = withhold(&mut m, &panel_protection, &PANEL_SUMS, &Value::Null);
         assert!(names.contains(&"inutilizzati".to_string()));
         assert!(names.contains(&"liberi".to_string()));
         assert!(names.contains(&"tasso_inutilizzo".to_string()));
@@ -383,9 +361,9 @@ mod tests {
     #[test]
     fn zero_and_large_counts_are_shown() {
         let mut m = cells(json!({"alloggi": 0, "liberi": 0, "inutilizzati": 0, "occupati": 0}));
-        assert!(withhold(&mut m, &panel_protection, PANEL_SUMS, &Value::Null).is_empty());
+        assert!(withhold(&mut m, &panel_protection, &PANEL_SUMS, &Value::Null).is_empty());
         let mut m = cells(json!({"privati_offerti": 3, "privati_in_offerta": 3}));
-        assert!(withhold(&mut m, &panel_protection, PANEL_SUMS, &Value::Null).is_empty());
+        assert!(withhold(&mut m, &panel_protection, &PANEL_SUMS, &Value::Null).is_empty());
     }
 
     #[test]

@@ -143,22 +143,31 @@ pub fn point(x: f64, y: f64) -> Point<f64> {
     Point::new(x, y)
 }
 
-/// Answers one GET through the application router: status, content type and body.
+/// Answers one GET through the application router (no accounts): status, content type and
+/// body.
 pub async fn get_raw(
     state: std::sync::Arc<abitare::analysis::Analisi>,
     uri: &str,
+) -> (axum::http::StatusCode, String, Vec<u8>) {
+    answer(abitare::server::app(state), uri, None).await
+}
+
+/// One GET through `router`, with `authorization` when given.
+async fn answer(
+    router: axum::Router,
+    uri: &str,
+    authorization: Option<String>,
 ) -> (axum::http::StatusCode, String, Vec<u8>) {
     use axum::body::Body;
     use axum::http::Request;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
-    let resp = abitare::server::app(state)
-        .oneshot(
-            Request::get(uri)
-                .header("host", "localhost:8080")
-                .body(Body::empty())
-                .expect("request"),
-        )
+    let mut req = Request::get(uri).header("host", "localhost:8080");
+    if let Some(a) = authorization {
+        req = req.header("authorization", a);
+    }
+    let resp = router
+        .oneshot(req.body(Body::empty()).expect("request"))
         .await
         .expect("response");
     let status = resp.status();
@@ -278,27 +287,8 @@ pub async fn get_raw_as(
     uri: &str,
     role: Option<abitare::auth::Role>,
 ) -> (axum::http::StatusCode, String, Vec<u8>) {
-    use axum::body::Body;
-    use axum::http::Request;
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-    let mut req = Request::get(uri).header("host", "localhost:8080");
-    if let Some(r) = role {
-        req = req.header("authorization", format!("Bearer {}", signed().token(r)));
-    }
-    let resp = app_signed(state)
-        .oneshot(req.body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let body = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, ct, body.to_vec())
+    let auth = role.map(|r| format!("Bearer {}", signed().token(r)));
+    answer(app_signed(state), uri, auth).await
 }
 
 /// [`get_raw_as`] with the body as text.
