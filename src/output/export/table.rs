@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{bbox, check, type_name, ExportError, Interrupt, ROW_CHUNK};
 use crate::analysis::Analisi;
 use crate::output::geojson::layer_features;
-use crate::output::layers::{Layer, LayerInfo};
+use crate::output::layers::{Audience, Layer, LayerInfo};
 
 pub use crate::output::layers::{Column, Kind};
 
@@ -28,6 +28,9 @@ pub struct Table {
     pub info: &'static LayerInfo,
     pub columns: Vec<Column>,
     pub rows: Vec<Row>,
+    /// The audience the rows were rendered for (what else a format writes beside them, such
+    /// as the XLSX vacancy sheet, is protected for it too).
+    pub caller: Audience,
 }
 
 impl Table {
@@ -109,6 +112,7 @@ pub fn table(a: &Analisi, layer: Layer) -> Table {
         info,
         columns,
         rows,
+        caller: layer.caller(),
     }
 }
 
@@ -128,6 +132,7 @@ pub fn table_until(a: &Analisi, layer: Layer, stop: Interrupt<'_>) -> Result<Tab
         info,
         columns,
         rows: all,
+        caller: layer.caller(),
     })
 }
 

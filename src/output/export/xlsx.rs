@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::{lonlat, ExportError, Interrupt, Kind, Table};
 use crate::analysis::Analisi;
-use crate::output::layers::{self, Display, LayerId};
+use crate::output::layers::{self, Audience, Display, LayerId, Protection};
+use crate::output::protect;
 
 /// Name of the sheet with the per-comune vacancy table.
 pub const SHEET_VACANCY: &str = "Sfitto per comune";
@@ -168,7 +169,14 @@ fn info_sheet(
     Ok(())
 }
 
-fn vacancy_sheet(wb: &mut Workbook, a: &Analisi, f: &Formats) -> Result<(), ExportError> {
+/// The per-comune vacancy table, with the small counts withheld as in the `comuni` layer
+/// when `caller` is the public (empty cells).
+fn vacancy_sheet(
+    wb: &mut Workbook,
+    a: &Analisi,
+    caller: Audience,
+    f: &Formats,
+) -> Result<(), ExportError> {
     let ws = wb.add_worksheet();
     ws.set_name(SHEET_VACANCY)?;
     for (c, name) in VACANCY_COLUMNS.iter().enumerate() {
@@ -185,6 +193,15 @@ fn vacancy_sheet(wb: &mut Workbook, a: &Analisi, f: &Formats) -> Result<(), Expo
         o.insert("nome".into(), Value::from("Totale Ambito"));
     }
     rows.push(total);
+    if !protect::sees_all(caller) {
+        let info = layers::info_of(LayerId::Comuni);
+        let protection = |k: &str| info.column(k).map_or(Protection::Open, |c| c.protection);
+        for row in &mut rows {
+            if let Value::Object(cells) = row {
+                protect::withhold(cells, &protection, info.sums, &Value::Null);
+            }
+        }
+    }
     let last = rows.len();
     for (r, row) in rows.iter().enumerate() {
         let r32 = (r + 1) as u32;
@@ -265,7 +282,13 @@ pub fn to_bytes_until(
     };
     let mut wb = Workbook::new();
     info_sheet(&mut wb, a, tables, &f)?;
-    vacancy_sheet(&mut wb, a, &f)?;
+    // The tables of one export share their audience; with none, the narrowest view.
+    let caller = tables
+        .iter()
+        .map(|t| t.caller)
+        .min()
+        .unwrap_or(Audience::Pubblico);
+    vacancy_sheet(&mut wb, a, caller, &f)?;
     for t in tables {
         if stop() {
             return Err(ExportError::Interrupted);
