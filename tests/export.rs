@@ -647,3 +647,49 @@ async fn http_bad_exports_are_problems() {
         assert!(p["detail"].as_str().is_some_and(|d| !d.is_empty()), "{uri}");
     }
 }
+
+/// The public's workbook: the vacancy sheet withholds the same cells as the public `comuni`
+/// layer (empty), the Tavolo's is exact.
+#[tokio::test]
+async fn the_public_vacancy_sheet_withholds_the_small_counts() {
+    use calamine::{Data, Reader, Xlsx};
+    let sheet = |bytes: Vec<u8>| -> Vec<Vec<Data>> {
+        let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("xlsx");
+        let range = wb
+            .worksheet_range(abitare::output::export::xlsx::SHEET_VACANCY)
+            .expect("sheet");
+        range.rows().map(|r| r.to_vec()).collect()
+    };
+    let (_, _, _, public) = get_as("/api/export/tutto.xlsx", None).await;
+    let (_, _, _, tavolo) = get("/api/export/tutto.xlsx").await;
+    let (public, tavolo) = (sheet(public), sheet(tavolo));
+    let col = public[0]
+        .iter()
+        .position(|c| c.to_string() == "Liberi")
+        .expect("Liberi column");
+    let (_, _, _, layer) = get_as("/api/layers/comuni", None).await;
+    let layer: serde_json::Value = serde_json::from_slice(&layer).expect("json");
+    let mut withheld = 0;
+    for f in layer["features"].as_array().expect("features") {
+        let p = &f["properties"];
+        let name = p["nome"].as_str().expect("nome");
+        let row = |rows: &Vec<Vec<Data>>| {
+            rows.iter()
+                .find(|r| r[0].to_string() == name)
+                .map(|r| r[col].clone())
+                .expect("row of the comune")
+        };
+        let (pub_cell, exact) = (row(&public), row(&tavolo));
+        if p["liberi"].is_null() {
+            assert!(
+                matches!(pub_cell, Data::Empty),
+                "{name}: {pub_cell:?} shown"
+            );
+            assert!(!matches!(exact, Data::Empty), "{name}: the Tavolo's cell");
+            withheld += 1;
+        } else {
+            assert_eq!(pub_cell, exact, "{name}");
+        }
+    }
+    assert!(withheld > 0, "the demo has small counts of free units");
+}
