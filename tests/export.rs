@@ -665,7 +665,7 @@ async fn the_public_vacancy_sheet_withholds_the_small_counts() {
     let (public, tavolo) = (sheet(public), sheet(tavolo));
     let col = public[0]
         .iter()
-        .position(|c| c.to_string() == "Liberi")
+        .position(|c| *c == "Liberi")
         .expect("Liberi column");
     let (_, _, _, layer) = get_as("/api/layers/comuni", None).await;
     let layer: serde_json::Value = serde_json::from_slice(&layer).expect("json");
@@ -675,7 +675,7 @@ async fn the_public_vacancy_sheet_withholds_the_small_counts() {
         let name = p["nome"].as_str().expect("nome");
         let row = |rows: &Vec<Vec<Data>>| {
             rows.iter()
-                .find(|r| r[0].to_string() == name)
+                .find(|r| r[0] == name)
                 .map(|r| r[col].clone())
                 .expect("row of the comune")
         };
