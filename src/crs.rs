@@ -64,6 +64,38 @@ pub const SUPPORTED: [(u16, &str); 12] = [
     (3857, "WGS 84 / Pseudo-Mercator"),
 ];
 
+/// The CRSs exports and OGC API answers can be written in (x = easting in every one; OGC API
+/// writers apply the EPSG axis order where the URI form asks for it): the model's lon/lat and
+/// the grids a PGT drafter in Lombardy works in.
+pub const OUTPUT: [u16; 7] = [4326, 32632, 25832, 6707, 7791, 3003, 6706];
+
+/// Parses a CRS named by a client (`32632`, `EPSG:32632`, `urn:ogc:def:crs:EPSG::32632`,
+/// `http://www.opengis.net/def/crs/EPSG/0/32632`, `…/OGC/1.3/CRS84`) and checks that it is one
+/// of [`OUTPUT`].
+pub fn parse_output(s: &str) -> Result<Declared, CrsError> {
+    let t = s.trim();
+    let lower = t.to_ascii_lowercase();
+    let declared = if lower.ends_with("/ogc/1.3/crs84") || lower == "crs84" || lower == "ogc:crs84" {
+        Declared {
+            epsg: 4326,
+            axis: AxisOrder::EastNorth,
+        }
+    } else if t.bytes().all(|b| b.is_ascii_digit()) && !t.is_empty() {
+        let epsg: u16 = t.parse().map_err(|_| CrsError::Unknown(t.to_string()))?;
+        Declared {
+            epsg,
+            axis: AxisOrder::EastNorth,
+        }
+    } else {
+        parse_srs_name(t)?
+    };
+    if OUTPUT.contains(&declared.epsg) {
+        Ok(declared)
+    } else {
+        Err(CrsError::Unknown(t.to_string()))
+    }
+}
+
 fn supported_list() -> String {
     SUPPORTED
         .iter()
@@ -514,6 +546,28 @@ impl ToLonLat {
         self.epsg
     }
 
+    /// A rectangle in this CRS (x = easting) as lon/lat bounds of its densified outline.
+    pub fn rect(&self, r: geo::Rect<f64>) -> Result<geo::Rect<f64>, CrsError> {
+        let (min, max) = (r.min(), r.max());
+        let mut lo = (f64::INFINITY, f64::INFINITY);
+        let mut hi = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+        const STEPS: usize = 16;
+        for i in 0..=STEPS {
+            let t = i as f64 / STEPS as f64;
+            let x = min.x + (max.x - min.x) * t;
+            let y = min.y + (max.y - min.y) * t;
+            for (px, py) in [(x, min.y), (x, max.y), (min.x, y), (max.x, y)] {
+                let (lon, lat) = self.convert(px, py)?;
+                lo = (lo.0.min(lon), lo.1.min(lat));
+                hi = (hi.0.max(lon), hi.1.max(lat));
+            }
+        }
+        Ok(geo::Rect::new(
+            geo::Coord { x: lo.0, y: lo.1 },
+            geo::Coord { x: hi.0, y: hi.1 },
+        ))
+    }
+
     /// x = easting (or longitude), y = northing (or latitude).
     pub fn convert(&self, x: f64, y: f64) -> Result<(f64, f64), CrsError> {
         match &self.proj {
@@ -550,6 +604,46 @@ impl FromLonLat {
             epsg,
             proj: Some((proj_for(4326)?, proj_for(epsg)?)),
         })
+    }
+
+    pub fn epsg(&self) -> u16 {
+        self.epsg
+    }
+
+    /// Every position of a model geometry (lon/lat) in this CRS, x = easting (or longitude).
+    /// Writers that need another axis order swap afterwards.
+    pub fn geometry(&self, g: &geo::Geometry<f64>) -> Result<geo::Geometry<f64>, CrsError> {
+        use geo::MapCoords;
+        if self.proj.is_none() {
+            return Ok(g.clone());
+        }
+        g.try_map_coords(|c| {
+            let (x, y) = self.convert(c.x, c.y)?;
+            Ok(geo::Coord { x, y })
+        })
+    }
+
+    /// A lon/lat rectangle in this CRS: the bounds of its densified outline (a projected
+    /// rectangle is not a rectangle in lon/lat, so corners alone are not enough).
+    pub fn rect(&self, r: geo::Rect<f64>) -> Result<geo::Rect<f64>, CrsError> {
+        let (min, max) = (r.min(), r.max());
+        let mut lo = (f64::INFINITY, f64::INFINITY);
+        let mut hi = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+        const STEPS: usize = 16;
+        for i in 0..=STEPS {
+            let t = i as f64 / STEPS as f64;
+            let x = min.x + (max.x - min.x) * t;
+            let y = min.y + (max.y - min.y) * t;
+            for (lon, lat) in [(x, min.y), (x, max.y), (min.x, y), (max.x, y)] {
+                let (px, py) = self.convert(lon, lat)?;
+                lo = (lo.0.min(px), lo.1.min(py));
+                hi = (hi.0.max(px), hi.1.max(py));
+            }
+        }
+        Ok(geo::Rect::new(
+            geo::Coord { x: lo.0, y: lo.1 },
+            geo::Coord { x: hi.0, y: hi.1 },
+        ))
     }
 
     pub fn convert(&self, lon: f64, lat: f64) -> Result<(f64, f64), CrsError> {
@@ -596,6 +690,42 @@ pub fn diagnose_outside_lombardy(lon: f64, lat: f64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn output_crs_names_and_geometry_projection() {
+        let d = parse_output("http://www.opengis.net/def/crs/OGC/1.3/CRS84").expect("crs84");
+        assert_eq!((d.epsg, d.axis), (4326, AxisOrder::EastNorth));
+        let d = parse_output("http://www.opengis.net/def/crs/EPSG/0/4326").expect("4326");
+        assert_eq!((d.epsg, d.axis), (4326, AxisOrder::NorthEast));
+        assert_eq!(parse_output("32632").expect("code").epsg, 32632);
+        assert_eq!(parse_output("EPSG:3003").expect("legacy").epsg, 3003);
+        // Known to the readers but not offered as an output.
+        assert!(parse_output("EPSG:3857").is_err());
+        assert!(parse_output("").is_err());
+
+        let to = FromLonLat::new(32632).expect("utm");
+        let back = ToLonLat::new(32632).expect("utm");
+        let square = geo::Geometry::Polygon(geo::Polygon::new(
+            geo::LineString::from(vec![(9.9, 45.9), (10.0, 45.9), (10.0, 46.0), (9.9, 45.9)]),
+            vec![],
+        ));
+        let projected = to.geometry(&square).expect("projects");
+        let geo::Geometry::Polygon(p) = &projected else {
+            panic!("still a polygon")
+        };
+        let first = p.exterior().0[0];
+        assert_eq!((first.x, first.y), to.convert(9.9, 45.9).expect("point"));
+        // The projected bounds hold every projected vertex; back in lon/lat they hold the input.
+        let r = to
+            .rect(geo::Rect::new((9.9, 45.9), (10.0, 46.0)))
+            .expect("rect");
+        for c in &p.exterior().0 {
+            assert!(r.min().x <= c.x && c.x <= r.max().x && r.min().y <= c.y && c.y <= r.max().y);
+        }
+        let lonlat = back.rect(r).expect("back");
+        assert!(lonlat.min().x <= 9.9 && lonlat.max().x >= 10.0);
+        assert!(lonlat.min().y <= 45.9 && lonlat.max().y >= 46.0);
+    }
 
     #[test]
     fn srs_names_give_code_and_axis_order() {
