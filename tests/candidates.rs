@@ -119,8 +119,8 @@ fn planned_service_area_is_a_candidate_with_its_reasons() {
     assert_eq!(c.fonte, FonteCandidata::ServiziPrevisti);
     assert_eq!(c.id, "SP-016077-01");
     assert!(close(c.area_ha, 1.0, 1e-3), "{}", c.area_ha);
-    // 1 ha × 60 alloggi/ha × 100 %.
-    assert_eq!(c.alloggi_stimati, 60);
+    // 1 ha × 60 alloggi/ha × 30 % (a planned service area hosts its other services too).
+    assert_eq!(c.alloggi_stimati, 18);
     assert!(c.motivi[0].contains("Piano dei Servizi"), "{:?}", c.motivi);
     assert!(c.esclusioni.is_empty());
     let sum: f64 = c.punteggio_voci.iter().map(|v| v.punti).sum();
@@ -142,7 +142,7 @@ fn a_vincolo_buffer_cuts_half_an_area() {
     let r = rules("[esclusioni.vincoli.stradale]\nbuffer_m = 50.0\n");
     let c = only(&run(&m, &r)).clone();
     assert!(close(c.area_ha, 0.5, 1e-3), "{}", c.area_ha);
-    assert_eq!(c.alloggi_stimati, 30);
+    assert_eq!(c.alloggi_stimati, 9);
     assert_eq!(c.esclusioni.len(), 1);
     assert_eq!(c.esclusioni[0].regola, "vincolo:stradale");
     assert!(close(c.esclusioni[0].ettari, 0.5, 1e-3));
@@ -215,7 +215,7 @@ fn distance_to_services_moves_the_score() {
     let near = at(420.0);
     let far = at(900.0);
     let v = voce(&near, "servizi");
-    assert_eq!(v.punti, 25.0);
+    assert_eq!(v.punti, 15.0);
     assert_eq!(v.misura, "distanza dai servizi esistenti 420 m ≤ 800 m");
     assert!(near
         .motivi
@@ -224,7 +224,7 @@ fn distance_to_services_moves_the_score() {
     let v = voce(&far, "servizi");
     assert_eq!(v.punti, 0.0);
     assert_eq!(v.misura, "distanza dai servizi esistenti 900 m > 800 m");
-    assert!(close(near.punteggio - far.punteggio, 25.0, 1e-9));
+    assert!(close(near.punteggio - far.punteggio, 15.0, 1e-9));
     // The threshold is a rule.
     let mut m = one_area();
     m.pgt_zone.push(zone(
@@ -236,7 +236,7 @@ fn distance_to_services_moves_the_score() {
         &rules("[preferenze.servizi]\ndistanza_max_m = 1000.0\n"),
     ))
     .clone();
-    assert_eq!(voce(&c, "servizi").punti, 25.0);
+    assert_eq!(voce(&c, "servizi").punti, 15.0);
 }
 
 #[test]
@@ -299,7 +299,7 @@ fn nearby_unused_public_units_and_public_ownership() {
         .iter()
         .find(|c| c.id == "SP-016077-01")
         .expect("SP");
-    assert_eq!(voce(sp, "alloggi_pubblici_vicini").punti, 4.0);
+    assert_eq!(voce(sp, "alloggi_pubblici_vicini").punti, 2.0);
     assert!(voce(sp, "alloggi_pubblici_vicini")
         .misura
         .starts_with("2 alloggi pubblici inutilizzati entro 500 m"));
@@ -309,7 +309,7 @@ fn nearby_unused_public_units_and_public_ownership() {
         .find(|c| c.id == "PP-C800_001300.125")
         .expect("public parcel");
     assert_eq!(pp.fonte, FonteCandidata::PatrimonioPubblico);
-    assert_eq!(voce(pp, "proprieta_pubblica").punti, 15.0);
+    assert_eq!(voce(pp, "proprieta_pubblica").punti, 5.0);
     // Its own units are its source, not "nearby"; they are the dwellings to reactivate.
     assert_eq!(voce(pp, "alloggi_pubblici_vicini").punti, 0.0);
     assert_eq!(pp.alloggi_stimati, 2);
@@ -406,7 +406,8 @@ fn holes_are_kept_and_cut_through() {
 #[test]
 fn demand_and_pressure_are_scored_from_the_rules() {
     let c = only(&run(&one_area(), &Regole::predefinite())).clone();
-    assert!(close(voce(&c, "domanda_popolazione").punti, 8.6, 1e-9));
+    // 15 points × 8,600 inhabitants ÷ 10,000 (rounded to one decimal).
+    assert!(close(voce(&c, "domanda_popolazione").punti, 12.9, 1e-9));
     assert!(c
         .punteggio_voci
         .iter()
@@ -446,7 +447,7 @@ fn a_changed_rules_file_changes_the_result_without_recompiling() {
         "[esclusioni]\nagricolo = false\n[generale]\ndensita_alloggi_ha = 100.0\n",
     );
     assert!(close(only(&b).area_ha, 1.0, 1e-3));
-    assert_eq!(only(&b).alloggi_stimati, 100);
+    assert_eq!(only(&b).alloggi_stimati, 30);
     let c = screen_with_file("modo = \"sostituisci\"\n[fonti.rigenerazione]\nattiva = true\n");
     assert!(c.candidate.is_empty() && c.escluse.is_empty());
     // A bad file is an error naming the key.
@@ -517,11 +518,14 @@ fn demo_candidates_match_the_snapshot() {
         "{:?}",
         loaded.candidate.avvisi
     );
+    assert_eq!(loaded.candidate.punti_massimi, 100.0);
     // Every candidate carries its reasons and a score that adds up.
     for c in &loaded.candidate.candidate {
         assert!(c.motivi.len() >= 3, "{c:?}");
         let sum: f64 = c.punteggio_voci.iter().map(|v| v.punti).sum();
         assert!(close(sum, c.punteggio, 0.05), "{c:?}");
+        // The page says "su 100": the built-in rules' scale is 100 and no score passes it.
+        assert!((0.0..=100.0).contains(&c.punteggio), "{c:?}");
     }
     for e in &loaded.candidate.escluse {
         assert!(!e.motivo.is_empty());
@@ -651,7 +655,7 @@ fn other_public_property_is_a_candidate_only_in_the_states_the_rules_name() {
     );
     // 0.2 ha × 60 alloggi/ha × 50 % = 6; public ownership scores.
     assert_eq!(c.alloggi_stimati, 6);
-    assert_eq!(voce(c, "proprieta_pubblica").punti, 15.0);
+    assert_eq!(voce(c, "proprieta_pubblica").punti, 5.0);
 
     // A rule naming `in_uso` too brings the town hall in (cadastral reference normalised).
     let s = run(
@@ -700,7 +704,7 @@ fn service_points_score_by_kind_and_distance() {
     ];
     let c = only(&run(&m, &Regole::predefinite())).clone();
     let scuola = voce(&c, "servizi_puntuali:scuola");
-    assert_eq!(scuola.punti, 5.0);
+    assert_eq!(scuola.punti, 10.0);
     assert!(
         scuola
             .misura
@@ -734,7 +738,50 @@ fn service_points_score_by_kind_and_distance() {
     let b = voce(&c2, "servizi_puntuali:biblioteca");
     assert_eq!(b.punti, 3.0);
     assert!(b.misura.contains("0 m ≤ 100 m"), "{}", b.misura);
-    assert!(close(c2.punteggio, c.punteggio - 5.0 + 3.0, 0.05));
+    // The library's 3 points widen the scale to 103: the score stays a share of 100.
+    assert_eq!(Regole::predefinite().preferenze.punti_massimi(), 100.0);
+    assert_eq!(r.preferenze.punti_massimi(), 103.0);
+    assert!(close(
+        c2.punteggio,
+        100.0 * (c.punteggio - 10.0 + 3.0) / 103.0,
+        0.06
+    ));
+}
+
+#[test]
+fn scores_are_shares_of_the_most_the_rules_can_give() {
+    // The built-in points add up to 100; doubling every rule leaves every score unchanged.
+    let mut m = one_area();
+    m.pgt_zone.push(zone(
+        ClasseZona::TessutoUrbanoConsolidato,
+        rect(-200.0, -200.0, 400.0, 400.0),
+    ));
+    m.pgt_zone.push(zone(
+        ClasseZona::ServiziEsistenti,
+        rect(300.0, 0.0, 50.0, 50.0),
+    ));
+    let base = only(&run(&m, &Regole::predefinite())).clone();
+    let raw: f64 = base.punteggio_voci.iter().map(|v| v.punti).sum();
+    assert!(close(base.punteggio, raw, 0.05), "{base:?}");
+    assert!(base.punteggio > 40.0 && base.punteggio <= 100.0);
+    let doubled = rules(
+        "[preferenze.tessuto_consolidato]\npunti = 60.0\n[preferenze.servizi]\npunti = 30.0\n\
+         [preferenze.servizi_puntuali.scuola]\npunti = 20.0\n[preferenze.servizi_puntuali.sanita]\npunti = 10.0\n\
+         [preferenze.servizi_puntuali.commercio]\npunti = 10.0\n[preferenze.servizi_puntuali.fermata]\npunti = 20.0\n\
+         [preferenze.alloggi_pubblici_vicini]\npunti_per_unita = 2.0\npunti_max = 10.0\n\
+         [preferenze.proprieta_pubblica]\npunti = 10.0\n[preferenze.domanda]\npunti_popolazione = 30.0\n",
+    );
+    assert_eq!(doubled.preferenze.punti_massimi(), 200.0);
+    let d = only(&run(&m, &doubled)).clone();
+    assert!(
+        close(d.punteggio, base.punteggio, 0.06),
+        "{} vs {}",
+        d.punteggio,
+        base.punteggio
+    );
+    // A pressure index counts in the scale only once the rules give one.
+    let pressed = rules("[preferenze.domanda.pressione]\n\"099999\" = 0.5\n");
+    assert_eq!(pressed.preferenze.punti_massimi(), 105.0);
 }
 
 #[test]

@@ -254,6 +254,32 @@ async fn ambito_totals_and_shares_add_up() {
         .filter(|r| !r["ente"].as_str().unwrap_or("").starts_with("Comune di "))
         .map(|r| u(&r["dichiarati"]))
         .sum();
+    // Today's offer: the plan year's SAP units + the private units still on offer; the desk's
+    // record (offers received, of which let and withdrawn) travels beside it, with its years.
+    let o = &s["offerta"];
+    let privato = &demo().loaded.privato.ambito;
+    assert_eq!(o["anno"], report["anno"]);
+    assert_eq!(
+        tot,
+        u(&o["disponibili_anno"]) + u(&o["privati_in_offerta"]),
+        "{o}"
+    );
+    assert_eq!(
+        u(&o["privati_in_offerta"]),
+        u64::from(privato.privati_in_offerta)
+    );
+    assert!(
+        u(&o["privati_in_offerta"]) < u(&o["privati_offerti"]),
+        "{o}"
+    );
+    assert_eq!(
+        u(&o["privati_offerti"]),
+        u(&o["privati_in_offerta"])
+            + u(&o["privati_locati_concordato"])
+            + u(&o["privati_ritirati"])
+    );
+    let (dal, al) = (u(&o["offerte_dal"]), u(&o["offerte_al"]));
+    assert!(2000 < dal && dal <= al && al <= u(&o["anno"]), "{o}");
     let outside = u64::from(demo().loaded.privato.privati_senza_comune);
     assert_eq!(sum + aler_available + outside, tot, "offer adds up");
     let shares: f64 = comuni
@@ -456,4 +482,34 @@ async fn each_comune_carries_a_point_inside_it_for_its_symbols() {
             "{istat}: ({lon}, {lat}) outside the comune"
         );
     }
+}
+
+#[tokio::test]
+async fn the_units_layer_carries_the_plans_flags() {
+    // What the plan counts per section, the map can show unit by unit: the SAP units flagged
+    // in the layer are the plan's sections c), e), k) and the declared available units of g).
+    let report = get_json("/api/report/piano-annuale?format=json").await;
+    let units = get_json_as("/api/layers/alloggi_pubblici", Some(Role::Tavolo)).await;
+    let features = units["features"].as_array().expect("features");
+    let flagged = |k: &str| {
+        features
+            .iter()
+            .filter(|f| f["properties"]["servizio"] == "SAP" && f["properties"][k] == true)
+            .count() as u64
+    };
+    let sezioni = &report["sezioni"];
+    assert_eq!(
+        flagged("in_programma_ristrutturazione"),
+        u(&sezioni["c"]["totale"])
+    );
+    assert_eq!(flagged("turn_over"), u(&sezioni["e"]["totale"]));
+    assert_eq!(
+        flagged("assegnata_anno_precedente"),
+        u(&sezioni["k"]["totale"])
+    );
+    assert_eq!(flagged("disponibile_anno"), u(&sezioni["g"]["totale"]));
+    assert!(flagged("turn_over") > 0 && flagged("assegnata_anno_precedente") > 0);
+    // The public sees no unit, hence no flag.
+    let (status, _, _) = get("/api/layers/alloggi_pubblici").await;
+    assert!(status.is_client_error(), "{status}");
 }

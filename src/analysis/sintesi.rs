@@ -186,68 +186,100 @@ fn piano_ente(r: &PianoAnnuale, ente: &str) -> PianoEnte {
     }
 }
 
-/// Units a comune makes available: SAP units declared available in the year by the comune as
-/// owner (section g), and private units offered to the housing desk in the comune.
+/// What a comune offers now, and over which period: the SAP units its owner bodies declare
+/// available in the plan's year (section g) and the private units still on offer at the housing
+/// desk (not let, not withdrawn). Private offers ever received, let or withdrawn are kept apart,
+/// with the years their offers were made in: they are the desk's record, not today's offer.
 struct Offerta {
     disponibili_anno: u32,
+    privati_in_offerta: u32,
     privati_offerti: u32,
+    privati_locati_concordato: u32,
+    privati_ritirati: u32,
+    anni_offerte: Option<(i32, i32)>,
 }
 
 impl Offerta {
     fn totale(&self) -> u32 {
-        self.disponibili_anno + self.privati_offerti
+        self.disponibili_anno + self.privati_in_offerta
+    }
+
+    fn of_figures(
+        disponibili_anno: u32,
+        p: Option<&crate::analysis::private::FigurePrivate>,
+    ) -> Offerta {
+        let anni = p.and_then(|p| {
+            let offerti = p.per_anno.iter().filter(|a| a.offerti > 0);
+            let da = offerti.clone().map(|a| a.anno).min()?;
+            let a = offerti.map(|a| a.anno).max()?;
+            Some((da, a))
+        });
+        Offerta {
+            disponibili_anno,
+            privati_in_offerta: p.map_or(0, |p| p.privati_in_offerta),
+            privati_offerti: p.map_or(0, |p| p.privati_offerti),
+            privati_locati_concordato: p.map_or(0, |p| p.privati_locati_concordato),
+            privati_ritirati: p.map_or(0, |p| p.privati_ritirati),
+            anni_offerte: anni,
+        }
     }
 
     fn of_comune(s: &Analisi, istat: &str, nome: &str) -> Offerta {
         let ente = ente_comune(nome);
-        Offerta {
-            disponibili_anno: s
-                .report
-                .sezioni
-                .g
-                .per_ente
-                .iter()
-                .filter(|x| same_owner(&x.ente, &ente))
-                .map(|x| x.dichiarati)
-                .sum(),
-            privati_offerti: s
-                .privato
-                .per_comune
-                .iter()
-                .find(|p| p.istat == istat)
-                .map_or(0, |p| p.figure.privati_offerti),
-        }
+        let disponibili = s
+            .report
+            .sezioni
+            .g
+            .per_ente
+            .iter()
+            .filter(|x| same_owner(&x.ente, &ente))
+            .map(|x| x.dichiarati)
+            .sum();
+        let p = s.privato.per_comune.iter().find(|p| p.istat == istat);
+        Offerta::of_figures(disponibili, p.map(|p| &p.figure))
     }
 
     fn of_ambito(s: &Analisi) -> Offerta {
-        Offerta {
-            disponibili_anno: s.report.sezioni.g.totale,
-            privati_offerti: s.privato.ambito.privati_offerti,
-        }
+        Offerta::of_figures(s.report.sezioni.g.totale, Some(&s.privato.ambito))
     }
 }
 
-/// An offer and its shares of the Ambito's.
+/// An offer and its shares of the Ambito's. `totale` = `disponibili_anno` (SAP units available
+/// in `anno`) + `privati_in_offerta` (private units on offer today); the private offers received
+/// in `offerte_dal`–`offerte_al` (`privati_offerti`) are the desk's record, and of those the let
+/// and the withdrawn ones are no longer on offer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QuoteOfferta {
+    pub anno: i32,
     pub disponibili_anno: u32,
     pub quota_disponibili_anno: Option<f64>,
-    pub privati_offerti: u32,
-    pub quota_privati_offerti: Option<f64>,
+    pub privati_in_offerta: u32,
+    pub quota_privati_in_offerta: Option<f64>,
     pub totale: u32,
     pub quota_ambito: Option<f64>,
+    pub privati_offerti: u32,
+    pub privati_locati_concordato: u32,
+    pub privati_ritirati: u32,
+    pub offerte_dal: Option<i32>,
+    pub offerte_al: Option<i32>,
 }
 
 impl QuoteOfferta {
-    fn new(o: &Offerta, ambito: &Offerta) -> QuoteOfferta {
+    fn new(anno: i32, o: &Offerta, ambito: &Offerta) -> QuoteOfferta {
         let q = |part: u32, whole: u32| share(f64::from(part), f64::from(whole));
         QuoteOfferta {
+            anno,
             disponibili_anno: o.disponibili_anno,
             quota_disponibili_anno: q(o.disponibili_anno, ambito.disponibili_anno),
-            privati_offerti: o.privati_offerti,
-            quota_privati_offerti: q(o.privati_offerti, ambito.privati_offerti),
+            privati_in_offerta: o.privati_in_offerta,
+            quota_privati_in_offerta: q(o.privati_in_offerta, ambito.privati_in_offerta),
             totale: o.totale(),
             quota_ambito: q(o.totale(), ambito.totale()),
+            privati_offerti: o.privati_offerti,
+            privati_locati_concordato: o.privati_locati_concordato,
+            privati_ritirati: o.privati_ritirati,
+            offerte_dal: o.anni_offerte.map(|a| a.0),
+            offerte_al: o.anni_offerte.map(|a| a.1),
         }
     }
 }
@@ -403,6 +435,7 @@ fn sintesi_comune(s: &Analisi, stat: &StatComune) -> SintesiComune {
         per_ente: per_ente.iter().map(|(e, c)| StatiEnte::new(e, c)).collect(),
         piano_annuale: piano_ente(&s.report, &ente_comune(&stat.nome)),
         offerta: QuoteOfferta::new(
+            s.report.anno,
             &Offerta::of_comune(s, istat, &stat.nome),
             &Offerta::of_ambito(s),
         ),
@@ -490,7 +523,7 @@ pub fn ambito(s: &Analisi) -> SintesiAmbito {
             consistenza: Some(s.report.totale_consistenza.clone()),
             sezioni: sezioni(&s.report, None),
         },
-        offerta: QuoteOfferta::new(&tot, &tot),
+        offerta: QuoteOfferta::new(s.report.anno, &tot, &tot),
         candidate: candidate(s, None),
         privato: s.privato.ambito.clone(),
         comuni: s
@@ -505,7 +538,11 @@ pub fn ambito(s: &Analisi) -> SintesiAmbito {
                 inutilizzati: c.conteggi.inutilizzati,
                 tasso_inutilizzo: c.tasso_inutilizzo,
                 alloggi_per_1000_ab: c.alloggi_per_1000_ab,
-                offerta: QuoteOfferta::new(&Offerta::of_comune(s, &c.istat, &c.nome), &tot),
+                offerta: QuoteOfferta::new(
+                    s.report.anno,
+                    &Offerta::of_comune(s, &c.istat, &c.nome),
+                    &tot,
+                ),
             })
             .collect(),
     }

@@ -168,6 +168,32 @@ fn csv(comuni: &[Comune], s: &Screening) -> String {
     o.finish()
 }
 
+/// How the score is made: each preference in force and its most points, then the scale.
+fn scoring_explained(o: &mut String, s: &Screening) {
+    if s.scala.is_empty() {
+        return;
+    }
+    o.push_str(
+        "<h2>Come si calcola il punteggio</h2><p class=\"nota\">Il punteggio misura quanto il \
+luogo è adatto, non quanto è grande (la dimensione è negli alloggi stimati): è la somma dei punti \
+delle preferenze soddisfatte, in centesimi del massimo che le regole possono dare.</p>",
+    );
+    o.push_str("<table><thead><tr><th>Preferenza</th><th class=\"n\">Punti al massimo</th></tr></thead><tbody>");
+    for v in &s.scala {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
+            esc(&v.descrizione),
+            numero_it(v.punti_max, 1)
+        );
+    }
+    let _ = write!(
+        o,
+        "<tr><th>Totale (= punteggio 100)</th><th class=\"n\">{}</th></tr></tbody></table>",
+        numero_it(s.punti_massimi, 1)
+    );
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -209,6 +235,7 @@ immobili pubblici dismessi o sottoutilizzati, al netto di vincoli, aree agricole
 la superficie minima. Il punteggio e gli alloggi stimati dipendono \
 dalle regole applicate; ogni area riporta i propri motivi.</p>\n",
     );
+    scoring_explained(&mut o, s);
     let totals = per_comune(s);
     // Ambito summary.
     o.push_str("<h2>Riepilogo dell'Ambito per fonte</h2>");

@@ -283,6 +283,13 @@ fn render(a: &Analisi, layer: Layer, selection: Option<&[usize]>, geometry: bool
                         "categoria_catastale": u.categoria_catastale,
                         "superficie_mq": u.superficie_mq,
                         "localizzazione": u.localizzazione,
+                        "disponibile_anno": u.flag.disponibile_anno,
+                        "assegnabile_stato_di_fatto": u.flag.assegnabile_stato_di_fatto,
+                        "in_programma_ristrutturazione": u.flag.in_programma_ristrutturazione,
+                        "nuova_edificazione": u.flag.nuova_edificazione,
+                        "turn_over": u.flag.turn_over,
+                        "conferita_da_privati": u.flag.conferita_da_privati,
+                        "assegnata_anno_precedente": u.flag.assegnata_anno_precedente,
                     }),
                 )
             }
@@ -470,6 +477,10 @@ pub fn plain_property(a: &Analisi, layer: Layer, i: usize, key: &str) -> Option<
                 "inutilizzato" => json!(u.stato.is_unused()),
                 "categoria_catastale" => json!(u.categoria_catastale),
                 "superficie_mq" => json!(u.superficie_mq),
+                "disponibile_anno" => json!(u.flag.disponibile_anno),
+                "turn_over" => json!(u.flag.turn_over),
+                "in_programma_ristrutturazione" => json!(u.flag.in_programma_ristrutturazione),
+                "assegnata_anno_precedente" => json!(u.flag.assegnata_anno_precedente),
                 _ => return None,
             }
         }

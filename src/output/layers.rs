@@ -587,6 +587,29 @@ const ALLOGGI_PUBBLICI: &[Column] = &[
     c("categoria_catastale", Text, "Categoria catastale"),
     c("superficie_mq", Real, "Superficie (m²)"),
     c("localizzazione", Text, "Localizzazione"),
+    c(
+        "disponibile_anno",
+        Boolean,
+        "Disponibile nell'anno (Piano annuale, g)",
+    ),
+    c(
+        "assegnabile_stato_di_fatto",
+        Boolean,
+        "Assegnabile nello stato di fatto (b)",
+    ),
+    c(
+        "in_programma_ristrutturazione",
+        Boolean,
+        "In programma di ristrutturazione (c)",
+    ),
+    c("nuova_edificazione", Boolean, "Nuova edificazione (d)"),
+    c("turn_over", Boolean, "Liberato per turn-over (e)"),
+    c("conferita_da_privati", Boolean, "Conferito da privati (f)"),
+    c(
+        "assegnata_anno_precedente",
+        Boolean,
+        "Assegnato nell'anno precedente (k)",
+    ),
 ];
 
 const PGT_ZONE: &[Column] = &[

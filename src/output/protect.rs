@@ -82,11 +82,12 @@ fn withheld_and_small(
             if hidden != 1 {
                 continue;
             }
-            // The smallest shown part that is not zero; the total when there is none.
+            // The smallest shown count that is not zero; the total when there is none. A
+            // part that is published anyway (the plan's available units) would protect nothing.
             let extra = sum
                 .parts
                 .iter()
-                .filter(|p| !out.contains(**p))
+                .filter(|p| !out.contains(**p) && protection(p) == Protection::SmallCount)
                 .filter_map(|p| count(cells.get(*p)).filter(|&n| n > 0).map(|n| (n, *p)))
                 .min()
                 .map(|(_, p)| p)
@@ -195,7 +196,11 @@ pub fn panel_protection(key: &str) -> Protection {
         "quota_non_occupate" => {
             Protection::DerivedFrom(&["abitazioni_non_occupate_stimate", "abitazioni_stimate"])
         }
-        "quota_privati_offerti" => Protection::DerivedFrom(&["privati_offerti"]),
+        "quota_privati_offerti" | "offerte_dal" | "offerte_al" => {
+            Protection::DerivedFrom(&["privati_offerti"])
+        }
+        "quota_privati_in_offerta" => Protection::DerivedFrom(&["privati_in_offerta"]),
+        "quota_ambito" => Protection::DerivedFrom(&["totale"]),
         _ => Protection::Open,
     }
 }
@@ -206,7 +211,7 @@ pub static PANEL_SUMS: std::sync::LazyLock<Vec<Sum>> = std::sync::LazyLock::new(
     let mut v = crate::output::layers::SOMME_COMUNI.to_vec();
     v.push(Sum {
         total: "totale",
-        parts: &["disponibili_anno", "privati_offerti"],
+        parts: &["disponibili_anno", "privati_in_offerta"],
     });
     v
 });
@@ -302,6 +307,8 @@ pub fn screening_for(a: &Analisi, caller: Audience) -> std::borrow::Cow<'_, Scre
         candidate,
         escluse,
         avvisi: a.candidate.avvisi.clone(),
+        punti_massimi: a.candidate.punti_massimi,
+        scala: a.candidate.scala.clone(),
     })
 }
 
@@ -386,6 +393,29 @@ mod tests {
         assert_eq!(v["piano_annuale"]["stato"]["liberi"], json!(1));
         assert_eq!(v["per_ente"][0]["alloggi"], json!(MARK));
         assert_eq!(v["per_ente"][0]["ente"], json!("ALER"));
+    }
+
+    #[test]
+    fn the_offer_withholds_its_total_not_the_published_available_units() {
+        // 2 private units on offer: small. Subtracting the plan's available units (published)
+        // from the total would give them back, so the total goes, and what derives from it.
+        let mut v = json!({"offerta": {
+            "anno": 2026, "disponibili_anno": 5, "quota_disponibili_anno": 0.5,
+            "privati_in_offerta": 2, "quota_privati_in_offerta": 0.1, "totale": 7,
+            "quota_ambito": 0.2, "privati_offerti": 9, "privati_locati_concordato": 4,
+            "privati_ritirati": 3, "offerte_dal": 2024, "offerte_al": 2026,
+        }});
+        protect_panel(&mut v, Audience::Pubblico);
+        let o = &v["offerta"];
+        assert_eq!(o["privati_in_offerta"], json!(MARK));
+        assert_eq!(o["disponibili_anno"], json!(5));
+        assert_eq!(o["totale"], json!(MARK_OTHER));
+        assert_eq!(o["quota_ambito"], Value::Null);
+        assert_eq!(o["quota_privati_in_offerta"], Value::Null);
+        // privati_offerti = in offerta + locati + ritirati: one more of its parts goes.
+        assert_eq!(o["privati_ritirati"], json!(MARK_OTHER));
+        assert_eq!(o["privati_offerti"], json!(9));
+        assert_eq!(o["offerte_dal"], json!(2024));
     }
 
     #[test]

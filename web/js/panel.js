@@ -111,6 +111,30 @@ export function riga(etichetta, valore, campo, classe = '') {
   return `<div class="${classe}"><dt>${esc(etichetta)}</dt><dd data-campo="${campo}">${esc(valore)}</dd></div>`;
 }
 
+
+// The desk's record beside today's offer: offers received over their period, and how many of
+// them are no longer on offer (let at agreed rent, withdrawn).
+function storicoSportello(o) {
+  if (!o || o.privati_offerti === 0 || o.privati_offerti === undefined) return '';
+  const periodo = o.offerte_dal && o.offerte_al
+    ? (o.offerte_dal === o.offerte_al ? ` nel ${esc(String(o.offerte_dal))}` : ` dal ${esc(String(o.offerte_dal))} al ${esc(String(o.offerte_al))}`)
+    : '';
+  return `<p class="piccolo" data-campo="storico_sportello">Offerte ricevute dallo sportello${periodo}: ${numero(o.privati_offerti)},
+    di cui ${numero(o.privati_locati_concordato)} già locate a canone concordato e ${numero(o.privati_ritirati)} ritirate (non più in offerta).</p>`;
+}
+
+// Where the map (every public unit) and the plan (SAP units only) give different counts, say
+// why, so that "178 occupati" on the map and "174" in the plan do not read as an error.
+function notaDifferenzaPiano(a, st) {
+  if (typeof a.occupati !== 'number' || typeof st.occupato !== 'number') return '';
+  const occ = a.occupati - st.occupato;
+  const tot = typeof a.alloggi === 'number' && typeof st.di_proprieta === 'number' ? a.alloggi - st.di_proprieta : 0;
+  if (occ <= 0 && tot <= 0) return '';
+  return `<p class="piccolo" id="nota-differenza-piano">Sulla mappa ${numero(a.alloggi)} alloggi pubblici, di cui ${numero(a.occupati)} occupati;
+    nel Piano ${numero(st.di_proprieta)} SAP, di cui ${numero(st.occupato)} occupati: la differenza (${numero(tot)} alloggi, ${numero(occ)} occupati)
+    sono alloggi di altri servizi (SAS, altro uso residenziale), che il Piano non conta tra i SAP.</p>`;
+}
+
 export function htmlScheda(d) {
   const a = d.alloggi;
   const comune = d.livello === 'comune';
@@ -143,19 +167,22 @@ export function htmlScheda(d) {
       ${riga('sfitti per carenze manutentive', numero(st.sfitto_carenze_manutentive ?? 0), 'sfitto_carenze_manutentive', 'rientro')}
       ${riga('sfitti per ristrutturazione', numero(st.sfitto_ristrutturazione ?? 0), 'sfitto_ristrutturazione', 'rientro')}
       ${riga("Disponibili nell'anno", numero(st.disponibili_anno ?? 0), 'disponibili_anno', 'evidenza')}
-    </dl>`);
+    </dl>${!comune ? notaDifferenzaPiano(a, st) : ''}`);
 
   const o = d.offerta;
   if (comune) {
     parti.push(`<h3>Contributo all'offerta dell'Ambito</h3>
       ${barraQuota(o.quota_ambito, "Quota dell'offerta dell'Ambito")}
       <p><strong data-campo="quota_offerta">${o.quota_ambito === null || o.quota_ambito === undefined ? '–' : fmtPercento.format(o.quota_ambito)}</strong> dell'offerta dell'Ambito:
-      ${numero(o.disponibili_anno)} alloggi SAP disponibili nell'anno${o.quota_disponibili_anno !== null && o.quota_disponibili_anno !== undefined ? ` (${fmtPercento.format(o.quota_disponibili_anno)})` : ''}
-      e ${numero(o.privati_offerti)} alloggi privati offerti allo sportello${o.quota_privati_offerti !== null && o.quota_privati_offerti !== undefined ? ` (${fmtPercento.format(o.quota_privati_offerti)})` : ''}.</p>`);
+      ${numero(o.disponibili_anno)} alloggi SAP disponibili nel ${esc(String(o.anno))}${o.quota_disponibili_anno !== null && o.quota_disponibili_anno !== undefined ? ` (${fmtPercento.format(o.quota_disponibili_anno)})` : ''}
+      e ${numero(o.privati_in_offerta)} alloggi privati ancora in offerta allo sportello${o.quota_privati_in_offerta !== null && o.quota_privati_in_offerta !== undefined ? ` (${fmtPercento.format(o.quota_privati_in_offerta)})` : ''}.</p>
+      ${storicoSportello(o)}`);
   } else {
     const ord = [...(d.comuni || [])].filter((c) => num(c.offerta.totale) > 0).sort((x, y) => num(y.offerta.totale) - num(x.offerta.totale)).slice(0, 8);
     parti.push(`<h3>Offerta dell'Ambito: ${numero(o.totale)} alloggi</h3>
-      <p class="piccolo">${numero(o.disponibili_anno)} SAP disponibili nell'anno + ${numero(o.privati_offerti)} privati offerti allo sportello. Quota di ciascun comune (per una compensazione tra comuni):</p>
+      <p class="piccolo">${numero(o.disponibili_anno)} alloggi SAP disponibili nel ${esc(String(o.anno))} + ${numero(o.privati_in_offerta)} alloggi privati ancora in offerta allo sportello.</p>
+      ${storicoSportello(o)}
+      <p class="piccolo">Quota di ciascun comune (per una compensazione tra comuni):</p>
       <ul class="quote" id="quote-comuni">${ord.map((c) => `<li><button type="button" class="collegamento" data-istat="${esc(c.istat)}">${esc(c.nome)}</button>
         ${barraQuota(c.offerta.quota_ambito, c.nome)}<span>${fmtPercento.format(c.offerta.quota_ambito || 0)} (${numero(c.offerta.totale)})</span></li>`).join('')}</ul>`);
   }

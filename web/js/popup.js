@@ -53,6 +53,17 @@ export function apriPopup(lngLat, html, classe) {
   });
 }
 
+// What the Piano annuale says of a unit (sections b–g and k), as the inventory declares it.
+const FLAG_PIANO = [
+  ['disponibile_anno', "Disponibile nell'anno"],
+  ['assegnabile_stato_di_fatto', 'Assegnabile nello stato di fatto'],
+  ['in_programma_ristrutturazione', 'In programma di ristrutturazione'],
+  ['nuova_edificazione', 'Nuova edificazione'],
+  ['turn_over', 'Liberato per turn-over'],
+  ['conferita_da_privati', 'Conferito da privati'],
+  ['assegnata_anno_precedente', "Assegnato nell'anno precedente"],
+];
+
 function descriviAlloggio(p) {
   const s = STATO_PER_ID[p.stato];
   const colore = s ? s.colore : COLORE_STATO_IGNOTO;
@@ -78,6 +89,8 @@ function descriviAlloggio(p) {
   if (p.localizzazione === 'particella') dati.push(['Posizione', 'al centro della particella catastale']);
   else if (p.localizzazione === 'coordinate') dati.push(['Posizione', 'dalle coordinate dell\'inventario']);
   righe.push(`<dl class="scheda">${dati.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`);
+  const piano = FLAG_PIANO.filter(([k]) => p[k] === true).map(([, t]) => t);
+  if (piano.length) righe.push(`<ul class="flag-piano" aria-label="Nel Piano annuale">${piano.map((t) => `<li>${esc(t)}</li>`).join('')}</ul>`);
   return `<li class="alloggio" style="border-left-color:${colore}">${righe.join('')}</li>`;
 }
 

@@ -42,7 +42,7 @@ use crate::model::Model;
 pub use self::rules::{
     Esclusioni, FonteAltraProprieta, FontePatrimonio, FonteQuota, FonteTrasformazione, Fonti,
     Generale, Modo, PrefDomanda, PrefPunti, PrefServizi, PrefTessuto, PrefVicini, Preferenze,
-    RegolaVincolo, Regole, RegoleError, REGOLE_PREDEFINITE,
+    RegolaVincolo, Regole, RegoleError, VoceScala, REGOLE_PREDEFINITE,
 };
 
 /// What made an area a candidate social-housing standard area (DOMAIN.md, PGT section).
@@ -156,8 +156,16 @@ pub struct AreaEsclusa {
 /// The result of the screening.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Screening {
-    /// Ranked: highest score first, then id.
+    /// Ranked: highest score first, then id. Scores run from 0 to 100: the points a candidate
+    /// earned over [`Screening::punti_massimi`].
     pub candidate: Vec<AreaCandidata>,
+    /// The most points the preferences in force could give (the rules' scale; 100 with the
+    /// built-in rules).
+    #[serde(default)]
+    pub punti_massimi: f64,
+    /// The preferences in force and the most points of each (their sum is `punti_massimi`).
+    #[serde(default)]
+    pub scala: Vec<VoceScala>,
     pub escluse: Vec<AreaEsclusa>,
     /// Features that could not be screened (projection failures).
     pub avvisi: Vec<String>,
@@ -175,7 +183,11 @@ fn round_to(v: f64, decimals: i32) -> f64 {
 /// Screens the model's areas with the rules: candidates with their reasons, and the areas
 /// excluded whole with the rule that excluded them.
 pub fn screen(model: &Model, index: &ModelIndex, rules: &Regole) -> Screening {
-    let mut result = Screening::default();
+    let mut result = Screening {
+        punti_massimi: rules.preferenze.punti_massimi(),
+        scala: rules.preferenze.scala(),
+        ..Screening::default()
+    };
     let metric = match Metric::utm32n() {
         Ok(m) => m,
         Err(e) => {
@@ -273,7 +285,13 @@ fn evaluate(ctx: &mut Ctx<'_>, src: Source) -> Result<Esito, String> {
             bbox_ll,
         },
     );
-    let punteggio = round_to(voci.iter().map(|v| v.punti).sum(), 1);
+    let punti: f64 = voci.iter().map(|v| v.punti).sum();
+    let massimo = ctx.rules.preferenze.punti_massimi();
+    let punteggio = if massimo > 0.0 {
+        round_to((100.0 * punti / massimo).clamp(0.0, 100.0), 1)
+    } else {
+        0.0
+    };
     for voce in voci.iter().filter(|v| v.punti > 0.0) {
         motivi.push(format!(
             "{} (+{} punti)",

@@ -184,6 +184,107 @@ pub struct PrefDomanda {
     pub pressione: BTreeMap<String, f64>,
 }
 
+/// One preference and the most points it can give: a line of the score's scale.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoceScala {
+    /// The rule key, as in the candidates' breakdown (`servizi_puntuali:scuola`).
+    pub regola: String,
+    /// What it rewards, in Italian.
+    pub descrizione: String,
+    pub punti_max: f64,
+}
+
+impl Preferenze {
+    /// The preferences in force, each with the most points it can give, in rule order. A rule
+    /// with no points is left out; the housing pressure counts only when the rules give it for
+    /// some comune (up to its highest index).
+    pub fn scala(&self) -> Vec<VoceScala> {
+        let mut v = Vec::new();
+        let mut push = |regola: String, descrizione: String, punti: f64| {
+            if punti > 0.0 {
+                v.push(VoceScala {
+                    regola,
+                    descrizione,
+                    punti_max: punti,
+                });
+            }
+        };
+        let t = &self.tessuto_consolidato;
+        push(
+            "tessuto_consolidato".into(),
+            format!(
+                "almeno il {} % dell'area nel tessuto urbano consolidato",
+                crate::italiano::numero_it(t.quota_minima * 100.0, 0)
+            ),
+            t.punti,
+        );
+        push(
+            "servizi".into(),
+            format!(
+                "servizi esistenti del Piano dei Servizi entro {} m",
+                crate::italiano::numero_it(self.servizi.distanza_max_m, 0)
+            ),
+            self.servizi.punti,
+        );
+        for (tipo, r) in &self.servizi_puntuali {
+            push(
+                format!("servizi_puntuali:{tipo}"),
+                format!(
+                    "{} entro {} m",
+                    super::scoring::tipo_servizio_it(tipo),
+                    crate::italiano::numero_it(r.distanza_max_m, 0)
+                ),
+                r.punti,
+            );
+        }
+        let vic = &self.alloggi_pubblici_vicini;
+        if vic.punti_per_unita > 0.0 {
+            push(
+                "alloggi_pubblici_vicini".into(),
+                format!(
+                    "alloggi pubblici inutilizzati entro {} m ({} punti ciascuno)",
+                    crate::italiano::numero_it(vic.raggio_m, 0),
+                    crate::italiano::numero_it(vic.punti_per_unita, 1)
+                ),
+                vic.punti_max,
+            );
+        }
+        push(
+            "proprieta_pubblica".into(),
+            "area già di proprietà pubblica".into(),
+            self.proprieta_pubblica.punti,
+        );
+        let d = &self.domanda;
+        push(
+            "domanda_popolazione".into(),
+            format!(
+                "popolazione del comune, fino a {} abitanti",
+                crate::italiano::numero_it(d.popolazione_riferimento, 0)
+            ),
+            d.punti_popolazione,
+        );
+        if !d.pressione.is_empty() {
+            let top = d
+                .pressione
+                .values()
+                .fold(0.0f64, |a, &b| a.max(b))
+                .clamp(0.0, 1.0);
+            push(
+                "pressione_abitativa".into(),
+                "pressione abitativa del comune".into(),
+                d.punti_pressione * top,
+            );
+        }
+        v
+    }
+
+    /// The most points the preferences in force can give together: the scale of the score
+    /// (`punteggio` = 100 × points ÷ this).
+    pub fn punti_massimi(&self) -> f64 {
+        self.scala().iter().map(|v| v.punti_max).sum()
+    }
+}
+
 impl Regole {
     /// The built-in rules.
     pub fn predefinite() -> Regole {

@@ -283,7 +283,7 @@ fn pressione_abitativa(ctx: &Ctx<'_>, m: &Misura<'_>) -> Option<VocePunteggio> {
 }
 
 /// Italian name of a service kind in the reasons (`sanita` → `servizio sanitario`).
-fn tipo_servizio_it(tipo: &str) -> String {
+pub(super) fn tipo_servizio_it(tipo: &str) -> String {
     match tipo {
         "scuola" => "scuola".into(),
         "sanita" => "servizio sanitario".into(),

@@ -12,6 +12,7 @@ mod text;
 
 use crate::analysis::piano_annuale::{PianoAnnuale, RigaStato, Sezione};
 use crate::analysis::private::{FigurePrivate, StockPrivato, CATEGORIE_ESCLUSE};
+use crate::italiano::numero_it;
 
 pub(crate) use self::csv::{neutralised, CsvText};
 pub use self::html::html_stampa;
@@ -67,6 +68,11 @@ pub fn render_con_privato(r: &PianoAnnuale, p: &StockPrivato, f: Formato) -> Str
 }
 
 /// `0,453` → `45,3%`.
+/// A count as people read it: `1.234`.
+fn n(v: u32) -> String {
+    numero_it(f64::from(v), 0)
+}
+
 fn percent(v: Option<f64>) -> String {
     v.map_or_else(
         || "–".to_string(),
@@ -77,15 +83,15 @@ fn percent(v: Option<f64>) -> String {
 fn private_cells(name: &str, f: &FigurePrivate) -> Vec<String> {
     vec![
         name.to_string(),
-        f.pubblici_inutilizzati.to_string(),
-        f.abitazioni_stimate.to_string(),
-        f.abitazioni_non_occupate_stimate.to_string(),
+        n(f.pubblici_inutilizzati),
+        n(f.abitazioni_stimate),
+        n(f.abitazioni_non_occupate_stimate),
         percent(f.quota_non_occupate),
-        f.privati_offerti.to_string(),
-        f.privati_in_offerta.to_string(),
-        f.privati_locati_concordato.to_string(),
-        f.privati_ritirati.to_string(),
-        f.privati_rimessi_in_uso.to_string(),
+        n(f.privati_offerti),
+        n(f.privati_in_offerta),
+        n(f.privati_locati_concordato),
+        n(f.privati_ritirati),
+        n(f.privati_rimessi_in_uso),
     ]
 }
 
@@ -141,14 +147,14 @@ fn private_blocks(p: &StockPrivato) -> Vec<Block> {
             .map(|a| {
                 vec![
                     a.anno.to_string(),
-                    a.offerti.to_string(),
-                    a.locati_concordato.to_string(),
-                    a.ritirati.to_string(),
+                    n(a.offerti),
+                    n(a.locati_concordato),
+                    n(a.ritirati),
                 ]
             })
             .collect();
         let sum = |f: fn(&crate::analysis::private::AnnoPrivato) -> u32| -> String {
-            p.ambito.per_anno.iter().map(f).sum::<u32>().to_string()
+            n(p.ambito.per_anno.iter().map(f).sum::<u32>())
         };
         rows.push(vec![
             "Totale".into(),
@@ -209,12 +215,12 @@ const STATO_HEAD: [&str; 7] = [
 fn stato_cells(r: &RigaStato) -> Vec<String> {
     vec![
         r.ente.clone(),
-        r.di_proprieta.to_string(),
-        r.libero.to_string(),
-        r.sfitto_carenze_manutentive.to_string(),
-        r.sfitto_ristrutturazione.to_string(),
-        r.occupato.to_string(),
-        r.disponibili_anno.to_string(),
+        n(r.di_proprieta),
+        n(r.libero),
+        n(r.sfitto_carenze_manutentive),
+        n(r.sfitto_ristrutturazione),
+        n(r.occupato),
+        n(r.disponibili_anno),
     ]
 }
 
@@ -227,9 +233,9 @@ fn section_blocks(out: &mut Vec<Block>, s: &Sezione) {
     let mut rows: Vec<Vec<String>> = s
         .per_ente
         .iter()
-        .map(|v| vec![v.ente.clone(), v.valore.to_string()])
+        .map(|v| vec![v.ente.clone(), n(v.valore)])
         .collect();
-    rows.push(vec!["Totale".into(), s.totale.to_string()]);
+    rows.push(vec!["Totale".into(), n(s.totale)]);
     out.push(Block::Table {
         head: vec!["Ente proprietario", "Unità"],
         rows,
@@ -259,10 +265,10 @@ fn blocks(r: &PianoAnnuale) -> Vec<Block> {
         .map(|c| {
             vec![
                 c.ente.clone(),
-                c.alloggi_complessivi.to_string(),
-                c.sas.to_string(),
-                c.sap.to_string(),
-                c.altro_uso_residenziale.to_string(),
+                n(c.alloggi_complessivi),
+                n(c.sas),
+                n(c.sap),
+                n(c.altro_uso_residenziale),
             ]
         })
         .collect();
@@ -288,17 +294,17 @@ fn blocks(r: &PianoAnnuale) -> Vec<Block> {
             .map(|g| {
                 vec![
                     g.ente.clone(),
-                    g.dichiarati.to_string(),
-                    g.somma_b_f.to_string(),
-                    g.di_cui_turn_over.to_string(),
+                    n(g.dichiarati),
+                    n(g.somma_b_f),
+                    n(g.di_cui_turn_over),
                 ]
             })
             .collect();
     rows.push(vec![
         "Totale".into(),
-        s.g.totale.to_string(),
-        s.g.somma_b_f.to_string(),
-        s.e.totale.to_string(),
+        n(s.g.totale),
+        n(s.g.somma_b_f),
+        n(s.e.totale),
     ]);
     out.push(Block::Table {
         head: vec![
