@@ -325,6 +325,9 @@ enum ReportCommand {
         /// testo, json, csv or html.
         #[arg(long, default_value = "testo")]
         format: String,
+        /// Language of the text and HTML forms: it or en (JSON and CSV are data).
+        #[arg(long, default_value = "it")]
+        lang: String,
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -654,12 +657,16 @@ async fn main() -> Result<()> {
                     anno,
                     ambito,
                     format,
+                    lang,
                     out,
                     skip_bad_rows,
                 },
         } => {
             let Some(formato) = Formato::parse(&format) else {
                 bail!("formato non valido: {format:?} (testo, json, csv, html)");
+            };
+            let Some(lingua) = report::Lingua::parse(&lang) else {
+                bail!("lingua non valida: --lang {lang:?} (it, en)");
             };
             let text = if let Some(inv) = inventory {
                 let anno = anno.unwrap_or_else(|| {
@@ -672,7 +679,7 @@ async fn main() -> Result<()> {
                 for s in &skipped {
                     eprintln!("riga scartata: {s}");
                 }
-                report::render(&piano, formato)
+                report::render_in(&piano, formato, lingua)
             } else {
                 let ws = match workspace {
                     Some(w) => w,
@@ -688,7 +695,7 @@ async fn main() -> Result<()> {
                         );
                     }
                 }
-                report::render_con_privato(&loaded.report, &loaded.privato, formato)
+                report::render_con_privato_in(&loaded.report, &loaded.privato, formato, lingua)
             };
             match out {
                 Some(path) => write_atomic(&path, &text)?,

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use super::report::CsvText;
 use super::wording::esclusioni_testo;
 use crate::analysis::candidates::{per_comune, AreaCandidata, FonteCandidata, Screening};
-use crate::italiano::numero_it;
 use crate::model::{AmbitoInfo, Comune};
+use crate::output::lingua::Lingua;
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +44,19 @@ pub fn render(
     s: &Screening,
     f: FormatoCandidate,
 ) -> String {
+    render_in(ambito, comuni, s, f, Lingua::It)
+}
+
+/// [`render`] in a language: the HTML form is written in it; the CSV is data.
+pub fn render_in(
+    ambito: &AmbitoInfo,
+    comuni: &[Comune],
+    s: &Screening,
+    f: FormatoCandidate,
+    l: Lingua,
+) -> String {
     match f {
-        FormatoCandidate::Html => html(ambito, comuni, s),
+        FormatoCandidate::Html => html(ambito, comuni, s, l),
         FormatoCandidate::Csv => csv(comuni, s),
     }
 }
@@ -169,30 +180,48 @@ fn csv(comuni: &[Comune], s: &Screening) -> String {
 }
 
 /// How the score is made: each preference in force and its most points, then the scale.
-fn scoring_explained(o: &mut String, s: &Screening) {
+fn scoring_explained(o: &mut String, s: &Screening, l: Lingua) {
     if s.scala.is_empty() {
         return;
     }
-    o.push_str(
-        "<h2>Come si calcola il punteggio</h2><p class=\"nota\">Il punteggio misura quanto il \
-luogo è adatto, non quanto è grande (la dimensione è negli alloggi stimati): è la somma dei punti \
-delle preferenze soddisfatte, in centesimi del massimo che le regole possono dare.</p>",
+    let _ = write!(
+        o,
+        "<h2>{}</h2><p class=\"nota\">{}</p>",
+        esc(l.t("Come si calcola il punteggio")),
+        esc(l.t(SPIEGAZIONE_PUNTEGGIO))
     );
-    o.push_str("<table><thead><tr><th>Preferenza</th><th class=\"n\">Punti al massimo</th></tr></thead><tbody>");
+    let _ = write!(
+        o,
+        "<table><thead><tr><th>{}</th><th class=\"n\">{}</th></tr></thead><tbody>",
+        esc(l.t("Preferenza")),
+        esc(l.t("Punti al massimo"))
+    );
     for v in &s.scala {
         let _ = write!(
             o,
             "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
-            esc(&v.descrizione),
-            numero_it(v.punti_max, 1)
+            esc(&l.frasi(&v.descrizione)),
+            l.numero(v.punti_max, 1)
         );
     }
     let _ = write!(
         o,
-        "<tr><th>Totale (= punteggio 100)</th><th class=\"n\">{}</th></tr></tbody></table>",
-        numero_it(s.punti_massimi, 1)
+        "<tr><th>{}</th><th class=\"n\">{}</th></tr></tbody></table>",
+        esc(l.t("Totale (= punteggio 100)")),
+        l.numero(s.punti_massimi, 1)
     );
 }
+
+const SPIEGAZIONE_PUNTEGGIO: &str = "Il punteggio misura quanto il luogo è adatto, non quanto è \
+grande (la dimensione è negli alloggi stimati): è la somma dei punti delle preferenze soddisfatte, \
+in centesimi del massimo che le regole possono dare.";
+
+const NOTA_AREE: &str = "Aree dove il PGT potrebbe localizzare alloggi sociali come servizio \
+(L. 244/2007, D.M. 22 aprile 2008, L.R. 12/2005): aree per servizi previste, ambiti di \
+trasformazione, ambiti di rigenerazione, patrimonio abitativo pubblico inutilizzato e altri \
+immobili pubblici dismessi o sottoutilizzati, al netto di vincoli, aree agricole e parti sotto \
+la superficie minima. Il punteggio e gli alloggi stimati dipendono dalle regole applicate; ogni \
+area riporta i propri motivi.";
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -201,12 +230,13 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn html(ambito: &AmbitoInfo, comuni: &[Comune], s: &Screening) -> String {
+fn html(ambito: &AmbitoInfo, comuni: &[Comune], s: &Screening, l: Lingua) -> String {
     let mut o = String::new();
+    let titolo = l.t("Aree candidate a standard di edilizia residenziale sociale");
     let _ = write!(
         o,
-        "<!doctype html>\n<html lang=\"it\"><head><meta charset=\"utf-8\">\
-<title>Aree candidate a standard di edilizia sociale – {amb}</title>\
+        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+<title>{titolo} – {amb}</title>\
 <style>\
 body{{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1a1a1a;max-width:64rem;margin:2rem auto;padding:0 1rem;line-height:1.4}}\
 h1{{font-size:1.6rem;margin-bottom:.2rem}}h2{{font-size:1.15rem;margin-top:2rem;border-bottom:2px solid #0072B2;padding-bottom:.2rem}}\
@@ -216,30 +246,39 @@ th{{background:#e8eef5}}.n{{text-align:right;white-space:nowrap}}ul.m{{margin:0;
 .demo{{background:#fff3cd;border:1px solid #c9a227;padding:.5rem .8rem;font-weight:bold}}.nota{{color:#444;font-style:italic}}\
 @media print{{body{{margin:0;max-width:none}}h2{{break-after:avoid}}tr{{break-inside:avoid}}@page{{size:A4;margin:15mm}}}}\
 </style></head><body>\n",
+        lang = l.code(),
+        titolo = esc(titolo),
         amb = esc(&ambito.nome)
     );
     let _ = writeln!(
         o,
-        "<h1>Aree candidate a standard di edilizia residenziale sociale</h1>\
-<p>Ambito territoriale: <strong>{}</strong></p>",
+        "<h1>{}</h1><p>{}: <strong>{}</strong></p>",
+        esc(titolo),
+        esc(l.t("Ambito territoriale")),
         esc(&ambito.nome)
     );
     if ambito.dimostrativo {
-        o.push_str("<p class=\"demo\">Dati dimostrativi: generati per illustrare il servizio, non descrivono aree reali.</p>\n");
+        let _ = writeln!(
+            o,
+            "<p class=\"demo\">{}</p>",
+            esc(l.t("Dati dimostrativi: generati per illustrare il servizio, non descrivono aree reali."))
+        );
     }
-    o.push_str(
-        "<p class=\"nota\">Aree dove il PGT potrebbe localizzare alloggi sociali come servizio \
-(L. 244/2007, D.M. 22 aprile 2008, L.R. 12/2005): aree per servizi previste, ambiti di \
-trasformazione, ambiti di rigenerazione, patrimonio abitativo pubblico inutilizzato e altri \
-immobili pubblici dismessi o sottoutilizzati, al netto di vincoli, aree agricole e parti sotto \
-la superficie minima. Il punteggio e gli alloggi stimati dipendono \
-dalle regole applicate; ogni area riporta i propri motivi.</p>\n",
-    );
-    scoring_explained(&mut o, s);
+    let _ = writeln!(o, "<p class=\"nota\">{}</p>", esc(l.t(NOTA_AREE)));
+    scoring_explained(&mut o, s, l);
     let totals = per_comune(s);
     // Ambito summary.
-    o.push_str("<h2>Riepilogo dell'Ambito per fonte</h2>");
-    o.push_str("<table><thead><tr><th>Fonte</th><th class=\"n\">Aree candidate</th><th class=\"n\">Ettari</th><th class=\"n\">Alloggi stimati</th><th class=\"n\">Aree escluse</th></tr></thead><tbody>");
+    let th = |k: &'static str| esc(l.t(k));
+    let _ = write!(
+        o,
+        "<h2>{}</h2><table><thead><tr><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th></tr></thead><tbody>",
+        th("Riepilogo dell'Ambito per fonte"),
+        th("Fonte"),
+        th("Aree candidate"),
+        th("Ettari"),
+        th("Alloggi stimati"),
+        th("Aree escluse")
+    );
     for fonte in FonteCandidata::ALL {
         let (mut n, mut ha, mut al, mut ex) = (0, 0.0, 0, 0);
         for t in totals.values().filter_map(|m| m.get(&fonte)) {
@@ -250,9 +289,10 @@ dalle regole applicate; ogni area riporta i propri motivi.</p>\n",
         }
         let _ = write!(
             o,
-            "<tr><td>{}</td><td class=\"n\">{n}</td><td class=\"n\">{}</td><td class=\"n\">{al}</td><td class=\"n\">{ex}</td></tr>",
-            esc(fonte.label_it()),
-            numero_it(ha, 2)
+            "<tr><td>{}</td><td class=\"n\">{n}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{ex}</td></tr>",
+            esc(l.t(fonte.label_it())),
+            l.numero(ha, 2),
+            l.numero(f64::from(al), 0)
         );
     }
     o.push_str("</tbody></table>\n");
@@ -271,71 +311,99 @@ dalle regole applicate; ogni area riporta i propri motivi.</p>\n",
             esc(&istat)
         );
         if cands.is_empty() && escluse.is_empty() {
-            o.push_str(
-                "<p class=\"nota\">Nessuna area candidata secondo le regole applicate.</p>\n",
+            let _ = writeln!(
+                o,
+                "<p class=\"nota\">{}</p>",
+                esc(l.t("Nessuna area candidata secondo le regole applicate."))
             );
             continue;
         }
         if let Some(by_source) = totals.get(&istat) {
-            o.push_str("<table><thead><tr><th>Fonte</th><th class=\"n\">Aree</th><th class=\"n\">Ettari</th><th class=\"n\">Alloggi stimati</th><th class=\"n\">Escluse</th></tr></thead><tbody>");
+            let _ = write!(
+                o,
+                "<table><thead><tr><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th></tr></thead><tbody>",
+                th("Fonte"),
+                th("Aree"),
+                th("Ettari"),
+                th("Alloggi stimati"),
+                th("Escluse")
+            );
             for (fonte, t) in by_source {
                 let _ = write!(
                     o,
                     "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                    esc(fonte.label_it()),
+                    esc(l.t(fonte.label_it())),
                     t.candidate,
-                    numero_it(t.ettari, 2),
-                    t.alloggi,
+                    l.numero(t.ettari, 2),
+                    l.numero(f64::from(t.alloggi), 0),
                     t.escluse
                 );
             }
             o.push_str("</tbody></table>\n");
         }
         if !cands.is_empty() {
-            o.push_str("<h3>Aree candidate, per punteggio</h3><table><thead><tr><th class=\"n\">N.</th><th>Area</th><th class=\"n\">Punteggio</th><th class=\"n\">Ettari</th><th class=\"n\">Alloggi</th><th>Motivi</th><th>Parti escluse</th></tr></thead><tbody>");
+            let _ = write!(
+                o,
+                "<h3>{}</h3><table><thead><tr><th class=\"n\">{}</th><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+                th("Aree candidate, per punteggio"),
+                th("N."),
+                th("Area"),
+                th("Punteggio"),
+                th("Ettari"),
+                th("Alloggi"),
+                th("Motivi"),
+                th("Parti escluse")
+            );
             for (i, c) in cands.iter().enumerate() {
                 let _ = write!(
                     o,
                     "<tr><td class=\"n\">{}</td><td><strong>{}</strong><br>{}{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td><ul class=\"m\">",
                     i + 1,
                     esc(&c.id),
-                    esc(c.fonte.label_it()),
+                    esc(l.t(c.fonte.label_it())),
                     c.denominazione
                         .as_deref()
                         .map(|d| format!("<br>{}", esc(d)))
                         .unwrap_or_default(),
-                    numero_it(c.punteggio, 1),
-                    numero_it(c.area_ha, 2),
-                    c.alloggi_stimati
+                    l.numero(c.punteggio, 1),
+                    l.numero(c.area_ha, 2),
+                    l.numero(f64::from(c.alloggi_stimati), 0)
                 );
                 for m in &c.motivi {
-                    let _ = write!(o, "<li>{}</li>", esc(m));
+                    let _ = write!(o, "<li>{}</li>", esc(&l.frasi(m)));
                 }
                 o.push_str("</ul></td><td>");
-                o.push_str(&esc(&esclusioni_testo(&c.esclusioni)));
+                o.push_str(&esc(&l.frasi(&esclusioni_testo(&c.esclusioni))));
                 o.push_str("</td></tr>");
             }
             o.push_str("</tbody></table>\n");
         }
         if !escluse.is_empty() {
-            o.push_str("<h3>Aree escluse</h3><table><thead><tr><th>Area</th><th class=\"n\">Ettari</th><th>Motivo</th></tr></thead><tbody>");
+            let _ = write!(
+                o,
+                "<h3>{}</h3><table><thead><tr><th>{}</th><th class=\"n\">{}</th><th>{}</th></tr></thead><tbody>",
+                th("Aree escluse"),
+                th("Area"),
+                th("Ettari"),
+                th("Motivo")
+            );
             for x in escluse {
                 let _ = write!(
                     o,
                     "<tr><td><strong>{}</strong><br>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
                     esc(&x.id),
-                    esc(x.fonte.label_it()),
-                    numero_it(x.area_origine_ha, 2),
-                    esc(&x.motivo)
+                    esc(l.t(x.fonte.label_it())),
+                    l.numero(x.area_origine_ha, 2),
+                    esc(&l.frasi(&x.motivo))
                 );
             }
             o.push_str("</tbody></table>\n");
         }
     }
     if !s.avvisi.is_empty() {
-        o.push_str("<h2>Avvisi</h2><ul>");
+        let _ = write!(o, "<h2>{}</h2><ul>", th("Avvisi"));
         for a in &s.avvisi {
-            let _ = write!(o, "<li>{}</li>", esc(a));
+            let _ = write!(o, "<li>{}</li>", esc(&l.frasi(a)));
         }
         o.push_str("</ul>\n");
     }

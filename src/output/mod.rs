@@ -6,6 +6,7 @@ pub mod export;
 pub mod candidates_report;
 pub mod geojson;
 pub mod layers;
+pub mod lingua;
 pub mod mvt;
 pub mod pmtiles;
 pub mod protect;

@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::routes::{Access, Routes};
-use super::{ApiError, AppState, Caller, ReportQuery};
+use super::{report_query, ApiError, AppState, Caller, ReportQuery};
 use crate::output::candidates_report::{self, FormatoCandidate};
 use crate::output::protect::screening_for;
 
@@ -17,8 +17,10 @@ pub fn routes() -> Routes {
 async fn report(
     State(s): State<AppState>,
     Caller(c): Caller,
-    Query(q): Query<ReportQuery>,
+    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let q = report_query(q)?;
+    let l = q.lingua()?;
     let f = match q.format.as_deref() {
         None => FormatoCandidate::Html,
         Some(x) => FormatoCandidate::parse(x).ok_or_else(|| {
@@ -26,6 +28,6 @@ async fn report(
         })?,
     };
     let screening = screening_for(&s, c);
-    let body = candidates_report::render(&s.model.ambito, &s.model.comuni, &screening, f);
+    let body = candidates_report::render_in(&s.model.ambito, &s.model.comuni, &screening, f, l);
     Ok(([(header::CONTENT_TYPE, f.content_type())], body).into_response())
 }

@@ -578,15 +578,44 @@ async fn layer(
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], body).into_response())
 }
 
+/// The parameters of the report routes: the format and the language (`lang=it|en`, for the
+/// text and HTML forms; JSON and CSV are data). Any other parameter is refused (`400`).
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     format: Option<String>,
+    lang: Option<String>,
+}
+
+impl ReportQuery {
+    /// The language asked for, Italian when none is.
+    pub fn lingua(&self) -> Result<crate::output::lingua::Lingua, ApiError> {
+        match self.lang.as_deref() {
+            None => Ok(crate::output::lingua::Lingua::It),
+            Some(x) => crate::output::lingua::Lingua::parse(x).ok_or_else(|| {
+                ApiError::bad_request(format!("lingua non valida: lang={x:?} (it, en)"))
+            }),
+        }
+    }
+}
+
+/// The report query, or a `400` naming the parameters the report routes accept.
+pub fn report_query(
+    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<ReportQuery, ApiError> {
+    q.map(|Query(q)| q).map_err(|_| {
+        ApiError::bad_request(
+            "parametri non validi: i resoconti accettano solo format e lang (it, en)",
+        )
+    })
 }
 
 async fn piano_annuale(
     State(s): State<AppState>,
-    Query(q): Query<ReportQuery>,
+    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let q = report_query(q)?;
+    let l = q.lingua()?;
     let f = match q.format.as_deref() {
         None => Formato::Json,
         Some(x) => Formato::parse(x).ok_or_else(|| {
@@ -595,7 +624,7 @@ async fn piano_annuale(
             ))
         })?,
     };
-    let body = report::render_con_privato(&s.report, &s.privato, f);
+    let body = report::render_con_privato_in(&s.report, &s.privato, f, l);
     Ok(([(header::CONTENT_TYPE, f.content_type())], body).into_response())
 }
 

@@ -24,7 +24,7 @@ use super::{ApiError, AppState, Caller};
 use crate::analysis::sintesi;
 use crate::output::layers::Audience;
 use crate::output::protect::protect_panel;
-use crate::output::report::{html_stampa, MappaComuni};
+use crate::output::report::{html_stampa_in, Lingua, MappaComuni};
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -118,7 +118,26 @@ async fn comune(
     panel(&figures, Some(&istat), caller).map(Json)
 }
 
-async fn stampa(State(s): State<AppState>) -> Response {
-    let body = html_stampa(&s.report, &s.privato, &MappaComuni::of(&s));
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+/// The one parameter of the printable report: `lang=it|en`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StampaQuery {
+    lang: Option<String>,
+}
+
+async fn stampa(
+    State(s): State<AppState>,
+    q: Result<axum::extract::Query<StampaQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let axum::extract::Query(q) = q.map_err(|_| {
+        ApiError::bad_request("parametri non validi: la stampa accetta solo lang (it, en)")
+    })?;
+    let l = match q.lang.as_deref() {
+        None => Lingua::It,
+        Some(x) => Lingua::parse(x).ok_or_else(|| {
+            ApiError::bad_request(format!("lingua non valida: lang={x:?} (it, en)"))
+        })?,
+    };
+    let body = html_stampa_in(&s.report, &s.privato, &MappaComuni::of(&s), l);
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response())
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::svg::{grafico_sezioni, grafico_stati_per_ente, mappa_svg, MappaComuni};
-use super::{blocks, private_blocks, Block};
+use super::{blocks, cell, private_blocks, Block, Lingua};
 use crate::analysis::piano_annuale::PianoAnnuale;
 use crate::analysis::private::StockPrivato;
 
@@ -16,11 +16,11 @@ pub(super) fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn html_table(o: &mut String, head: &[&str], rows: &[Vec<String>]) {
+fn html_table(o: &mut String, head: &[&'static str], rows: &[Vec<String>], l: Lingua) {
     o.push_str("<table><thead><tr>");
     for (i, h) in head.iter().enumerate() {
         let cls = if i > 0 { " class=\"n\"" } else { "" };
-        let _ = write!(o, "<th{cls}>{}</th>", esc(h));
+        let _ = write!(o, "<th{cls}>{}</th>", esc(l.t(h)));
     }
     o.push_str("</tr></thead><tbody>");
     let last = rows.len().saturating_sub(1);
@@ -29,7 +29,7 @@ fn html_table(o: &mut String, head: &[&str], rows: &[Vec<String>]) {
         let _ = write!(o, "<tr{cls}>");
         for (i, c) in r.iter().enumerate() {
             let cls = if i > 0 { " class=\"n\"" } else { "" };
-            let _ = write!(o, "<td{cls}>{}</td>", esc(c));
+            let _ = write!(o, "<td{cls}>{}</td>", esc(&cell(l, c)));
         }
         o.push_str("</tr>");
     }
@@ -38,12 +38,21 @@ fn html_table(o: &mut String, head: &[&str], rows: &[Vec<String>]) {
 
 /// The plan, then the `extra` blocks, then the data-quality warnings; with `mappa`, the small
 /// map among the charts and the source line at the end.
-pub(super) fn render(r: &PianoAnnuale, extra: Vec<Block>, mappa: Option<&MappaComuni>) -> String {
+pub(super) fn render(
+    r: &PianoAnnuale,
+    extra: Vec<Block>,
+    mappa: Option<&MappaComuni>,
+    l: Lingua,
+) -> String {
     let mut o = String::new();
+    let titolo = match l {
+        Lingua::It => format!("Piano Annuale dell'offerta abitativa {}", r.anno),
+        Lingua::En => format!("Annual housing supply plan {} (Piano Annuale)", r.anno),
+    };
     let _ = write!(
         o,
-        "<!doctype html>\n<html lang=\"it\"><head><meta charset=\"utf-8\">\
-<title>Piano Annuale dell'offerta abitativa {anno} – {amb}</title>\
+        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+<title>{titolo} – {amb}</title>\
 <style>\
 body{{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1a1a1a;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.4}}\
 h1{{font-size:1.6rem;margin-bottom:.2rem}}h2{{font-size:1.15rem;margin-top:2rem;border-bottom:2px solid #0072B2;padding-bottom:.2rem}}\
@@ -56,48 +65,71 @@ svg.grafico{{max-width:100%;height:auto;font-family:inherit}}.grafici{{display:f
 .fonte{{font-size:.85rem;color:#444;border-top:1px solid #999;margin-top:2rem;padding-top:.4rem}}\
 @media print{{body{{margin:0;max-width:none}}h2{{break-after:avoid}}table{{break-inside:avoid}}@page{{size:A4;margin:15mm}}.non-stampare{{display:none}}}}\
 </style></head><body>\n",
-        anno = r.anno,
+        lang = l.code(),
+        titolo = esc(&titolo),
         amb = esc(&r.ambito)
     );
-    let _ = writeln!(o, "<h1>Piano Annuale dell'offerta abitativa {}</h1><p>Ambito territoriale: <strong>{}</strong></p>",
-        r.anno,
+    let _ = writeln!(
+        o,
+        "<h1>{}</h1><p>{}: <strong>{}</strong></p>",
+        esc(&titolo),
+        esc(l.t("Ambito territoriale")),
         esc(&r.ambito)
     );
     if r.dimostrativo {
-        o.push_str("<p class=\"demo\">Dati dimostrativi: generati per illustrare il servizio, non descrivono alloggi reali.</p>\n");
+        let _ = writeln!(
+            o,
+            "<p class=\"demo\">{}</p>",
+            esc(l.t("Dati dimostrativi: generati per illustrare il servizio, non descrivono alloggi reali."))
+        );
     }
-    o.push_str("<h2>In sintesi</h2>\n<div class=\"grafici\">");
+    let _ = write!(
+        o,
+        "<h2>{}</h2>\n<div class=\"grafici\">",
+        esc(l.t("In sintesi"))
+    );
     if let Some(m) = mappa {
-        o.push_str(&mappa_svg(m));
+        o.push_str(&mappa_svg(m, l));
     }
-    o.push_str(&grafico_stati_per_ente(r));
-    o.push_str(&grafico_sezioni(r));
+    o.push_str(&grafico_stati_per_ente(r, l));
+    o.push_str(&grafico_sezioni(r, l));
     o.push_str("</div>\n");
     for b in blocks(r).into_iter().chain(extra) {
         match b {
             Block::Heading(h) => {
-                let _ = writeln!(o, "<h2>{}</h2>", esc(&h));
+                let _ = writeln!(o, "<h2>{}</h2>", esc(&l.frasi(&h)));
             }
-            Block::Table { head, rows } => html_table(&mut o, &head, &rows),
+            Block::Table { head, rows } => html_table(&mut o, &head, &rows, l),
             Block::Note(n) => {
-                let _ = writeln!(o, "<p class=\"nota\">{}</p>", esc(&n));
+                let _ = writeln!(o, "<p class=\"nota\">{}</p>", esc(&l.frasi(&n)));
             }
         }
     }
     if !r.avvisi.is_empty() {
-        o.push_str("<h2>Avvisi sulla qualità dei dati</h2><ul class=\"avvisi\">");
+        let _ = write!(
+            o,
+            "<h2>{}</h2><ul class=\"avvisi\">",
+            esc(l.t("Avvisi sulla qualità dei dati"))
+        );
         for a in &r.avvisi {
-            let _ = write!(o, "<li>{}</li>", esc(&a.messaggio));
+            let _ = write!(o, "<li>{}</li>", esc(&l.frasi(&a.messaggio)));
         }
         o.push_str("</ul>\n");
     }
     if let Some(m) = mappa {
-        let _ = writeln!(
-            o,
-            "<p class=\"fonte\">Fonte: inventario degli alloggi pubblici dell'Ambito, catasto \
-             (Agenzia delle Entrate), PGT dei comuni; elaborazione abitare. Dati al {}.</p>",
-            esc(&m.data_riferimento)
-        );
+        let fonte = match l {
+            Lingua::It => format!(
+                "Fonte: inventario degli alloggi pubblici dell'Ambito, catasto (Agenzia delle \
+                 Entrate), PGT dei comuni; elaborazione abitare. Dati al {}.",
+                m.data_riferimento
+            ),
+            Lingua::En => format!(
+                "Source: the Ambito's inventory of public dwellings, cadastre (Agenzia delle \
+                 Entrate), the comuni's PGT; processed by abitare. Data as of {}.",
+                m.data_riferimento_iso
+            ),
+        };
+        let _ = writeln!(o, "<p class=\"fonte\">{}</p>", esc(&fonte));
     }
     o.push_str("</body></html>\n");
     o
@@ -106,5 +138,15 @@ svg.grafico{{max-width:100%;height:auto;font-family:inherit}}.grafici{{display:f
 /// The printable HTML Piano Annuale with the private-stock section, charts and a small map
 /// of the comuni coloured by unused public units.
 pub fn html_stampa(r: &PianoAnnuale, p: &StockPrivato, mappa: &MappaComuni) -> String {
-    render(r, private_blocks(p), Some(mappa))
+    html_stampa_in(r, p, mappa, Lingua::It)
+}
+
+/// [`html_stampa`] in a language.
+pub fn html_stampa_in(
+    r: &PianoAnnuale,
+    p: &StockPrivato,
+    mappa: &MappaComuni,
+    l: Lingua,
+) -> String {
+    render(r, private_blocks(p, l), Some(mappa), l)
 }

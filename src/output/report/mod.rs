@@ -15,8 +15,9 @@ use crate::analysis::private::{FigurePrivate, StockPrivato, CATEGORIE_ESCLUSE};
 use crate::italiano::numero_it;
 
 pub(crate) use self::csv::{neutralised, CsvText};
-pub use self::html::html_stampa;
+pub use self::html::{html_stampa, html_stampa_in};
 pub use self::svg::{ComuneMappa, MappaComuni};
+pub use crate::output::lingua::Lingua;
 
 /// Output formats of `abitare report piano-annuale`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,11 +49,17 @@ impl Formato {
 }
 
 pub fn render(r: &PianoAnnuale, f: Formato) -> String {
+    render_in(r, f, Lingua::It)
+}
+
+/// [`render`] in a language: the text and HTML forms are written in it; JSON and CSV are data
+/// (FORMATS.md §6) and stay as they are.
+pub fn render_in(r: &PianoAnnuale, f: Formato, l: Lingua) -> String {
     match f {
-        Formato::Testo => text::render(r, Vec::new()),
+        Formato::Testo => text::render(r, Vec::new(), l),
         Formato::Json => json(r),
         Formato::Csv => csv::render(r),
-        Formato::Html => html::render(r, Vec::new(), None),
+        Formato::Html => html::render(r, Vec::new(), None, l),
     }
 }
 
@@ -60,10 +67,40 @@ pub fn render(r: &PianoAnnuale, f: Formato) -> String {
 /// and private stock side by side, aggregates only). JSON and CSV keep the plan's contract
 /// (FORMATS.md §6) unchanged; the private figures are served by `/api/ambito`.
 pub fn render_con_privato(r: &PianoAnnuale, p: &StockPrivato, f: Formato) -> String {
+    render_con_privato_in(r, p, f, Lingua::It)
+}
+
+/// [`render_con_privato`] in a language (text and HTML; JSON and CSV are data).
+pub fn render_con_privato_in(r: &PianoAnnuale, p: &StockPrivato, f: Formato, l: Lingua) -> String {
     match f {
-        Formato::Testo => text::render(r, private_blocks(p)),
-        Formato::Html => html::render(r, private_blocks(p), None),
+        Formato::Testo => text::render(r, private_blocks(p, l), l),
+        Formato::Html => html::render(r, private_blocks(p, l), None, l),
         Formato::Json | Formato::Csv => render(r, f),
+    }
+}
+
+/// A table cell in the reader's language: a figure with its separators swapped for English
+/// (`1.234,5` → `1,234.5`), a label of the table translated, a name as it is.
+fn cell(l: Lingua, c: &str) -> std::borrow::Cow<'_, str> {
+    if l == Lingua::It {
+        return std::borrow::Cow::Borrowed(c);
+    }
+    let figure = !c.is_empty()
+        && c.chars().any(|ch| ch.is_ascii_digit())
+        && c.chars()
+            .all(|ch| ch.is_ascii_digit() || matches!(ch, '.' | ',' | '%' | '-' | '–'));
+    if figure {
+        std::borrow::Cow::Owned(
+            c.chars()
+                .map(|ch| match ch {
+                    '.' => ',',
+                    ',' => '.',
+                    ch => ch,
+                })
+                .collect(),
+        )
+    } else {
+        l.frasi(c)
     }
 }
 
@@ -96,25 +133,42 @@ fn private_cells(name: &str, f: &FigurePrivate) -> Vec<String> {
 }
 
 /// The section "Patrimonio privato": per comune, the Ambito, per year; never a single unit.
-fn private_blocks(p: &StockPrivato) -> Vec<Block> {
+fn private_blocks(p: &StockPrivato, l: Lingua) -> Vec<Block> {
     let mut out = vec![Block::Heading("Patrimonio privato".into())];
     if !p.dati_presenti {
         out.push(Block::Note(
-            "Nessun dato sul patrimonio privato (né alloggi offerti dai proprietari né stime delle \
-             abitazioni non occupate)."
-                .into(),
+            match l {
+                Lingua::It => {
+                    "Nessun dato sul patrimonio privato (né alloggi offerti dai proprietari né \
+                     stime delle abitazioni non occupate)."
+                }
+                Lingua::En => {
+                    "No data on private stock (neither units offered by owners nor estimates of \
+                     non-occupied dwellings)."
+                }
+            }
+            .into(),
         ));
         return out;
     }
     let w = p.finestra_rimessi;
-    out.push(Block::Note(format!(
+    out.push(Block::Note(match l {
+        Lingua::En => format!(
+            "Public and private stock side by side, by comune. Non-occupied dwellings: estimates \
+             per area (census sections, for instance), assigned to the comune holding most of the \
+             area. Private units: offered by their owners to the housing desk; \"back in use\" are \
+             those let at agreed rent with a lease date in {}–{}. Aggregates only: no owner data.",
+            w.da_anno, w.a_anno
+        ),
+        Lingua::It => format!(
         "Patrimonio pubblico e privato a confronto, per comune. Abitazioni non occupate: stime per \
          area (ad esempio sezioni di censimento), attribuite al comune che ne contiene la parte \
          maggiore. Alloggi privati: offerti dai proprietari allo sportello; \"rimessi in uso\" sono \
          quelli locati a canone concordato con data di locazione nel {}–{}. Solo dati aggregati: \
          nessun dato dei proprietari.",
         w.da_anno, w.a_anno
-    )));
+    ),
+    }));
     let mut rows: Vec<Vec<String>> = p
         .per_comune
         .iter()
@@ -167,22 +221,41 @@ fn private_blocks(p: &StockPrivato) -> Vec<Block> {
             rows,
         });
     }
-    out.push(Block::Note(format!(
-        "Requisiti degli alloggi nelle misure di sostegno alla locazione: categoria catastale \
+    out.push(Block::Note(match l {
+        Lingua::En => format!(
+            "Dwelling requirements of the rent-support measures: cadastral category other than \
+             {}, usable area up to 110 m² for households of up to 4 people (+11 m², 10% of 110 m², \
+             for each further member). Offered units that meet them: {} of {}; excluded by \
+             category: {}.",
+            CATEGORIE_ESCLUSE.join(", "),
+            p.ambito.privati_ammissibili_misure,
+            p.ambito.privati_offerti,
+            p.ambito.privati_categoria_esclusa
+        ),
+        Lingua::It => format!(
+            "Requisiti degli alloggi nelle misure di sostegno alla locazione: categoria catastale \
          diversa da {}, superficie utile fino a 110 m² per nuclei fino a 4 componenti (+11 m², \
          cioè il 10% di 110 m², per ogni componente oltre il quarto). Alloggi offerti che li \
          rispettano: {} su {}; esclusi per categoria: {}.",
-        CATEGORIE_ESCLUSE.join(", "),
-        p.ambito.privati_ammissibili_misure,
-        p.ambito.privati_offerti,
-        p.ambito.privati_categoria_esclusa
-    )));
+            CATEGORIE_ESCLUSE.join(", "),
+            p.ambito.privati_ammissibili_misure,
+            p.ambito.privati_offerti,
+            p.ambito.privati_categoria_esclusa
+        ),
+    }));
     if p.privati_senza_comune > 0 || p.aree_non_attribuite > 0 {
-        out.push(Block::Note(format!(
-            "Alloggi offerti fuori dai comuni dell'Ambito (contati solo nel totale): {}; aree di \
-             stima non attribuite a un comune (escluse dai totali): {}.",
-            p.privati_senza_comune, p.aree_non_attribuite
-        )));
+        out.push(Block::Note(match l {
+            Lingua::It => format!(
+                "Alloggi offerti fuori dai comuni dell'Ambito (contati solo nel totale): {}; aree \
+                 di stima non attribuite a un comune (escluse dai totali): {}.",
+                p.privati_senza_comune, p.aree_non_attribuite
+            ),
+            Lingua::En => format!(
+                "Units offered outside the Ambito's comuni (counted in the total only): {}; \
+                 estimate areas not assigned to a comune (left out of the totals): {}.",
+                p.privati_senza_comune, p.aree_non_attribuite
+            ),
+        }));
     }
     out
 }

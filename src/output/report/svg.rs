@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::html::esc;
+use super::Lingua;
 use crate::analysis::piano_annuale::{PianoAnnuale, RigaStato};
 use crate::analysis::Analisi;
 use crate::italiano::data_it;
@@ -24,6 +25,8 @@ pub struct MappaComuni {
     pub comuni: Vec<ComuneMappa>,
     /// Reference date of the figures, in Italian (`27 ottobre 2025`).
     pub data_riferimento: String,
+    /// The same date as ISO 8601 (`2025-10-27`), for the English report.
+    pub data_riferimento_iso: String,
 }
 
 impl MappaComuni {
@@ -46,12 +49,13 @@ impl MappaComuni {
                 })
                 .collect(),
             data_riferimento: data_it(a.model.ambito.data_riferimento),
+            data_riferimento_iso: a.model.ambito.data_riferimento.to_string(),
         }
     }
 }
 
 /// Stacked horizontal bars: SAP units of each owner by state (Okabe–Ito colours).
-pub(super) fn grafico_stati_per_ente(r: &PianoAnnuale) -> String {
+pub(super) fn grafico_stati_per_ente(r: &PianoAnnuale, l: Lingua) -> String {
     use crate::output::style::STATI;
     let righe: Vec<&RigaStato> = r
         .stato_per_ente
@@ -81,7 +85,8 @@ pub(super) fn grafico_stati_per_ente(r: &PianoAnnuale) -> String {
         o,
         "<figure><svg class=\"grafico\" id=\"grafico-stati\" role=\"img\" aria-labelledby=\"gs-t\" \
          viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" font-size=\"11\">\
-         <title id=\"gs-t\">Alloggi SAP per ente proprietario e stato</title>"
+         <title id=\"gs-t\">{}</title>",
+        esc(l.t("Alloggi SAP per ente proprietario e stato"))
     );
     // Legend.
     let mut x = 0.0;
@@ -96,7 +101,7 @@ pub(super) fn grafico_stati_per_ente(r: &PianoAnnuale) -> String {
              <text x=\"{}\" y=\"{}\">{}</text>",
             x + 16.0,
             y + 10.0,
-            etichette[i]
+            esc(l.t(etichette[i]))
         );
         x += 230.0;
     }
@@ -141,15 +146,18 @@ pub(super) fn grafico_stati_per_ente(r: &PianoAnnuale) -> String {
             row.di_proprieta
         );
     }
-    o.push_str(
-        "</svg><figcaption>Alloggi SAP di ciascun ente proprietario, per stato. Inutilizzati = \
-         liberi + sfitti.</figcaption></figure>",
+    let _ = write!(
+        o,
+        "</svg><figcaption>{}</figcaption></figure>",
+        esc(l.t(
+            "Alloggi SAP di ciascun ente proprietario, per stato. Inutilizzati = liberi + sfitti."
+        ))
     );
     o
 }
 
 /// Horizontal bars: units of sections b–f, j, k and the declared total g.
-pub(super) fn grafico_sezioni(r: &PianoAnnuale) -> String {
+pub(super) fn grafico_sezioni(r: &PianoAnnuale, l: Lingua) -> String {
     let s = &r.sezioni;
     let voci: Vec<(&str, u32)> = vec![
         ("b) assegnabili nello stato di fatto", s.b.totale),
@@ -170,7 +178,8 @@ pub(super) fn grafico_sezioni(r: &PianoAnnuale) -> String {
         o,
         "<figure><svg class=\"grafico\" id=\"grafico-sezioni\" role=\"img\" aria-labelledby=\"gz-t\" \
          viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" font-size=\"11\">\
-         <title id=\"gz-t\">Unità SAP del Piano per sezione</title>"
+         <title id=\"gz-t\">{}</title>",
+        esc(l.t("Unità SAP del Piano per sezione"))
     );
     for (i, (et, v)) in voci.iter().enumerate() {
         let y = row_h * i as f64;
@@ -187,22 +196,24 @@ pub(super) fn grafico_sezioni(r: &PianoAnnuale) -> String {
              <text x=\"{:.1}\" y=\"{}\">{v}</text>",
             lab_w - 6.0,
             y + 13.5,
-            esc(et),
+            esc(l.t(et)),
             y + 3.0,
             row_h - 6.0,
             lab_w + bw + 4.0,
             y + 13.5
         );
     }
-    o.push_str(
-        "</svg><figcaption>Unità SAP del Piano per sezione (totali dell'Ambito).</figcaption></figure>",
+    let _ = write!(
+        o,
+        "</svg><figcaption>{}</figcaption></figure>",
+        esc(l.t("Unità SAP del Piano per sezione (totali dell'Ambito)."))
     );
     o
 }
 
 /// A small map of the comuni coloured by unused public units (YlOrRd, the web map's classes),
 /// with its legend and a scale bar.
-pub(super) fn mappa_svg(m: &MappaComuni) -> String {
+pub(super) fn mappa_svg(m: &MappaComuni, l: Lingua) -> String {
     use crate::output::style::{class_breaks, GRIGIO_NESSUNO, YLORRD};
     use geo::BoundingRect;
     let mut bbox: Option<geo::Rect<f64>> = None;
@@ -245,7 +256,8 @@ pub(super) fn mappa_svg(m: &MappaComuni) -> String {
         o,
         "<figure><svg class=\"grafico\" id=\"mappa-comuni\" role=\"img\" aria-labelledby=\"mc-t\" \
          viewBox=\"0 0 {w:.0} {h:.0}\" width=\"{w:.0}\" height=\"{h:.0}\" font-size=\"11\">\
-         <title id=\"mc-t\">Mappa dei comuni per alloggi pubblici inutilizzati</title>"
+         <title id=\"mc-t\">{}</title>",
+        esc(l.t("Mappa dei comuni per alloggi pubblici inutilizzati"))
     );
     for c in &m.comuni {
         let mut d = String::new();
@@ -261,10 +273,14 @@ pub(super) fn mappa_svg(m: &MappaComuni) -> String {
         let _ = write!(
             o,
             "<path d=\"{d}\" fill=\"{}\" stroke=\"#4d4d4d\" stroke-width=\"0.6\" \
-             fill-rule=\"evenodd\"><title>{}: {} inutilizzati</title></path>",
+             fill-rule=\"evenodd\"><title>{}: {} {}</title></path>",
             colore(c.inutilizzati),
             esc(&c.nome),
-            c.inutilizzati
+            c.inutilizzati,
+            match l {
+                Lingua::It => "inutilizzati",
+                Lingua::En => "unused",
+            }
         );
     }
     // Scale bar: 10 km.
@@ -279,20 +295,23 @@ pub(super) fn mappa_svg(m: &MappaComuni) -> String {
     let lx = map_w + 14.0;
     let _ = write!(
         o,
-        "<text x=\"{lx}\" y=\"14\" font-weight=\"bold\">Alloggi inutilizzati</text>"
+        "<text x=\"{lx}\" y=\"14\" font-weight=\"bold\">{}</text>",
+        esc(l.t("Alloggi inutilizzati"))
     );
     let mut voci: Vec<(String, &str)> = Vec::new();
     let max = valori.iter().copied().fold(0.0, f64::max);
     for (i, s) in breaks.iter().enumerate() {
-        let et = match breaks.get(i + 1) {
-            Some(n) if n - 1.0 > *s => format!("da {s} a {}", n - 1.0),
-            Some(_) => format!("{s}"),
-            None if max > *s => format!("{s} e oltre (fino a {max})"),
-            None => format!("{s}"),
+        let et = match (breaks.get(i + 1), l) {
+            (Some(n), Lingua::It) if n - 1.0 > *s => format!("da {s} a {}", n - 1.0),
+            (Some(n), Lingua::En) if n - 1.0 > *s => format!("{s} to {}", n - 1.0),
+            (Some(_), _) => format!("{s}"),
+            (None, Lingua::It) if max > *s => format!("{s} e oltre (fino a {max})"),
+            (None, Lingua::En) if max > *s => format!("{s} or more (up to {max})"),
+            (None, _) => format!("{s}"),
         };
         voci.push((et, YLORRD[i.min(YLORRD.len() - 1)]));
     }
-    voci.push(("nessuno".into(), GRIGIO_NESSUNO));
+    voci.push((l.t("nessuno").into(), GRIGIO_NESSUNO));
     for (i, (et, c)) in voci.iter().enumerate() {
         let y = 24.0 + 18.0 * i as f64;
         let _ = write!(
@@ -304,9 +323,12 @@ pub(super) fn mappa_svg(m: &MappaComuni) -> String {
             esc(et)
         );
     }
-    o.push_str(
-        "</svg><figcaption>Alloggi pubblici inutilizzati (liberi + sfitti) per comune, \
-         di tutti i proprietari.</figcaption></figure>",
+    let _ = write!(
+        o,
+        "</svg><figcaption>{}</figcaption></figure>",
+        esc(l.t(
+            "Alloggi pubblici inutilizzati (liberi + sfitti) per comune, di tutti i proprietari."
+        ))
     );
     o
 }
