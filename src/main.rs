@@ -241,15 +241,28 @@ enum Command {
         #[arg(long)]
         format: String,
         /// Layers to export (repeatable; default or `tutto`: every public layer; `pacchetto_pgt`:
-        /// candidate and excluded areas with PGT zones, vincoli and comuni, for QGIS).
+        /// candidate and excluded areas with PGT zones, vincoli, comuni, cadastre and (for
+        /// tavolo and ufficio) the public units, for QGIS).
         #[arg(long = "layer", value_name = "NAME", num_args = 1..)]
         layers: Vec<String>,
         /// Output file; a folder for GeoJSON, GeoParquet and CSV with several layers.
         #[arg(long)]
         out: PathBuf,
-        /// CSV geometry: wkt (a WKT column) or lonlat (point or centroid).
+        /// CSV geometry: wkt (a WKT column) or lonlat (point or centroid; only with a
+        /// geographic --crs).
         #[arg(long, default_value = "wkt")]
         geometry: String,
+        /// CRS of the coordinates: 4326 (default), 32632, 25832, 6707, 7791, 3003 or 6706
+        /// (`EPSG:n` and OGC URNs too). GeoJSON in a CRS other than 4326 carries the legacy
+        /// `crs` member (GDAL, QGIS), not RFC 7946.
+        #[arg(long, default_value = "4326")]
+        crs: String,
+        /// Only the rows of this comune (ISTAT code, e.g. 016077).
+        #[arg(long, value_name = "ISTAT")]
+        comune: Option<String>,
+        /// CSV for Italian Excel: UTF-8 BOM, `;` between fields, `,` as decimal separator.
+        #[arg(long)]
+        csv_excel: bool,
         /// For whom: pubblico (public layers, small counts withheld), tavolo (also the
         /// individual public units) or ufficio (also the private units offered to the desk).
         /// Files leave the service: give a restricted file only to who may read it.
@@ -566,6 +579,9 @@ async fn main() -> Result<()> {
             layers,
             out,
             geometry,
+            crs,
+            comune,
+            csv_excel,
             audience,
             workspace,
             project,
@@ -581,20 +597,33 @@ async fn main() -> Result<()> {
                     caller.label_it()
                 );
             }
+            let format = export::Format::parse(&format).context("--format")?;
+            let options = export::Options {
+                csv_geometry: export::CsvGeometry::parse(&geometry).context("--geometry")?,
+                csv_dialect: if csv_excel {
+                    export::CsvDialect::Excel
+                } else {
+                    export::CsvDialect::Standard
+                },
+                crs: export::parse_crs(&crs).context("--crs")?,
+            };
+            options.check(format).context("--geometry e --crs")?;
             let request = export::Request {
-                format: export::Format::parse(&format)?,
+                format,
                 layers,
                 out,
-                options: export::Options {
-                    csv_geometry: export::CsvGeometry::parse(&geometry)?,
-                },
+                options,
                 caller,
+                comune,
             };
             let ws = match workspace {
                 Some(w) => w,
                 None => workspace_of(&project)?,
             };
             let loaded = load(&ws)?;
+            if let Some(c) = &request.comune {
+                export::comune(&loaded, c).context("--comune")?;
+            }
             let files = export::export(&loaded, &request)
                 .with_context(|| format!("esportazione in {}", request.out.display()))?;
             for f in &files {

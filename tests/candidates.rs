@@ -904,7 +904,7 @@ async fn drafters_package_holds_candidates_beside_the_pgt_with_styles() {
     let styled: i64 = db
         .query_row("SELECT count(*) FROM layer_styles", [], |r| r.get(0))
         .expect("styles");
-    assert_eq!(styled, 5);
+    assert_eq!(styled as usize, export::PACCHETTO_PGT.len());
 
     // Over HTTP: one GeoPackage; not as a single-layer format.
     let (st, ct, _) = get(loaded.clone(), "/api/export/pacchetto_pgt.gpkg").await;

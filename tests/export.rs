@@ -27,6 +27,7 @@ struct Fixture {
     _dir: tempfile::TempDir,
     loaded: Arc<Analisi>,
     out: PathBuf,
+    workspace: PathBuf,
 }
 
 /// The demo, generated, built, loaded and exported in every format once for this binary.
@@ -47,9 +48,13 @@ fn fixture() -> &'static Fixture {
                     format,
                     layers: layers.iter().map(|s| s.to_string()).collect(),
                     out: out.join(path),
-                    options: Options { csv_geometry: csv },
+                    options: Options {
+                        csv_geometry: csv,
+                        ..Options::default()
+                    },
                     // The Tavolo's files: they hold the individual public units.
                     caller: Audience::Tavolo,
+                    comune: None,
                 },
             )
             .unwrap_or_else(|e| panic!("export {path}: {e}"))
@@ -69,6 +74,7 @@ fn fixture() -> &'static Fixture {
             _dir: dir,
             loaded: Arc::new(loaded),
             out,
+            workspace: outcome.workspace.clone(),
         }
     })
 }
@@ -465,6 +471,7 @@ fn folder_exports_replace_only_previous_exports() {
         out: out.clone(),
         options: Options::default(),
         caller: Audience::Pubblico,
+        comune: None,
     };
     let files = export::export(&f.loaded, &req).expect("first export");
     assert_eq!(files.len(), 2);
@@ -496,6 +503,7 @@ fn folder_exports_replace_only_previous_exports() {
         out: single.clone(),
         options: Options::default(),
         caller: Audience::Pubblico,
+        comune: None,
     };
     assert_eq!(export::export(&f.loaded, &req).expect("file"), vec![single]);
 
@@ -505,6 +513,7 @@ fn folder_exports_replace_only_previous_exports() {
         out: dir.path().join("x.csv"),
         options: Options::default(),
         caller: Audience::Pubblico,
+        comune: None,
     };
     let e = export::export(&f.loaded, &bad).expect_err("not a public layer");
     assert!(matches!(e, ExportError::UnknownLayer { .. }), "{e}");
@@ -626,13 +635,32 @@ async fn http_bad_exports_are_problems() {
         ),
         // Parameters the export routes do not know are refused, not ignored.
         (
-            "/api/export/comuni.gpkg?crs=EPSG:32632",
+            "/api/export/comuni.gpkg?srs=EPSG:32632",
             StatusCode::BAD_REQUEST,
         ),
         (
-            "/api/export/comuni.csv?comune=016001",
+            "/api/export/comuni.csv?comune=016077&formato=x",
             StatusCode::BAD_REQUEST,
         ),
+        (
+            "/api/export/comuni.csv?crs=32632&crs=3003",
+            StatusCode::BAD_REQUEST,
+        ),
+        // CRSs not offered, comuni not in the Ambito, lon/lat in metres, unknown CSV dialect.
+        ("/api/export/comuni.gpkg?crs=3857", StatusCode::BAD_REQUEST),
+        (
+            "/api/export/comuni.gpkg?crs=EPSG:9999",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/export/pacchetto_pgt.gpkg?comune=999999",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/export/comuni.csv?geometry=lonlat&crs=32632",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/api/export/comuni.csv?csv=calc", StatusCode::BAD_REQUEST),
         // A reserved layer is refused whatever the parameters.
         (
             "/api/export/alloggi_privati.csv?crs=x",
@@ -645,6 +673,38 @@ async fn http_bad_exports_are_problems() {
         let p: serde_json::Value = serde_json::from_slice(&body).expect("problem json");
         assert_eq!(p["status"], status.as_u16(), "{uri}");
         assert!(p["detail"].as_str().is_some_and(|d| !d.is_empty()), "{uri}");
+    }
+    // The messages are Italian and name the parameter and its value (or what is accepted).
+    for (uri, words) in [
+        (
+            "/api/export/comuni.gpkg?crs=3857",
+            &["parametro crs", "\"3857\"", "32632"][..],
+        ),
+        (
+            "/api/export/pacchetto_pgt.gpkg?comune=999999",
+            &["parametro comune", "\"999999\"", "016077 Clusone"],
+        ),
+        (
+            "/api/export/comuni.csv?geometry=lonlat&crs=6707",
+            &["geometry", "crs", "EPSG:6707", "wkt"],
+        ),
+        (
+            "/api/export/comuni.gpkg?srs=32632",
+            &[
+                "parametri non validi",
+                "crs",
+                "comune",
+                "geometry",
+                "csv=excel",
+            ],
+        ),
+    ] {
+        let (_, _, _, body) = get(uri).await;
+        let p: serde_json::Value = serde_json::from_slice(&body).expect("problem json");
+        let detail = p["detail"].as_str().expect("detail");
+        for w in words {
+            assert!(detail.contains(w), "{uri}: {w:?} in {detail:?}");
+        }
     }
 }
 
@@ -692,4 +752,376 @@ async fn the_public_vacancy_sheet_withholds_the_small_counts() {
         }
     }
     assert!(withheld > 0, "the demo has small counts of free units");
+}
+
+// --- the per-comune drafters' package ----------------------------------------------------------
+
+const CLUSONE: &str = "016077";
+
+/// Opens a downloaded GeoPackage (kept in a temporary folder).
+fn open_gpkg(bytes: &[u8]) -> (tempfile::TempDir, rusqlite::Connection) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("pacchetto.gpkg");
+    std::fs::write(&path, bytes).expect("write");
+    let db =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open");
+    (dir, db)
+}
+
+#[tokio::test]
+async fn the_comune_package_holds_only_that_comune() {
+    use abitare::auth::Role;
+    use abitare::output::export::ComuneRule;
+    use geo::{BoundingRect, Intersects};
+    let f = fixture();
+    let m = &f.loaded.model;
+    let clusone = m
+        .comuni
+        .iter()
+        .find(|c| c.istat == CLUSONE)
+        .expect("Clusone");
+    let bounds = clusone.geometry.bounding_rect().expect("bounds");
+    for (role, audience) in [
+        (Some(Role::Tavolo), Audience::Tavolo),
+        (None, Audience::Pubblico),
+    ] {
+        let uri = format!("/api/export/pacchetto_pgt.gpkg?comune={CLUSONE}");
+        let (status, _, cd, body) = get_as(&uri, role).await;
+        assert_eq!(status, StatusCode::OK, "{role:?}");
+        assert_eq!(cd, "attachment; filename=\"pacchetto_pgt_016077.gpkg\"");
+        let (_dir, db) = open_gpkg(&body);
+        let mut tables: Vec<String> = db
+            .prepare("SELECT table_name FROM gpkg_contents WHERE data_type = 'features'")
+            .expect("sql")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .map(|r| r.expect("name"))
+            .collect();
+        tables.sort();
+        let mut expected: Vec<String> = export::PACCHETTO_PGT
+            .iter()
+            .filter(|n| layers::info(n).is_some_and(|i| i.visible_to(audience)))
+            .map(|n| n.to_string())
+            .collect();
+        expected.sort();
+        assert_eq!(tables, expected, "{role:?}");
+        assert_eq!(
+            tables.contains(&"alloggi_pubblici".to_string()),
+            audience == Audience::Tavolo,
+            "the units only for who may see them"
+        );
+        let styled: i64 = db
+            .query_row("SELECT count(*) FROM layer_styles", [], |r| r.get(0))
+            .expect("styles");
+        assert_eq!(styled as usize, tables.len(), "every layer styled");
+        for t in &tables {
+            let info = layers::info(t).expect("registry layer");
+            let rows: i64 = db
+                .query_row(&format!("SELECT count(*) FROM \"{t}\""), [], |r| r.get(0))
+                .expect("count");
+            assert!(rows > 0 || *t == "aree_escluse", "{t}: Clusone has some");
+            match export::comune_rule(info) {
+                ComuneRule::Istat(col) => {
+                    let other: i64 = db
+                        .query_row(
+                            &format!("SELECT count(*) FROM \"{t}\" WHERE \"{col}\" <> ?1"),
+                            [CLUSONE],
+                            |r| r.get(0),
+                        )
+                        .expect("other comuni");
+                    assert_eq!(other, 0, "{t}: rows of another comune");
+                    // Rows without a comune are those whose geometry meets Clusone.
+                    let mut stmt = db
+                        .prepare(&format!(
+                            "SELECT r.minx, r.maxx, r.miny, r.maxy FROM \"{t}\" t
+                             JOIN \"rtree_{t}_geom\" r ON r.id = t.fid WHERE t.\"{col}\" IS NULL"
+                        ))
+                        .expect("sql");
+                    let boxes = stmt
+                        .query_map([], |r| {
+                            Ok::<[f64; 4], _>([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
+                        })
+                        .expect("rows");
+                    for b in boxes {
+                        let b = b.expect("box");
+                        let r = geo::Rect::new((b[0], b[2]), (b[1], b[3]));
+                        assert!(r.intersects(&bounds), "{t}: {b:?} far from Clusone");
+                    }
+                }
+                ComuneRule::Belfiore => {
+                    let other: i64 = db
+                        .query_row(
+                            &format!("SELECT count(*) FROM \"{t}\" WHERE belfiore IS NOT ?1"),
+                            [&clusone.belfiore],
+                            |r| r.get(0),
+                        )
+                        .expect("other cadastres");
+                    assert_eq!(other, 0, "{t}: parcels of another cadastre");
+                }
+                ComuneRule::Spatial => panic!("{t}: every package layer has a comune column"),
+            }
+        }
+        let count = |t: &str| -> usize {
+            db.query_row(&format!("SELECT count(*) FROM \"{t}\""), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .expect("count") as usize
+        };
+        assert_eq!(count("comuni"), 1);
+        assert_eq!(
+            count("particelle"),
+            m.particelle
+                .iter()
+                .filter(|p| p.belfiore == clusone.belfiore)
+                .count()
+        );
+        assert_eq!(
+            count("pgt_zone"),
+            m.pgt_zone
+                .iter()
+                .filter(|z| z.comune_istat.as_deref() == Some(CLUSONE))
+                .count()
+        );
+        if audience == Audience::Tavolo {
+            assert_eq!(
+                count("alloggi_pubblici"),
+                m.alloggi_pubblici
+                    .iter()
+                    .filter(|u| u.comune_istat.as_deref() == Some(CLUSONE))
+                    .count()
+            );
+        }
+        // A neighbour's parcel that lies across Clusone's boundary box is not in the package.
+        let neighbour = m
+            .particelle
+            .iter()
+            .find(|p| {
+                p.belfiore != clusone.belfiore
+                    && p.geometry
+                        .bounding_rect()
+                        .is_some_and(|b| b.intersects(&bounds))
+            })
+            .expect("a neighbour's parcel near Clusone");
+        let found: i64 = db
+            .query_row(
+                "SELECT count(*) FROM particelle WHERE riferimento = ?1",
+                [&neighbour.riferimento],
+                |r| r.get(0),
+            )
+            .expect("lookup");
+        assert_eq!(found, 0, "{} is not Clusone's", neighbour.riferimento);
+    }
+}
+
+#[test]
+fn the_cli_names_the_flag_of_a_bad_comune_or_crs() {
+    let f = fixture();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_abitare"))
+            .args([
+                "export",
+                "--format",
+                "gpkg",
+                "--layer",
+                "pacchetto_pgt",
+                "--workspace",
+            ])
+            .arg(&f.workspace)
+            .arg("--out")
+            .arg(dir.path().join("p.gpkg"))
+            .args(extra)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .expect("run abitare");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = run(&["--comune", "999999"]);
+    assert!(!ok);
+    assert!(err.contains("--comune") && err.contains("999999"), "{err}");
+    let (ok, err) = run(&["--crs", "3857"]);
+    assert!(!ok);
+    assert!(err.contains("--crs") && err.contains("3857"), "{err}");
+    assert!(!dir.path().join("p.gpkg").exists(), "nothing written");
+    let (ok, err) = run(&["--comune", CLUSONE, "--crs", "EPSG:3003"]);
+    assert!(ok, "{err}");
+    let db = rusqlite::Connection::open(dir.path().join("p.gpkg")).expect("gpkg");
+    let srs: i64 = db
+        .query_row(
+            "SELECT srs_id FROM gpkg_contents WHERE table_name = 'particelle'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("srs");
+    assert_eq!(srs, 3003);
+}
+
+// --- XLSX read back with calamine ---------------------------------------------------------------
+
+#[test]
+fn xlsx_headers_are_the_registry_labels_and_values_are_typed() {
+    use calamine::{Data, Reader, Xlsx};
+    let f = fixture();
+    let mut wb: Xlsx<_> = calamine::open_workbook(f.out.join("tutto.xlsx")).expect("xlsx");
+    // Every layer sheet: the registry's labels, in order (no raw field names).
+    for l in layers::visible(Audience::Tavolo) {
+        let info = l.info();
+        let range = wb
+            .worksheet_range(info.short_title)
+            .expect(info.short_title);
+        let header: Vec<String> = range
+            .rows()
+            .next()
+            .expect("header")
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let mut expected: Vec<String> = info.columns.iter().map(|c| c.label.to_string()).collect();
+        if info.geometry == layers::GeometryKind::Point {
+            expected.extend(["Longitudine".to_string(), "Latitudine".to_string()]);
+        }
+        assert_eq!(header, expected, "{}", info.name);
+    }
+    // Vincoli: "Comune" heads the comune, the constraint's name is under its own header.
+    let range = wb.worksheet_range("Vincoli").expect("Vincoli");
+    let rows: Vec<&[Data]> = range.rows().collect();
+    let col = |h: &str| {
+        rows[0]
+            .iter()
+            .position(|c| *c == h)
+            .unwrap_or_else(|| panic!("{h}"))
+    };
+    let v = &f.loaded.model.vincoli[0];
+    assert_eq!(rows[1][col("Nome del vincolo")], v.nome.as_str());
+    assert_eq!(
+        rows[1][col("Comune")],
+        v.comune_nome.as_deref().expect("comune")
+    );
+    assert_ne!(rows[1][col("Comune")], v.nome.as_str());
+    // An empty layer keeps its sheet, with the headers and a note.
+    assert_eq!(count("fabbricati"), 0, "the demo has no buildings");
+    let range = wb.worksheet_range("Fabbricati").expect("Fabbricati");
+    let rows: Vec<&[Data]> = range.rows().collect();
+    assert_eq!(rows.len(), 2, "header and note");
+    assert_eq!(rows[0][0], "Riferimento");
+    assert_eq!(rows[1][0], export::xlsx::NOTE_EMPTY);
+    // The information sheet: the year a number, the dates real dates.
+    let range = wb.worksheet_range(export::xlsx::SHEET_INFO).expect("info");
+    let value = |k: &str| {
+        range
+            .rows()
+            .find(|r| r[0] == k)
+            .map(|r| r[1].clone())
+            .unwrap_or_else(|| panic!("{k}"))
+    };
+    let ambito = &f.loaded.model.ambito;
+    assert_eq!(value("Anno del Piano"), Data::Float(f64::from(ambito.anno)));
+    let Data::DateTime(d) = value("Data di riferimento") else {
+        panic!("a date cell: {:?}", value("Data di riferimento"))
+    };
+    assert!(!d.is_duration());
+    // Excel's serial day numbers count from 1899-12-30.
+    let serial = |day: chrono::NaiveDate| {
+        (day - chrono::NaiveDate::from_ymd_opt(1899, 12, 30).expect("epoch")).num_days() as f64
+    };
+    assert_eq!(
+        d.as_f64(),
+        serial(ambito.data_riferimento),
+        "the reference date"
+    );
+    let Data::DateTime(t) = value("Esportato il") else {
+        panic!("a date and time cell: {:?}", value("Esportato il"))
+    };
+    let today = serial(chrono::Local::now().date_naive());
+    assert!(
+        (t.as_f64() - today).abs() < 2.0,
+        "exported today: {}",
+        t.as_f64()
+    );
+    assert!(
+        t.as_f64().fract() != 0.0 || t.as_f64() == today,
+        "with the time"
+    );
+    // Dates of a layer are date cells too.
+    let range = wb.worksheet_range("Alloggi pubblici").expect("units");
+    let rows: Vec<&[Data]> = range.rows().collect();
+    let c = rows[0]
+        .iter()
+        .position(|h| *h == "Sfitto dal")
+        .expect("Sfitto dal");
+    assert!(
+        rows.iter()
+            .skip(1)
+            .any(|r| matches!(r[c], Data::DateTime(_))),
+        "some unit empty since a date"
+    );
+    assert!(rows
+        .iter()
+        .skip(1)
+        .all(|r| matches!(r[c], Data::DateTime(_) | Data::Empty)));
+}
+
+// --- CSV for Italian Excel ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn csv_for_excel_has_bom_semicolons_and_decimal_commas() {
+    let (status, ct, _, body) = get("/api/export/particelle.csv?csv=excel&comune=016077").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ct, "text/csv; charset=utf-8");
+    assert!(body.starts_with(export::csv::BOM), "UTF-8 BOM");
+    let text = std::str::from_utf8(&body[3..]).expect("utf-8");
+    let header = text.lines().next().expect("header");
+    assert_eq!(
+        header,
+        "riferimento;belfiore;sezione;foglio;particella;area_m2;wkt"
+    );
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(&body[3..]);
+    let standard = export::table(&fixture().loaded, public("particelle"));
+    let area_col = standard
+        .columns
+        .iter()
+        .position(|c| c.name == "area_m2")
+        .expect("area");
+    let mut decimals = 0;
+    let mut n = 0;
+    for rec in r.records() {
+        let rec = rec.expect("record");
+        n += 1;
+        let area = &rec[5];
+        assert!(!area.contains('.'), "decimal comma: {area}");
+        let value: f64 = area.replace(',', ".").parse().expect("a number");
+        let original = standard
+            .rows
+            .iter()
+            .find(|row| row.values[0] == rec[0])
+            .map(|row| row.values[area_col].as_f64().expect("area"))
+            .expect("the parcel");
+        assert!((value - original).abs() < 1e-9, "{value} vs {original}");
+        decimals += usize::from(area.contains(','));
+        assert!(
+            rec[6].starts_with("MULTIPOLYGON ((("),
+            "WKT keeps its syntax"
+        );
+        assert!(rec[6].contains('.') && rec[6].contains(", "), "{}", &rec[6]);
+    }
+    assert!(
+        n > 100 && decimals > 0,
+        "{n} rows, {decimals} with decimals"
+    );
+    // GDAL reads it: the separator, the BOM and the WKT.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("particelle.csv");
+    std::fs::write(&path, &body).expect("write");
+    if let Some(info) = ogrinfo(&path, &["GEOM_POSSIBLE_NAMES=wkt", "KEEP_GEOM_COLUMNS=NO"]) {
+        assert_eq!(info["particelle"].1, n);
+    }
+    // The standard CSV is untouched by the option's existence.
+    let (_, _, _, plain) = get("/api/export/particelle.csv?comune=016077").await;
+    assert!(plain.starts_with(b"riferimento,belfiore,"));
 }

@@ -181,8 +181,27 @@ fn the_export_key_includes_the_audience() {
     let opts = Options::default();
     let same = export::resolve_layers(&["comuni".into()], Audience::Pubblico).unwrap();
     assert_ne!(
-        ExportKey::new(&same, Format::Gpkg, opts, Audience::Pubblico),
-        ExportKey::new(&same, Format::Gpkg, opts, Audience::Ufficio),
+        ExportKey::new(&same, Format::Gpkg, opts, Audience::Pubblico, None),
+        ExportKey::new(&same, Format::Gpkg, opts, Audience::Ufficio, None),
+    );
+    // The CRS and the comune make other files.
+    let utm = Options {
+        crs: 32632,
+        ..Options::default()
+    };
+    assert_ne!(
+        ExportKey::new(&same, Format::Gpkg, opts, Audience::Pubblico, None),
+        ExportKey::new(&same, Format::Gpkg, utm, Audience::Pubblico, None),
+    );
+    assert_ne!(
+        ExportKey::new(&same, Format::Gpkg, opts, Audience::Pubblico, None),
+        ExportKey::new(
+            &same,
+            Format::Gpkg,
+            opts,
+            Audience::Pubblico,
+            Some("016077")
+        ),
     );
     let all = |a| export::resolve_layers(&["tutto".into()], a).unwrap();
     let public = ExportKey::new(
@@ -190,12 +209,14 @@ fn the_export_key_includes_the_audience() {
         Format::Xlsx,
         opts,
         Audience::Pubblico,
+        None,
     );
     let office = ExportKey::new(
         &all(Audience::Ufficio),
         Format::Xlsx,
         opts,
         Audience::Ufficio,
+        None,
     );
     assert_ne!(public, office);
     assert_eq!(public.audience(), Audience::Pubblico);
@@ -214,6 +235,7 @@ async fn a_file_cached_for_the_office_is_never_served_to_the_public() {
             Format::Gpkg,
             Options::default(),
             Audience::Ufficio,
+            None,
         )
         .await
         .unwrap();
@@ -224,6 +246,7 @@ async fn a_file_cached_for_the_office_is_never_served_to_the_public() {
             Format::Gpkg,
             Options::default(),
             Audience::Pubblico,
+            None,
         )
         .await
         .unwrap();

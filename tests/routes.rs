@@ -129,6 +129,10 @@ fn expand(path: &str, a: &Analisi, tiles: &[(u32, u32, u32)]) -> Vec<String> {
             .collect();
         files.push("tutto.gpkg".into());
         files.push("tutto.xlsx".into());
+        // The drafters' package of one comune in a projected CRS, and a comune's workbook.
+        let istat = &a.model.comuni[0].istat;
+        files.push(format!("pacchetto_pgt.gpkg?comune={istat}&crs=32632"));
+        files.push(format!("tutto.xlsx?comune={istat}"));
         return fill(out, "{file}", &files);
     }
     if path == "/tiles/{file}" {

@@ -222,6 +222,22 @@ async fn clusone_matches_the_seed_figures() {
     assert!(s["link"]["piano_annuale_html"]
         .as_str()
         .is_some_and(|l| l.contains("piano-annuale")));
+    // The comune's links: the spreadsheet the panel offers, and the comune's package.
+    for (key, ct) in [
+        (
+            "comuni_xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        ("pacchetto_pgt_gpkg", "application/geopackage+sqlite3"),
+    ] {
+        let link = s["link"][key].as_str().expect(key);
+        let (status, got, _) = common::get_raw(demo().loaded.clone(), &format!("/{link}")).await;
+        assert_eq!((status.as_u16(), got.as_str()), (200, ct), "{link}");
+    }
+    assert_eq!(
+        s["link"]["pacchetto_pgt_gpkg"],
+        "api/export/pacchetto_pgt.gpkg?comune=016077"
+    );
 }
 
 #[tokio::test]

@@ -625,15 +625,15 @@ const PGT_ZONE: &[Column] = &[
 const VINCOLI: &[Column] = &[
     c("comune", Text, "Comune"),
     c("comune_istat", Text, "Codice ISTAT del comune"),
-    c("codice", Text, "Codice"),
-    c("nome", Text, "Nome"),
+    c("codice", Text, "Tipo di vincolo"),
+    c("nome", Text, "Nome del vincolo"),
     c("fonte", Text, "Fonte"),
 ];
 
 const STOCK_PRIVATO: &[Column] = &[
     n("abitazioni_non_occupate", "Abitazioni non occupate (stima)"),
     n("abitazioni_totali", "Abitazioni (stima)"),
-    c("codice", Text, "Codice"),
+    c("codice", Text, "Codice dell'area di stima"),
     c("comune", Text, "Comune"),
     c("comune_istat", Text, "Codice ISTAT del comune"),
     pct("quota_non_occupate", "Quota non occupate")
@@ -948,6 +948,44 @@ mod tests {
             } = l.palette
             {
                 assert_eq!(thresholds.len(), colours.len(), "{}", l.name);
+            }
+        }
+    }
+
+    /// Every column has a label written for people: unique in its layer, no field-name
+    /// syntax, and not the field name turned into words where that does not read as Italian
+    /// (`lat_interno` → "Lat interno", `fonte_label` → "Fonte label", `area_m2` → "Area m2").
+    #[test]
+    fn every_column_has_a_hand_written_italian_label() {
+        for l in &LAYERS {
+            let mut seen = HashSet::new();
+            for c in l.columns {
+                let label = c.label;
+                assert!(!label.trim().is_empty(), "{}.{}", l.name, c.name);
+                assert!(seen.insert(label), "{}: label {label:?} twice", l.name);
+                assert!(
+                    !label.contains('_') && !label.to_lowercase().contains("label"),
+                    "{}.{}: {label:?}",
+                    l.name,
+                    c.name
+                );
+                let words = c.name.replace('_', " ");
+                let generated: String = words
+                    .chars()
+                    .take(1)
+                    .flat_map(char::to_uppercase)
+                    .chain(words.chars().skip(1))
+                    .collect();
+                const FIELD_WORDS: [&str; 11] = [
+                    "label", "lat", "lon", "m2", "mq", "km2", "ha", "istat", "ab", "id", "per",
+                ];
+                let raw = c.name.split('_').any(|w| FIELD_WORDS.contains(&w));
+                assert!(
+                    !(raw && label == generated),
+                    "{}.{}: {label:?} is the field name, not a label",
+                    l.name,
+                    c.name
+                );
             }
         }
     }

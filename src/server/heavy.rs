@@ -32,7 +32,7 @@ use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
 
 use super::ApiError;
 use crate::analysis::Analisi;
-use crate::output::export::{self, CsvGeometry, ExportError, Format, Options};
+use crate::output::export::{self, ExportError, Format, Options};
 use crate::output::layers::{Audience, Layer};
 
 /// Bounds of heavy work; [`HeavyLimits::from_env`] reads `ABITARE_HEAVY_WORKERS`,
@@ -169,6 +169,13 @@ impl IntoResponse for HeavyError {
                 ))
                 .into_response()
             }
+            HeavyError::Export(
+                e @ (ExportError::UnknownCrs(_)
+                | ExportError::UnknownComune { .. }
+                | ExportError::LonLatNeedsDegrees(_)
+                | ExportError::UnknownCsvDialect(_)
+                | ExportError::UnknownGeometryMode(_)),
+            ) => ApiError::bad_request(e.to_string()).into_response(),
             // Cancelled: the client is gone and never reads this.
             e => ApiError::internal(e).into_response(),
         }
@@ -256,21 +263,32 @@ pub struct ExportKey {
     audience: Audience,
     layers: Vec<&'static str>,
     format: &'static str,
-    /// Only for CSV, the one format that reads it.
-    csv_geometry: Option<&'static str>,
+    /// Only for CSV, the one format that reads them: geometry and dialect.
+    csv: Option<(&'static str, &'static str)>,
+    /// EPSG code of the coordinates.
+    crs: u16,
+    /// ISTAT code of the comune the rows are restricted to.
+    comune: Option<String>,
 }
 
 impl ExportKey {
-    /// The key of the file of `layers` (already resolved for `audience`) in `format`.
-    pub fn new(layers: &[Layer], format: Format, options: Options, audience: Audience) -> Self {
+    /// The key of the file of `layers` (already resolved for `audience`) in `format`, in the
+    /// CRS of `options`, restricted to `comune` when given.
+    pub fn new(
+        layers: &[Layer],
+        format: Format,
+        options: Options,
+        audience: Audience,
+        comune: Option<&str>,
+    ) -> Self {
         ExportKey {
             audience,
             layers: layers.iter().map(|l| l.name()).collect(),
             format: format.name(),
-            csv_geometry: (format == Format::Csv).then_some(match options.csv_geometry {
-                CsvGeometry::Wkt => "wkt",
-                CsvGeometry::LonLat => "lonlat",
-            }),
+            csv: (format == Format::Csv)
+                .then_some((options.csv_geometry.name(), options.csv_dialect.name())),
+            crs: options.crs,
+            comune: comune.map(str::to_string),
         }
     }
 
@@ -463,8 +481,9 @@ impl Heavy {
         }
     }
 
-    /// The export file of `layers` in `format` for `audience`: from the cache, from the
-    /// computation an identical request already started, or computed now within the bound.
+    /// The export file of `layers` in `format` for `audience` (only the rows of the comune
+    /// whose ISTAT code is `comune`, when given): from the cache, from the computation an
+    /// identical request already started, or computed now within the bound.
     pub async fn export(
         &self,
         state: &Arc<Analisi>,
@@ -472,9 +491,15 @@ impl Heavy {
         format: Format,
         options: Options,
         audience: Audience,
+        comune: Option<&str>,
     ) -> Result<Bytes, HeavyError> {
         let resolved = export::resolve_layers(layers, audience)?;
-        let key = ExportKey::new(&resolved, format, options, audience);
+        options.check(format)?;
+        if let Some(c) = comune {
+            export::comune(state, c)?;
+        }
+        let key = ExportKey::new(&resolved, format, options, audience, comune);
+        let comune = comune.map(str::to_string);
         let slot = self.slot(state, &key);
         if let Some(b) = slot.get() {
             self.counters
@@ -491,7 +516,11 @@ impl Heavy {
                         .run(move |cancel| {
                             counters.export_computations.fetch_add(1, Ordering::Relaxed);
                             let stop = || cancel.is_cancelled();
-                            let tables = export::tables_until(&state, &resolved, &stop)?;
+                            let comune = comune
+                                .as_deref()
+                                .map(|c| export::comune(&state, c))
+                                .transpose()?;
+                            let tables = export::tables_in(&state, &resolved, comune, &stop)?;
                             export::encode_until(&state, &tables, format, options, &stop)
                         })
                         .await??;

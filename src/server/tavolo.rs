@@ -44,10 +44,13 @@ fn links(istat: Option<&str>) -> Value {
         "alloggi_csv": "api/export/alloggi_pubblici.csv",
         "alloggi_xlsx": "api/export/alloggi_pubblici.xlsx",
         "comuni_csv": "api/export/comuni.csv",
+        "comuni_xlsx": "api/export/comuni.xlsx",
         "tutto_gpkg": "api/export/tutto.gpkg",
+        "pacchetto_pgt_gpkg": "api/export/pacchetto_pgt.gpkg",
     });
     if let Some(i) = istat {
         v["stampa"] = json!(format!("stampa.html#comune={i}"));
+        v["pacchetto_pgt_gpkg"] = json!(format!("api/export/pacchetto_pgt.gpkg?comune={i}"));
     } else {
         v["stampa"] = json!("stampa.html");
     }
@@ -71,7 +74,9 @@ fn panel(
                 let file = url.as_str().and_then(|u| u.strip_prefix("api/export/"));
                 let layer = file.and_then(|f| f.split('.').next());
                 layer.is_none_or(|n| {
+                    // The whole Ambito and the package hold what the caller may see.
                     n == "tutto"
+                        || n == "pacchetto_pgt"
                         || crate::output::layers::info(n).is_some_and(|i| i.visible_to(caller))
                 })
             });

@@ -209,7 +209,7 @@ export function htmlScheda(d) {
     <li><a href="${esc(l.piano_annuale_html)}" target="_blank" rel="noopener">Piano annuale (stampabile, con grafici)</a></li>
     <li><a href="${esc(l.aree_candidate_html)}" target="_blank" rel="noopener">Report delle aree candidate</a></li>
     <li><a href="${esc(l.stampa)}" target="_blank" rel="noopener" id="link-stampa-scheda">Stampa questa scheda con la mappa</a></li>
-    <li>Dati: <a href="${esc(l.alloggi_csv)}">alloggi (CSV)</a>, <a href="${esc(l.alloggi_xlsx)}">alloggi (Excel)</a>, <a href="${esc(l.comuni_csv)}">comuni (CSV)</a>, <a href="${esc(l.tutto_gpkg)}">tutto (GeoPackage)</a></li>
+    <li>Dati: <a href="${esc(l.alloggi_csv)}">alloggi (CSV)</a>, <a href="${esc(l.alloggi_xlsx)}">alloggi (Excel)</a>, <a href="${esc(l.comuni_xlsx)}">comuni (Excel)</a>, <a href="${esc(l.tutto_gpkg)}">tutto (GeoPackage)</a></li>
   </ul>`);
   return parti.join('');
 }

@@ -1,7 +1,11 @@
 //! GeoParquet 1.1 export, written with the `parquet` crate's column writers (no Arrow):
 //! the layer's columns, a WKB `geometry` column and a `bbox` covering struct
-//! (`xmin`, `ymin`, `xmax`, `ymax`), with the `geo` file metadata. The CRS is omitted, which
-//! GeoParquet reads as OGC:CRS84 (lon/lat). Snappy compression, one row group.
+//! (`xmin`, `ymin`, `xmax`, `ymax`), with the `geo` file metadata. In EPSG:4326 the CRS is
+//! omitted, which GeoParquet reads as OGC:CRS84 (lon/lat); in another CRS the column's `crs`
+//! is the full PROJJSON of the EPSG definition (`data/projjson/EPSG_<code>.json`, written by
+//! `projinfo -o PROJJSON --single-line -q EPSG:<code>` of PROJ 9.1.1), and the bbox columns and
+//! metadata are in that CRS. Coordinates are x = easting, as the specification requires
+//! whatever the CRS's axis order. Snappy compression, one row group.
 
 use std::sync::Arc;
 
@@ -37,6 +41,27 @@ fn primitive(name: &str, kind: Kind) -> Result<TypePtr, ExportError> {
     ))
 }
 
+/// The PROJJSON of an output CRS other than EPSG:4326.
+pub fn projjson(epsg: u16) -> Option<&'static str> {
+    Some(match epsg {
+        32632 => include_str!("../../../data/projjson/EPSG_32632.json"),
+        25832 => include_str!("../../../data/projjson/EPSG_25832.json"),
+        6707 => include_str!("../../../data/projjson/EPSG_6707.json"),
+        7791 => include_str!("../../../data/projjson/EPSG_7791.json"),
+        3003 => include_str!("../../../data/projjson/EPSG_3003.json"),
+        6706 => include_str!("../../../data/projjson/EPSG_6706.json"),
+        _ => return None,
+    })
+}
+
+/// The `crs` of the geometry column: the PROJJSON, or (for a CRS without one here) the
+/// identifier-only PROJJSON the specification allows.
+fn crs_value(epsg: u16) -> Value {
+    projjson(epsg)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_else(|| json!({"id": {"authority": "EPSG", "code": epsg}}))
+}
+
 /// The `geo` metadata (GeoParquet 1.1.0) of a table.
 pub fn geo_metadata(t: &Table) -> Value {
     let mut column = json!({
@@ -51,8 +76,13 @@ pub fn geo_metadata(t: &Table) -> Value {
             }
         },
     });
-    if let (Some(b), Some(obj)) = (t.bbox(), column.as_object_mut()) {
-        obj.insert("bbox".into(), json!(b));
+    if let Some(obj) = column.as_object_mut() {
+        if let Some(b) = t.bbox() {
+            obj.insert("bbox".into(), json!(b));
+        }
+        if t.epsg != 4326 {
+            obj.insert("crs".into(), crs_value(t.epsg));
+        }
     }
     json!({
         "version": "1.1.0",
@@ -239,4 +269,26 @@ pub fn to_bytes(t: &Table) -> Result<Vec<u8>, ExportError> {
     }
     rg.close()?;
     Ok(writer.into_inner()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_output_crs_but_lon_lat_has_its_projjson() {
+        for code in crate::crs::OUTPUT {
+            let v = crs_value(code);
+            if code == 4326 {
+                continue;
+            }
+            assert!(projjson(code).is_some(), "EPSG:{code}");
+            assert_eq!(v["id"]["authority"], "EPSG", "EPSG:{code}");
+            assert_eq!(v["id"]["code"], code, "EPSG:{code}");
+            assert!(
+                v["name"].is_string() && v["type"].is_string(),
+                "EPSG:{code}"
+            );
+        }
+    }
 }

@@ -1,5 +1,9 @@
 //! GeoPackage export (OGC 12-128r18, version 1.2) through `rusqlite`: one feature table per
-//! layer in EPSG:4326 (lon/lat), geometries as GeoPackage blobs (header, envelope, ISO WKB),
+//! layer in the tables' CRS (EPSG:4326 lon/lat by default, or a drafter's grid: a
+//! `gpkg_spatial_ref_sys` row with the EPSG WKT, the srs_id of the contents, the geometry
+//! columns and every blob, the envelopes and R-tree in the projected coordinates, x = easting
+//! as GDAL writes and reads them whatever the EPSG axis order), geometries as GeoPackage
+//! blobs (header, envelope, ISO WKB),
 //! an R-tree spatial index per table (`gpkg_rtree_index`, with the standard triggers), and a
 //! QGIS `layer_styles` table holding a QML and an SLD style per layer, the default one, so
 //! QGIS opens each layer with the web map's colours and Italian field aliases.
@@ -13,6 +17,7 @@ use rusqlite::{params, Connection};
 use serde_json::Value;
 
 use super::{bbox, wkb, ExportError, Interrupt, Kind, Table};
+use crate::crs;
 use crate::output::layers::{Display, GeometryKind, Palette};
 
 /// Name of the geometry column of every feature table.
@@ -111,6 +116,16 @@ fn write_until(path: &Path, tables: &[Table], stop: Interrupt<'_>) -> Result<(),
            ('WGS 84 geodetic', 4326, 'EPSG', 4326, ?1, 'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid')",
         params![WGS84_WKT],
     )?;
+    let mut codes: Vec<u16> = tables
+        .iter()
+        .map(|t| t.epsg)
+        .filter(|c| *c != 4326)
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    for code in codes {
+        insert_srs(&tx, code)?;
+    }
     for t in tables {
         if stop() {
             return Err(ExportError::Interrupted);
@@ -126,8 +141,27 @@ fn write_until(path: &Path, tables: &[Table], stop: Interrupt<'_>) -> Result<(),
     Ok(())
 }
 
+/// The `gpkg_spatial_ref_sys` row of an EPSG CRS: its name and WKT1 (with the EPSG
+/// authority) from the definitions the readers check `.prj` files against.
+fn insert_srs(tx: &rusqlite::Transaction<'_>, epsg: u16) -> Result<(), ExportError> {
+    let definition = crs::prj_wkt(epsg)
+        .ok_or_else(|| ExportError::Crs(crs::CrsError::Unknown(format!("EPSG:{epsg}"))))?;
+    // The CRS name is the first quoted string of the WKT (`PROJCS["WGS 84 / UTM zone 32N",`).
+    let name = definition.split('"').nth(1).unwrap_or("");
+    let description = crs::SUPPORTED
+        .iter()
+        .find(|(c, _)| *c == epsg)
+        .map_or("", |(_, d)| d);
+    tx.execute(
+        "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, 'EPSG', ?2, ?3, ?4)",
+        params![name, epsg, definition, description],
+    )?;
+    Ok(())
+}
+
 fn write_table(tx: &rusqlite::Transaction<'_>, t: &Table) -> Result<(), ExportError> {
     let name = t.layer;
+    let srs = i32::from(t.epsg);
     let geom_type = t.geometry_type().to_ascii_uppercase();
     let mut ddl = format!(
         "CREATE TABLE {} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, {} {geom_type}",
@@ -165,7 +199,7 @@ fn write_table(tx: &rusqlite::Transaction<'_>, t: &Table) -> Result<(), ExportEr
             values.push(
                 r.geometry
                     .as_ref()
-                    .map(|g| Sql::Blob(gp_blob(g, 4326)))
+                    .map(|g| Sql::Blob(gp_blob(g, srs)))
                     .unwrap_or(Sql::Null),
             );
             values.extend(
@@ -184,7 +218,7 @@ fn write_table(tx: &rusqlite::Transaction<'_>, t: &Table) -> Result<(), ExportEr
     let extent = t.bbox();
     tx.execute(
         "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, min_x, min_y, max_x, max_y, srs_id)
-         VALUES (?1, 'features', ?2, ?3, ?4, ?5, ?6, ?7, 4326)",
+         VALUES (?1, 'features', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             name,
             name,
@@ -193,11 +227,12 @@ fn write_table(tx: &rusqlite::Transaction<'_>, t: &Table) -> Result<(), ExportEr
             extent.map(|b| b[1]),
             extent.map(|b| b[2]),
             extent.map(|b| b[3]),
+            srs,
         ],
     )?;
     tx.execute(
-        "INSERT INTO gpkg_geometry_columns VALUES (?1, ?2, ?3, 4326, 0, 0)",
-        params![name, GEOMETRY_COLUMN, geom_type],
+        "INSERT INTO gpkg_geometry_columns VALUES (?1, ?2, ?3, ?4, 0, 0)",
+        params![name, GEOMETRY_COLUMN, geom_type, srs],
     )?;
     tx.execute(
         "INSERT INTO gpkg_extensions VALUES (?1, ?2, 'gpkg_rtree_index',

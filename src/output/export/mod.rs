@@ -5,6 +5,11 @@
 //! turned once into a [`Table`] (typed columns, one row per feature, geometry in lon/lat).
 //! Only the layers that module serves publicly can be exported. Files are written atomically
 //! (a temporary file renamed into place; a staging folder for a folder of files).
+//!
+//! Two choices apply to every format: the CRS ([`Options::crs`], one of [`crate::crs::OUTPUT`],
+//! default EPSG:4326; the tables are projected once and each writer declares the CRS its way)
+//! and the comune ([`Request::comune`]: only the rows of one comune, by
+//! [`table::comune_rule`]).
 
 pub mod csv;
 pub mod geojson;
@@ -16,12 +21,17 @@ mod geometry;
 mod table;
 
 pub use geometry::{bbox, lonlat, type_name, wkb, wkt};
-pub use table::{table, table_until, value_fits, Column, Kind, Row, Table};
+pub use table::{
+    comune_rows, comune_rule, table, table_of, table_until, value_fits, Column, ComuneRule, Kind,
+    Row, Table,
+};
 
 use std::path::{Path, PathBuf};
 
 use crate::analysis::Analisi;
 use crate::atomic::{self, Access, StageError, StagedDir, Swap};
+use crate::crs::{self, CrsError, FromLonLat};
+use crate::model::Comune;
 use crate::output::layers::{self as registry, Audience, Layer};
 
 /// What can go wrong while exporting. Messages are for the user (Italian).
@@ -33,6 +43,24 @@ pub enum ExportError {
     UnknownFormat(String),
     #[error("geometria CSV sconosciuta: {0:?} (wkt, lonlat)")]
     UnknownGeometryMode(String),
+    #[error("variante CSV sconosciuta: {0:?} (standard, excel)")]
+    UnknownCsvDialect(String),
+    #[error(
+        "sistema di riferimento non offerto per le esportazioni: {0:?} (disponibili: {list})",
+        list = output_crs_list()
+    )]
+    UnknownCrs(String),
+    #[error(
+        "la geometria lonlat (colonne di longitudine e latitudine) richiede un sistema \
+         geografico (EPSG:4326 o EPSG:6706), non EPSG:{0}: usare la geometria wkt"
+    )]
+    LonLatNeedsDegrees(u16),
+    #[error(
+        "comune sconosciuto: {istat:?} non è un codice ISTAT dei comuni dell'Ambito ({available})"
+    )]
+    UnknownComune { istat: String, available: String },
+    #[error("coordinate: {0}")]
+    Crs(#[from] CrsError),
     #[error(
         "il formato {0} scrive un file per layer: con più layer --out deve essere una cartella"
     )]
@@ -197,20 +225,127 @@ impl CsvGeometry {
     }
 }
 
-/// Options that some formats read.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
-    pub csv_geometry: CsvGeometry,
+impl CsvGeometry {
+    pub fn name(self) -> &'static str {
+        match self {
+            CsvGeometry::Wkt => "wkt",
+            CsvGeometry::LonLat => "lonlat",
+        }
+    }
 }
 
-/// The layers of the drafters' package (`pacchetto_pgt`): the candidate areas with what was
-/// excluded, beside the PGT zones, the constraints and the comuni, to overlay in QGIS.
-pub const PACCHETTO_PGT: [&str; 5] = [
+/// Which CSV: the standard one, or the one Italian Excel opens as a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CsvDialect {
+    /// UTF-8 without BOM, `,` between fields, `.` in decimal numbers (RFC 4180, GDAL, pandas).
+    #[default]
+    Standard,
+    /// Italian Excel: a UTF-8 BOM (so accents read right), `;` between fields and `,` in the
+    /// decimal numbers of number columns (WKT keeps its own syntax).
+    Excel,
+}
+
+impl CsvDialect {
+    pub fn parse(s: &str) -> Result<CsvDialect, ExportError> {
+        match s.to_ascii_lowercase().as_str() {
+            "standard" | "rfc4180" => Ok(CsvDialect::Standard),
+            "excel" => Ok(CsvDialect::Excel),
+            _ => Err(ExportError::UnknownCsvDialect(s.to_string())),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CsvDialect::Standard => "standard",
+            CsvDialect::Excel => "excel",
+        }
+    }
+}
+
+/// Options that some formats read.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub csv_geometry: CsvGeometry,
+    pub csv_dialect: CsvDialect,
+    /// EPSG code of the coordinates written, one of [`crs::OUTPUT`] (see [`parse_crs`]).
+    pub crs: u16,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            csv_geometry: CsvGeometry::default(),
+            csv_dialect: CsvDialect::default(),
+            crs: 4326,
+        }
+    }
+}
+
+impl Options {
+    /// Refuses combinations that cannot be written: `lon`/`lat` columns in metres.
+    pub fn check(&self, format: Format) -> Result<(), ExportError> {
+        if !crs::OUTPUT.contains(&self.crs) {
+            return Err(ExportError::UnknownCrs(self.crs.to_string()));
+        }
+        if format == Format::Csv
+            && self.csv_geometry == CsvGeometry::LonLat
+            && !crs::is_geographic(self.crs)
+        {
+            return Err(ExportError::LonLatNeedsDegrees(self.crs));
+        }
+        Ok(())
+    }
+}
+
+/// The CRSs exports can be written in, for messages (`4326, 32632, …`).
+pub fn output_crs_list() -> String {
+    crs::OUTPUT
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A CRS named by a user or client (`32632`, `EPSG:32632`, the OGC URN or URI, CRS84), if
+/// exports can be written in it. Whatever the axis order of the name, x is written first.
+pub fn parse_crs(s: &str) -> Result<u16, ExportError> {
+    crs::parse_output(s)
+        .map(|d| d.epsg)
+        .map_err(|_| ExportError::UnknownCrs(s.to_string()))
+}
+
+/// The comune of the Ambito whose ISTAT code is `istat`.
+pub fn comune<'a>(a: &'a Analisi, istat: &str) -> Result<&'a Comune, ExportError> {
+    let wanted = istat.trim();
+    a.model
+        .comuni
+        .iter()
+        .find(|c| c.istat == wanted)
+        .ok_or_else(|| ExportError::UnknownComune {
+            istat: istat.to_string(),
+            available: a
+                .model
+                .comuni
+                .iter()
+                .map(|c| format!("{} {}", c.istat, c.nome))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// The layers of the drafters' package (`pacchetto_pgt`, with `comune` the package of one
+/// comune): the candidate areas with what was excluded, beside the PGT zones, the
+/// constraints, the comuni, the cadastre and the public units, to overlay in QGIS. Layers the
+/// caller may not see (the units, for the public) are left out of its package.
+pub const PACCHETTO_PGT: [&str; 8] = [
     "aree_candidate",
     "aree_escluse",
     "pgt_zone",
     "vincoli",
     "comuni",
+    "fogli",
+    "particelle",
+    "alloggi_pubblici",
 ];
 
 /// Tables of the given layers (every layer the caller may see when `layers` is empty; `tutto`
@@ -228,7 +363,21 @@ pub fn tables_until(
     layers: &[Layer],
     stop: Interrupt<'_>,
 ) -> Result<Vec<Table>, ExportError> {
-    layers.iter().map(|l| table_until(a, *l, stop)).collect()
+    tables_in(a, layers, None, stop)
+}
+
+/// The tables of `layers`, only the rows of `comune` when given ([`comune_rows`]), asking
+/// `stop` between layers and chunks of rows.
+pub fn tables_in(
+    a: &Analisi,
+    layers: &[Layer],
+    comune: Option<&Comune>,
+    stop: Interrupt<'_>,
+) -> Result<Vec<Table>, ExportError> {
+    layers
+        .iter()
+        .map(|l| table_of(a, *l, comune, stop))
+        .collect()
 }
 
 /// Layer names checked against what the caller may see, in the order given, without repeats.
@@ -238,8 +387,12 @@ pub fn resolve_layers(layers: &[String], caller: Audience) -> Result<Vec<Layer>,
     }
     let mut out: Vec<Layer> = Vec::new();
     for l in layers {
-        let names: Vec<&str> = if l == "pacchetto_pgt" {
-            PACCHETTO_PGT.to_vec()
+        let package = l == "pacchetto_pgt";
+        let names: Vec<&str> = if package {
+            PACCHETTO_PGT
+                .into_iter()
+                .filter(|n| registry::info(n).is_some_and(|i| i.visible_to(caller)))
+                .collect()
         } else {
             vec![l.as_str()]
         };
@@ -273,13 +426,28 @@ pub fn encode_until(
     stop: Interrupt<'_>,
 ) -> Result<Vec<u8>, ExportError> {
     check(stop)?;
+    options.check(format)?;
+    let projected: Vec<Table>;
+    let tables = if options.crs == 4326 {
+        tables
+    } else {
+        let to = FromLonLat::new(options.crs)?;
+        projected = tables
+            .iter()
+            .map(|t| {
+                check(stop)?;
+                t.in_crs(&to)
+            })
+            .collect::<Result<_, _>>()?;
+        &projected
+    };
     match (format, tables) {
         (Format::Gpkg, _) => gpkg::to_bytes_until(tables, stop),
         (Format::Xlsx, _) => xlsx::to_bytes_until(a, tables, stop),
         (_, [t]) => match format {
             Format::GeoJson => geojson::to_bytes(t),
             Format::GeoParquet => geoparquet::to_bytes(t),
-            _ => csv::to_bytes(t, options.csv_geometry),
+            _ => csv::to_bytes_as(t, options.csv_geometry, options.csv_dialect),
         },
         _ => Err(ExportError::NeedsDirectory(format.name())),
     }
@@ -296,6 +464,8 @@ pub struct Request {
     pub options: Options,
     /// Who asks: only the layers this audience may see are written.
     pub caller: Audience,
+    /// ISTAT code of a comune: only its rows of each layer ([`comune_rows`]).
+    pub comune: Option<String>,
 }
 
 /// Writes an export and returns the files written.
@@ -306,10 +476,16 @@ pub struct Request {
 /// holds nothing but files of a previous export).
 pub fn export(a: &Analisi, req: &Request) -> Result<Vec<PathBuf>, ExportError> {
     let layers = resolve_layers(&req.layers, req.caller)?;
+    req.options.check(req.format)?;
+    let comune = req.comune.as_deref().map(|c| comune(a, c)).transpose()?;
+    let table = |l: Layer| table_of(a, l, comune, &|| false);
     let single_file =
         req.format.multi_layer() || (layers.len() == 1 && req.out.extension().is_some());
     if single_file {
-        let tables = layers.iter().map(|l| table(a, *l)).collect::<Vec<_>>();
+        let tables = layers
+            .iter()
+            .map(|l| table(*l))
+            .collect::<Result<Vec<_>, _>>()?;
         let bytes = encode(a, &tables, req.format, req.options)?;
         write_file_atomic(&req.out, &bytes)?;
         return Ok(vec![req.out.clone()]);
@@ -318,7 +494,7 @@ pub fn export(a: &Analisi, req: &Request) -> Result<Vec<PathBuf>, ExportError> {
     let staging = StagedDir::new(&req.out, "staging", Access::Default, Swap::Rename)?;
     let mut names = Vec::new();
     for l in &layers {
-        let t = table(a, *l);
+        let t = table(*l)?;
         let bytes = encode(a, std::slice::from_ref(&t), req.format, req.options)?;
         let name = format!("{}.{}", l.name(), req.format.extension());
         let p = staging.path().join(&name);

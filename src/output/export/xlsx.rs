@@ -1,6 +1,9 @@
 //! XLSX export for the Ambito's officers: a sheet of information, the per-comune vacancy
 //! table, then one sheet per layer with Italian headers and no geometry (longitude and
-//! latitude columns for point layers). Dates are real dates, shares are percentages.
+//! latitude columns for point layers, or easting and northing in a projected CRS). Dates are
+//! real dates, shares are percentages, the year of the plan a number. A layer with no rows
+//! keeps its sheet, with the headers and a note saying it is empty, so the workbook of every
+//! Ambito (and every comune) has the same sheets.
 
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 use serde_json::Value;
@@ -54,7 +57,26 @@ struct Formats {
     percent: Format,
     decimal: Format,
     date: Format,
+    datetime: Format,
     bold: Format,
+    note: Format,
+    metres: Format,
+}
+
+/// Text of the note row of a layer with no rows.
+pub const NOTE_EMPTY: &str = "Nessun elemento in questo layer per i dati esportati.";
+
+/// The CRS of the coordinates, in words, for the information sheet.
+fn crs_words(epsg: u16) -> String {
+    let name = crate::crs::SUPPORTED
+        .iter()
+        .find(|(c, _)| *c == epsg)
+        .map_or("", |(_, n)| n);
+    if crate::crs::is_geographic(epsg) {
+        format!("{name} (EPSG:{epsg}), gradi decimali: longitudine, latitudine")
+    } else {
+        format!("{name} (EPSG:{epsg}), metri: est, nord")
+    }
 }
 
 fn write_value(
@@ -119,6 +141,35 @@ fn finish_table(ws: &mut Worksheet, rows: u32, cols: u16) -> Result<(), XlsxErro
     Ok(())
 }
 
+/// A value of the information sheet: text, a number, a date or a date and time.
+enum Info {
+    Text(String),
+    Number(f64),
+    Date(ExcelDateTime),
+    DateTime(ExcelDateTime),
+}
+
+fn excel_date(d: chrono::NaiveDate) -> Option<ExcelDateTime> {
+    use chrono::Datelike;
+    ExcelDateTime::from_ymd(
+        u16::try_from(d.year()).ok()?,
+        u8::try_from(d.month()).ok()?,
+        u8::try_from(d.day()).ok()?,
+    )
+    .ok()
+}
+
+fn excel_datetime(t: chrono::NaiveDateTime) -> Option<ExcelDateTime> {
+    use chrono::Timelike;
+    excel_date(t.date())?
+        .and_hms(
+            u16::try_from(t.hour()).ok()?,
+            u8::try_from(t.minute()).ok()?,
+            t.second(),
+        )
+        .ok()
+}
+
 fn info_sheet(
     wb: &mut Workbook,
     a: &Analisi,
@@ -129,41 +180,63 @@ fn info_sheet(
     let ws = wb.add_worksheet();
     ws.set_name(SHEET_INFO)?;
     let numero = ambito.numero.map(|n| format!("{n} – ")).unwrap_or_default();
-    let mut lines: Vec<(String, String)> = vec![
+    let text = |s: &str| Info::Text(s.to_string());
+    let date = |d: chrono::NaiveDate| {
+        excel_date(d).map_or_else(|| Info::Text(d.format("%d/%m/%Y").to_string()), Info::Date)
+    };
+    let now = chrono::Local::now().naive_local();
+    let exported = excel_datetime(now).map_or_else(
+        || Info::Text(now.format("%d/%m/%Y %H:%M").to_string()),
+        Info::DateTime,
+    );
+    let epsg = tables.first().map_or(4326, |t| t.epsg);
+    let mut lines: Vec<(&str, Info)> = vec![
         (
-            "Ambito territoriale".into(),
-            format!("{numero}{}", ambito.nome),
+            "Ambito territoriale",
+            Info::Text(format!("{numero}{}", ambito.nome)),
         ),
-        ("Anno del Piano".into(), ambito.anno.to_string()),
-        (
-            "Data di riferimento".into(),
-            ambito.data_riferimento.format("%d/%m/%Y").to_string(),
-        ),
-        (
-            "Esportato il".into(),
-            chrono::Local::now().format("%d/%m/%Y %H:%M").to_string(),
-        ),
-        (
-            "Coordinate".into(),
-            "gradi decimali WGS 84 (EPSG:4326): longitudine, latitudine".into(),
-        ),
+        ("Anno del Piano", Info::Number(f64::from(ambito.anno))),
+        ("Data di riferimento", date(ambito.data_riferimento)),
+        ("Esportato il", exported),
+        ("Coordinate", Info::Text(crs_words(epsg))),
     ];
+    let comune = tables
+        .iter()
+        .find_map(|t| t.comune.as_deref())
+        .and_then(|istat| a.model.comuni.iter().find(|c| c.istat == istat));
+    if let Some(c) = comune {
+        lines.push((
+            "Comune",
+            Info::Text(format!(
+                "{} (ISTAT {}): solo le righe di questo comune",
+                c.nome, c.istat
+            )),
+        ));
+    }
     if ambito.dimostrativo {
         lines.push((
-            "Attenzione".into(),
-            "DATI DIMOSTRATIVI: non descrivono il patrimonio reale".into(),
+            "Attenzione",
+            text("DATI DIMOSTRATIVI: non descrivono il patrimonio reale"),
         ));
     }
-    lines.push(("Fogli".into(), SHEET_VACANCY.into()));
+    lines.push(("Fogli", text(SHEET_VACANCY)));
     for t in tables {
-        lines.push((
-            String::new(),
-            format!("{} ({} righe)", t.info.short_title, t.rows.len()),
-        ));
+        let rows = match t.rows.len() {
+            0 => "nessuna riga".to_string(),
+            1 => "1 riga".to_string(),
+            n => format!("{n} righe"),
+        };
+        lines.push(("", Info::Text(format!("{} ({rows})", t.info.short_title))));
     }
     for (i, (k, v)) in lines.iter().enumerate() {
-        ws.write_string_with_format(i as u32, 0, k, &f.bold)?;
-        ws.write_string(i as u32, 1, v)?;
+        let r = u32::try_from(i).unwrap_or(u32::MAX);
+        ws.write_string_with_format(r, 0, *k, &f.bold)?;
+        match v {
+            Info::Text(s) => ws.write_string(r, 1, s)?,
+            Info::Number(x) => ws.write_number(r, 1, *x)?,
+            Info::Date(d) => ws.write_datetime_with_format(r, 1, d, &f.date)?,
+            Info::DateTime(d) => ws.write_datetime_with_format(r, 1, d, &f.datetime)?,
+        };
     }
     ws.autofit();
     Ok(())
@@ -175,6 +248,7 @@ fn vacancy_sheet(
     wb: &mut Workbook,
     a: &Analisi,
     caller: Audience,
+    comune: Option<&str>,
     f: &Formats,
 ) -> Result<(), ExportError> {
     let ws = wb.add_worksheet();
@@ -186,6 +260,7 @@ fn vacancy_sheet(
         .vacancy
         .per_comune
         .iter()
+        .filter(|c| comune.is_none_or(|istat| c.istat == istat))
         .map(serde_json::to_value)
         .collect::<Result<_, _>>()?;
     let mut total = serde_json::to_value(&a.vacancy.ambito)?;
@@ -228,13 +303,16 @@ fn layer_sheet(wb: &mut Workbook, t: &Table, f: &Formats) -> Result<(), XlsxErro
     let name: String = t.info.short_title.chars().take(31).collect();
     ws.set_name(name)?;
     let points = t.is_point_layer();
-    let mut headers: Vec<&str> = t.columns.iter().map(|c| c.label).collect();
-    if points {
-        headers.push("Longitudine");
-        headers.push("Latitudine");
+    let mut headers: Vec<String> = t.columns.iter().map(|c| c.label.to_string()).collect();
+    if points && t.is_geographic() {
+        headers.push("Longitudine".into());
+        headers.push("Latitudine".into());
+    } else if points {
+        headers.push(format!("Est (m, EPSG:{})", t.epsg));
+        headers.push(format!("Nord (m, EPSG:{})", t.epsg));
     }
     for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &f.header)?;
+        ws.write_string_with_format(0, c as u16, h, &f.header)?;
     }
     let n = t.columns.len();
     for (r, row) in t.rows.iter().enumerate() {
@@ -251,11 +329,22 @@ fn layer_sheet(wb: &mut Workbook, t: &Table, f: &Formats) -> Result<(), XlsxErro
             )?;
         }
         if points {
-            if let Some((lon, lat)) = row.geometry.as_ref().and_then(lonlat) {
-                ws.write_number(r32, n as u16, lon)?;
-                ws.write_number(r32, n as u16 + 1, lat)?;
+            if let Some((x, y)) = row.geometry.as_ref().and_then(lonlat) {
+                if t.is_geographic() {
+                    ws.write_number(r32, n as u16, x)?;
+                    ws.write_number(r32, n as u16 + 1, y)?;
+                } else {
+                    ws.write_number_with_format(r32, n as u16, x, &f.metres)?;
+                    ws.write_number_with_format(r32, n as u16 + 1, y, &f.metres)?;
+                }
             }
         }
+    }
+    if t.rows.is_empty() {
+        ws.write_string_with_format(1, 0, NOTE_EMPTY, &f.note)?;
+        ws.set_freeze_panes(1, 0)?;
+        ws.autofit();
+        return Ok(());
     }
     finish_table(ws, t.rows.len() as u32, headers.len() as u16)
 }
@@ -278,7 +367,10 @@ pub fn to_bytes_until(
         percent: Format::new().set_num_format("0.0%"),
         decimal: Format::new().set_num_format("#,##0.0##"),
         date: Format::new().set_num_format("dd/mm/yyyy"),
+        datetime: Format::new().set_num_format("dd/mm/yyyy hh:mm"),
         bold: Format::new().set_bold(),
+        note: Format::new().set_italic().set_font_color("#595959"),
+        metres: Format::new().set_num_format("0.000"),
     };
     let mut wb = Workbook::new();
     info_sheet(&mut wb, a, tables, &f)?;
@@ -288,7 +380,8 @@ pub fn to_bytes_until(
         .map(|t| t.caller)
         .min()
         .unwrap_or(Audience::Pubblico);
-    vacancy_sheet(&mut wb, a, caller, &f)?;
+    let comune = tables.iter().find_map(|t| t.comune.as_deref());
+    vacancy_sheet(&mut wb, a, caller, comune, &f)?;
     for t in tables {
         if stop() {
             return Err(ExportError::Interrupted);
