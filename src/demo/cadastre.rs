@@ -14,6 +14,9 @@ pub type Ring = Vec<(f64, f64)>;
 /// A polygon: exterior and holes.
 pub type Poly = (Ring, Vec<Ring>);
 
+/// Smallest piece of a parcel clipped by a comune's border, m²: smaller slivers are dropped.
+pub const MIN_PARCEL_M2: f64 = 20.0;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Numbered,
@@ -222,6 +225,11 @@ pub fn parcels(
                 rural_cell(rng, x, y, near[c])
             };
             for (kind, polys, lot) in pieces {
+                // Cells astride the comune's border keep only what lies inside it.
+                let polys = t.clip_to_part(c, comune, polys, MIN_PARCEL_M2);
+                if polys.is_empty() {
+                    continue;
+                }
                 let label = match kind {
                     Kind::Numbered => {
                         let l = number.to_string();
@@ -237,7 +245,8 @@ pub fn parcels(
                         format!("ACQUA{waters:03}")
                     }
                 };
-                if let Some(rect) = lot {
+                // A lot is a building site: only on cells wholly inside the comune.
+                if let Some(rect) = lot.filter(|_| t.whole(c, comune)) {
                     lots.push(Lot {
                         parcel: out.len(),
                         naf: plan.naf.contains(&c),

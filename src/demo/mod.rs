@@ -1,6 +1,11 @@
 //! Generation of the demonstration Ambito 9 as real-format input files (cadastral GML, PGT
 //! shapefiles, inventory CSV, comune boundaries) plus its `abitare.toml`. The files then go
 //! through exactly the same readers and pipeline as real data.
+//!
+//! The comune boundaries are the real ones (ISTAT/openpolis, CC-BY 4.0, embedded from
+//! `data/ambito9_confini.geojson`); the cadastre and the PGT are synthesized on a 200 m grid
+//! laid over them and clipped by the boundaries, so every parcel, sheet, zone and constraint
+//! lies inside its comune.
 
 use std::path::{Path, PathBuf};
 
@@ -44,8 +49,8 @@ pub struct GeneratedDemo {
 /// Deterministic: the same bytes on every run.
 pub fn generate(out_dir: &Path) -> Result<GeneratedDemo, DemoError> {
     let facts = territory::comuni_facts()?;
-    let t = territory::grow(&facts)?;
-    let (sheets, _sheet_of) = territory::sheets(&t);
+    let t = territory::build(&facts)?;
+    let sheets = territory::sheets(&t);
     let to_ll = crate::crs::ToLonLat::new(32632)?;
     let mut files: Vec<PathBuf> = Vec::new();
     let write = |files: &mut Vec<PathBuf>, rel: PathBuf, bytes: &[u8]| -> Result<(), DemoError> {
@@ -60,7 +65,7 @@ pub fn generate(out_dir: &Path) -> Result<GeneratedDemo, DemoError> {
     for (k, fact) in facts.iter().enumerate() {
         let mut rng = Rng::new(0x0A81_7A4E_2026_0009 ^ fact.istat.parse::<u64>().unwrap_or(0));
         let plan = plan::plan(&t, k, fact.popolazione, &mut rng);
-        let mut near = vec![false; t.owner.len()];
+        let mut near = vec![false; t.ncells()];
         for &c in plan.agri.iter().chain(plan.at.iter().flatten()) {
             near[c] = true;
         }
@@ -75,7 +80,7 @@ pub fn generate(out_dir: &Path) -> Result<GeneratedDemo, DemoError> {
         let own: Vec<(u32, bool, Vec<Poly>)> = sheets
             .iter()
             .filter(|s| s.comune == k)
-            .map(|s| (s.numero, s.urban, cell_polys(&t, &s.cells)))
+            .map(|s| (s.numero, s.urban, zone_polys(&t, k, &s.cells)))
             .collect();
         let map = cadastre::sheets_gml(fact, &own, &to_ll)?;
         write(
@@ -106,7 +111,6 @@ pub fn generate(out_dir: &Path) -> Result<GeneratedDemo, DemoError> {
         free.sort_by(|a, b| (a.0, a.1.len(), &a.1).cmp(&(b.0, b.1.len(), &b.1)));
         sites.push(free);
 
-        let comune_polys = cell_polys(&t, &t.cells_by_distance[k]);
         let pgt_rel = PathBuf::from(format!("input/pgt/{}_{}", fact.istat, fact.nome));
         let pgt_files = pgt::write_pgt(
             &out_dir.join(&pgt_rel),
@@ -115,7 +119,6 @@ pub fn generate(out_dir: &Path) -> Result<GeneratedDemo, DemoError> {
             fact,
             &plan,
             &service_lots,
-            &comune_polys,
             &mut rng,
         )?;
         for f in pgt_files {
@@ -123,7 +126,7 @@ pub fn generate(out_dir: &Path) -> Result<GeneratedDemo, DemoError> {
                 files.push(rel.to_path_buf());
             }
         }
-        features.push(confine_feature(fact, &comune_polys, &to_ll)?);
+        features.push(confine_feature(fact, &t.confini[k]));
     }
 
     let mut geojson = String::from(
@@ -198,6 +201,15 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {
     })
 }
 
+/// Smallest part of a zone or sheet clipped by a comune's border, m².
+const MIN_ZONE_M2: f64 = 1.0;
+
+/// The outline of a set of cells of comune `k` in UTM metres, clipped to the comune's
+/// boundary where the cells cross it.
+pub(crate) fn zone_polys(t: &Territory, k: usize, cells: &[usize]) -> Vec<Poly> {
+    t.clip_to_comune(k, cells, cell_polys(t, cells), MIN_ZONE_M2)
+}
+
 /// The outline of a set of cells as polygons in UTM metres.
 pub(crate) fn cell_polys(t: &Territory, cells: &[usize]) -> Vec<Poly> {
     territory::trace(t, cells)
@@ -209,26 +221,24 @@ pub(crate) fn cell_polys(t: &Territory, cells: &[usize]) -> Vec<Poly> {
         .collect()
 }
 
-fn confine_feature(
-    fact: &territory::ComuneFact,
-    polys: &[Poly],
-    to_ll: &crate::crs::ToLonLat,
-) -> Result<String, DemoError> {
-    let r7 = |v: f64| (v * 1e7).round() / 1e7;
-    let mut coords = Vec::new();
-    for (ext, holes) in polys {
-        let mut rings = Vec::new();
-        for r in std::iter::once(ext).chain(holes) {
-            let mut ring = Vec::new();
-            for k in 0..=r.len() {
-                let (x, y) = r[k % r.len()];
-                let (lon, lat) = to_ll.convert(x, y)?;
-                ring.push(serde_json::json!([r7(lon), r7(lat)]));
-            }
-            rings.push(serde_json::Value::Array(ring));
-        }
-        coords.push(serde_json::Value::Array(rings));
-    }
+/// The boundary feature of one comune: its real shape (`data/ambito9_confini.geojson`,
+/// positions unchanged) with the ISTAT/openpolis properties.
+fn confine_feature(fact: &territory::ComuneFact, shape: &geo::MultiPolygon<f64>) -> String {
+    let ring = |l: &geo::LineString<f64>| {
+        serde_json::Value::Array(l.coords().map(|c| serde_json::json!([c.x, c.y])).collect())
+    };
+    let coords: Vec<serde_json::Value> = shape
+        .0
+        .iter()
+        .map(|p| {
+            serde_json::Value::Array(
+                std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .map(ring)
+                    .collect(),
+            )
+        })
+        .collect();
     let props = format!(
         "{{\"name\": {}, \"com_istat_code\": \"{}\", \"com_istat_code_num\": {}, \"com_catasto_code\": \"{}\", \"prov_name\": \"Bergamo\", \"prov_istat_code\": \"016\", \"prov_acr\": \"BG\", \"reg_name\": \"Lombardia\", \"reg_istat_code\": \"03\"}}",
         serde_json::Value::String(fact.nome.clone()),
@@ -236,10 +246,10 @@ fn confine_feature(
         fact.istat.trim_start_matches('0'),
         fact.belfiore
     );
-    Ok(format!(
+    format!(
         "{{\"type\": \"Feature\", \"properties\": {props}, \"geometry\": {{\"type\": \"MultiPolygon\", \"coordinates\": {}}}}}",
         serde_json::Value::Array(coords)
-    ))
+    )
 }
 
 fn toml_str(s: &str) -> String {
@@ -250,8 +260,9 @@ fn project_toml(facts: &[territory::ComuneFact]) -> String {
     let mut s = String::from(
         "# Progetto abitare - Ambito 9 \"Valle Seriana Superiore e Valle di Scalve\" (DIMOSTRATIVO)\n\
          #\n\
-         # Dati generati: confini, catasto, PGT e inventario sono sintetici ma nei formati reali\n\
+         # Dati generati: catasto, PGT e inventario sono sintetici ma nei formati reali\n\
          # (GML dell'Agenzia delle Entrate, shapefile dello schema regionale, CSV dell'inventario).\n\
+         # I confini comunali sono quelli reali (ISTAT / openpolis, CC-BY 4.0).\n\
          # I percorsi relativi sono risolti rispetto alla cartella di questo file.\n\
          \n\
          # Cartella in cui `abitare build` scrive il workspace.\n\
@@ -271,6 +282,7 @@ fn project_toml(facts: &[territory::ComuneFact]) -> String {
          # File di input.\n\
          [input]\n\
          # Confini comunali (GeoJSON EPSG:4326, proprietà ISTAT/openpolis).\n\
+         # Fonte: ISTAT / openpolis, CC-BY 4.0.\n\
          confini = \"input/confini_comuni.geojson\"\n\
          # Cartografia catastale GML (particelle *_ple.gml e fogli *_map.gml), cartelle o file.\n\
          catasto = [\"input/catasto\"]\n\

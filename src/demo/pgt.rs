@@ -9,8 +9,8 @@ use shapefile::dbase::{self, FieldValue};
 
 use super::cadastre::{rect, Lot, Poly};
 use super::plan::ComunePlan;
-use super::territory::{ComuneFact, Rng, Territory};
-use super::{cell_polys, write_file, DemoError};
+use super::territory::{from_geo, to_geo, ComuneFact, Rng, Territory};
+use super::{write_file, zone_polys, DemoError};
 
 pub struct Feature {
     pub polys: Vec<Poly>,
@@ -91,32 +91,8 @@ fn write_layer(
     Ok(out)
 }
 
-fn to_geo(polys: &[Poly]) -> geo::MultiPolygon<f64> {
-    geo::MultiPolygon::new(
-        polys
-            .iter()
-            .map(|(e, h)| {
-                geo::Polygon::new(
-                    geo::LineString::from(e.clone()),
-                    h.iter().map(|r| geo::LineString::from(r.clone())).collect(),
-                )
-            })
-            .collect(),
-    )
-}
-
-fn from_geo(mp: &geo::MultiPolygon<f64>) -> Vec<Poly> {
-    let ring = |l: &geo::LineString<f64>| -> Vec<(f64, f64)> {
-        let mut v: Vec<(f64, f64)> = l.coords().map(|c| (c.x, c.y)).collect();
-        if v.len() > 1 && v.first() == v.last() {
-            v.pop();
-        }
-        v
-    };
-    mp.0.iter()
-        .map(|p| (ring(p.exterior()), p.interiors().iter().map(ring).collect()))
-        .collect()
-}
+/// Smallest part of a constraint clipped by the comune's border, m².
+const MIN_M2: f64 = 1.0;
 
 fn circle(cx: f64, cy: f64, r: f64) -> Poly {
     let n = 48;
@@ -130,7 +106,6 @@ fn circle(cx: f64, cy: f64, r: f64) -> Poly {
 }
 
 /// Writes the PGT layers of comune `k` into `dir`; returns the files written.
-#[allow(clippy::too_many_arguments)]
 pub fn write_pgt(
     dir: &Path,
     t: &Territory,
@@ -138,7 +113,6 @@ pub fn write_pgt(
     fact: &ComuneFact,
     plan: &ComunePlan,
     service_lots: &[Lot],
-    comune_polys: &[Poly],
     rng: &mut Rng,
 ) -> Result<Vec<PathBuf>, DemoError> {
     let nome = fact.nome.clone();
@@ -173,7 +147,7 @@ pub fn write_pgt(
                 .filter(|(i, _)| (*i == 1) == (n == 1))
                 .count();
             feats.push(Feature {
-                polys: cell_polys(t, cells),
+                polys: zone_polys(t, k, cells),
                 attrs: vec![
                     nome.clone(),
                     format!("{sigla}.{}", same + 1),
@@ -212,7 +186,7 @@ pub fn write_pgt(
         "Zone D2 - terziarie e commerciali",
     ]);
     let mut feats = vec![Feature {
-        polys: cell_polys(t, &plan.tuc_res),
+        polys: zone_polys(t, k, &plan.tuc_res),
         attrs: vec![
             nome.clone(),
             res_legend.into(),
@@ -224,7 +198,7 @@ pub fn write_pgt(
     }];
     if !plan.tuc_ter.is_empty() {
         feats.push(Feature {
-            polys: cell_polys(t, &plan.tuc_ter),
+            polys: zone_polys(t, k, &plan.tuc_ter),
             attrs: vec![
                 nome.clone(),
                 ter_legend.into(),
@@ -260,7 +234,7 @@ pub fn write_pgt(
         "NUCLEI_ANTICA_FORMAZIONE",
         &[("NOME_COM", 60), ("LEGENDA", 150), ("AMB_URB", 20)],
         &[Feature {
-            polys: cell_polys(t, &plan.naf),
+            polys: zone_polys(t, k, &plan.naf),
             attrs: vec![nome.clone(), naf_legend.into(), "NAF01".into()],
         }],
     )?);
@@ -276,7 +250,7 @@ pub fn write_pgt(
         "AREE_AGRICOLE",
         &[("NOME_COM", 60), ("LEGENDA", 150)],
         &[Feature {
-            polys: cell_polys(t, &plan.agri),
+            polys: zone_polys(t, k, &plan.agri),
             attrs: vec![nome.clone(), agri_legend.into()],
         }],
     )?);
@@ -291,7 +265,7 @@ pub fn write_pgt(
         .iter()
         .enumerate()
         .map(|(n, cells)| Feature {
-            polys: cell_polys(t, cells),
+            polys: zone_polys(t, k, cells),
             attrs: vec![nome.clone(), nt_legends[n % 2].into()],
         })
         .collect();
@@ -354,14 +328,14 @@ pub fn write_pgt(
     )?);
 
     // Vincoli.
-    let comune_geo = to_geo(comune_polys);
+    let comune_geo = &t.shapes[k];
     let mut feats = Vec::new();
     if let Some(c) = plan.cemetery {
         let (x, y) = t.corner(c);
         let band = to_geo(&[circle(x as f64 + 100.0, y as f64 + 100.0, 200.0)]);
-        let clipped = band.intersection(&comune_geo);
+        let clipped = band.intersection(comune_geo);
         feats.push(Feature {
-            polys: from_geo(&clipped),
+            polys: from_geo(&clipped, MIN_M2),
             attrs: vec![
                 nome.clone(),
                 "cimiteriale".into(),
@@ -371,7 +345,7 @@ pub fn write_pgt(
     }
     if !plan.river.is_empty() {
         feats.push(Feature {
-            polys: cell_polys(t, &plan.river),
+            polys: zone_polys(t, k, &plan.river),
             attrs: vec![
                 nome.clone(),
                 "fluviale".into(),
@@ -381,7 +355,7 @@ pub fn write_pgt(
     }
     if !plan.landslide.is_empty() {
         feats.push(Feature {
-            polys: cell_polys(t, &plan.landslide),
+            polys: zone_polys(t, k, &plan.landslide),
             attrs: vec![
                 nome.clone(),
                 "idrogeologico".into(),
@@ -392,7 +366,7 @@ pub fn write_pgt(
     if k % 2 == 1 {
         for cells in &plan.nt {
             feats.push(Feature {
-                polys: cell_polys(t, cells),
+                polys: zone_polys(t, k, cells),
                 attrs: vec![
                     nome.clone(),
                     "bosco".into(),
@@ -414,7 +388,7 @@ pub fn write_pgt(
             acc.union(&to_geo(std::slice::from_ref(s)))
         });
         feats.push(Feature {
-            polys: from_geo(&merged),
+            polys: from_geo(&merged.intersection(comune_geo), MIN_M2),
             attrs: vec![
                 nome.clone(),
                 "elettrodotto".into(),

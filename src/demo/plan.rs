@@ -37,7 +37,7 @@ pub struct ComunePlan {
 
 /// Distance in cell steps from the core, through the comune's own cells.
 fn core_distance(t: &Territory, k: usize) -> Vec<u32> {
-    let mut d = vec![u32::MAX; t.owner.len()];
+    let mut d = vec![u32::MAX; t.ncells()];
     let mut q = VecDeque::new();
     for &c in t.core(k) {
         d[c] = 0;
@@ -45,7 +45,7 @@ fn core_distance(t: &Territory, k: usize) -> Vec<u32> {
     }
     while let Some(c) = q.pop_front() {
         for nb in t.neighbours(c) {
-            if t.owner[nb] == k && d[nb] == u32::MAX {
+            if t.belongs(nb, k) && d[nb] == u32::MAX {
                 d[nb] = d[c] + 1;
                 q.push_back(nb);
             }
@@ -62,7 +62,7 @@ fn cluster(t: &Territory, k: usize, start: usize, size: usize, taken: &[bool]) -
             if out.len() >= size {
                 break;
             }
-            if t.owner[nb] == k && !taken[nb] && !out.contains(&nb) {
+            if t.belongs(nb, k) && !taken[nb] && !out.contains(&nb) {
                 out.push(nb);
                 q.push_back(nb);
             }
@@ -82,7 +82,7 @@ pub fn plan(t: &Territory, k: usize, popolazione: u32, rng: &mut Rng) -> ComuneP
     let ter = if tuc.len() >= 5 { tuc.len() / 5 } else { 0 };
     p.tuc_res = tuc[..tuc.len() - ter].to_vec();
     p.tuc_ter = tuc[tuc.len() - ter..].to_vec();
-    let mut taken = vec![false; t.owner.len()];
+    let mut taken = vec![false; t.ncells()];
     for &c in core {
         taken[c] = true;
     }
@@ -108,13 +108,14 @@ pub fn plan(t: &Territory, k: usize, popolazione: u32, rng: &mut Rng) -> ComuneP
         }
         p.at.push(area);
     }
-    if let Some(c) = next_edge.by_ref().find(|&c| !taken[c]) {
+    // The cemetery and the planned services are squares inside one cell: whole cells only.
+    if let Some(c) = next_edge.by_ref().find(|&c| !taken[c] && t.whole(c, k)) {
         taken[c] = true;
         p.cemetery = Some(c);
     }
     let n_serv = if popolazione >= 2000 { 2 } else { 1 };
     for _ in 0..n_serv {
-        if let Some(c) = next_edge.by_ref().find(|&c| !taken[c]) {
+        if let Some(c) = next_edge.by_ref().find(|&c| !taken[c] && t.whole(c, k)) {
             taken[c] = true;
             p.planned_services.push(c);
         }
@@ -172,11 +173,11 @@ pub fn plan(t: &Territory, k: usize, popolazione: u32, rng: &mut Rng) -> ComuneP
         }
         p.landslide = area;
     }
-    // Farmsteads and the two-piece parcel: plain rural cells.
+    // Farmsteads and the two-piece parcel: plain rural cells wholly inside the comune.
     let plain: Vec<usize> = cells
         .iter()
         .copied()
-        .filter(|&c| !taken[c] && dist[c] >= 2 && dist[c] != u32::MAX)
+        .filter(|&c| !taken[c] && dist[c] >= 2 && dist[c] != u32::MAX && t.whole(c, k))
         .collect();
     if !plain.is_empty() {
         for _ in 0..3 {

@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use super::cadastre::Poly;
 use super::inventory::Site;
 use super::territory::{ComuneFact, Rng, Sheet, Territory};
-use super::{cell_polys, DemoError};
+use super::{zone_polys, DemoError};
 
 /// Comuni where second homes dominate (Presolana, upper Val Seriana, Val di Scalve).
 const TURISTICI: [&str; 11] = [
@@ -241,7 +241,7 @@ pub fn estimates(
             let tot = (totali * w / sum_w).round().max(1.0);
             let share = (q + (rng.unit() - 0.5) * 0.12).clamp(0.05, 0.9);
             let non = (tot * share).round().min(tot);
-            let polys: Vec<Poly> = cell_polys(t, cells);
+            let polys: Vec<Poly> = zone_polys(t, k, cells);
             let mut coords = Vec::new();
             for (ext, holes) in &polys {
                 let mut rings = Vec::new();

@@ -1,9 +1,17 @@
-//! The synthetic territory: comuni grown on a 200 m grid in UTM 32N, their urban cores, the
-//! cadastral sheets (1 km blocks) and the tracing of cell sets into polygons.
+//! The territory of the demo: the real comune boundaries (`data/ambito9_confini.geojson`,
+//! ISTAT/openpolis) projected to UTM 32N, a 200 m grid laid over them with the share of each
+//! cell in each comune (the whole cell, or the cell clipped by the boundary), the urban cores,
+//! the cadastral sheets (1 km blocks) and the tracing of cell sets into polygons.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::BTreeMap;
 
+use geo::orient::{Direction, Orient};
+use geo::{
+    Area, BooleanOps, BoundingRect, Contains, CoordsIter, Intersects, Line, LineString,
+    MultiPolygon, Point, Polygon, Rect,
+};
+
+use super::cadastre::Poly;
 use super::DemoError;
 use crate::crs::FromLonLat;
 
@@ -11,8 +19,12 @@ use crate::crs::FromLonLat;
 pub const CELL: i64 = 200;
 /// Cells per side of a cadastral sheet block (1 km).
 pub const BLOCK: usize = 5;
+/// Smallest share of a cell, m², that belongs to a comune: thinner slivers along a border hold
+/// no parcel.
+pub const MIN_PART_M2: f64 = 100.0;
 
 const COMUNI_CSV: &str = include_str!("../../data/ambito9_comuni.csv");
+const CONFINI_GEOJSON: &str = include_str!("../../data/ambito9_confini.geojson");
 
 /// One comune of the Ambito as listed in the facts file.
 #[derive(Debug, Clone)]
@@ -52,11 +64,65 @@ pub fn comuni_facts() -> Result<Vec<ComuneFact>, DemoError> {
     Ok(out)
 }
 
+/// The boundary of each comune of `facts` (same order), lon/lat, exteriors counter-clockwise,
+/// from the embedded `data/ambito9_confini.geojson`.
+pub fn confini(facts: &[ComuneFact]) -> Result<Vec<MultiPolygon<f64>>, DemoError> {
+    let file = "ambito9_confini.geojson";
+    let fc: geojson::FeatureCollection = CONFINI_GEOJSON
+        .parse()
+        .map_err(|e| DemoError::Other(format!("{file}: {e}")))?;
+    let mut by_code: BTreeMap<String, MultiPolygon<f64>> = BTreeMap::new();
+    for (n, f) in fc.features.into_iter().enumerate() {
+        let err = |field: &str, what: String| {
+            DemoError::Other(format!(
+                "{file}: feature n. {}, campo {field}: {what}",
+                n + 1
+            ))
+        };
+        let code = f
+            .property("com_istat_code")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| err("com_istat_code", "proprietà mancante".into()))?;
+        let geometry = f
+            .geometry
+            .ok_or_else(|| err("geometry", "geometria mancante".into()))?;
+        let g =
+            geo::Geometry::<f64>::try_from(geometry).map_err(|e| err("geometry", e.to_string()))?;
+        let mp = match g {
+            geo::Geometry::Polygon(p) => MultiPolygon::new(vec![p]),
+            geo::Geometry::MultiPolygon(mp) => mp,
+            _ => return Err(err("geometry", "attesi Polygon o MultiPolygon".into())),
+        };
+        by_code.insert(code, mp.orient(Direction::Default));
+    }
+    facts
+        .iter()
+        .map(|f| {
+            by_code.remove(&f.istat).ok_or_else(|| {
+                DemoError::Other(format!(
+                    "{file}: manca il confine del comune {} (codice ISTAT {})",
+                    f.nome, f.istat
+                ))
+            })
+        })
+        .collect()
+}
+
 /// A polygon on the cell lattice: exterior ring and holes, vertices in lattice units
 /// (multiply by [`CELL`] and add the grid origin for metres). Rings are open (not repeated).
 pub type LatticePoly = (Vec<(i64, i64)>, Vec<Vec<(i64, i64)>>);
 
-/// The grid and who owns each cell.
+/// What of a cell lies in a comune.
+#[derive(Debug, Clone)]
+pub enum Part {
+    /// The whole cell.
+    Whole,
+    /// The cell clipped by the comune's boundary (UTM metres), at least [`MIN_PART_M2`].
+    Clipped(MultiPolygon<f64>),
+}
+
+/// The grid, the comuni's shapes and what of each cell lies in each comune.
 #[derive(Debug, Clone)]
 pub struct Territory {
     /// Origin of the grid in UTM 32N metres (multiples of 1000).
@@ -64,25 +130,31 @@ pub struct Territory {
     pub y0: i64,
     pub nx: usize,
     pub ny: usize,
-    /// Owner comune index per cell (`usize::MAX` = outside the Ambito).
-    pub owner: Vec<usize>,
-    /// Seed point per comune (projected centroid), metres.
+    /// The comuni's boundaries as published (lon/lat), in the facts' order.
+    pub confini: Vec<MultiPolygon<f64>>,
+    /// The same boundaries in UTM 32N metres.
+    pub shapes: Vec<MultiPolygon<f64>>,
+    /// Per cell, the comuni it has a part in, by comune index.
+    parts: Vec<Vec<(usize, Part)>>,
+    /// Seed point per comune (the facts' centroid), metres.
     pub seeds: Vec<(f64, f64)>,
-    /// Seed cell per comune.
+    /// Seed cell per comune: a whole cell, the one nearest the seed point.
     pub seed_cell: Vec<usize>,
-    /// Target cell count per comune.
-    pub target: Vec<usize>,
-    /// Cells of each comune, sorted by distance from the seed (nearest first).
+    /// Cells of each comune (whole or clipped), sorted by distance from the seed.
     pub cells_by_distance: Vec<Vec<usize>>,
-    /// Number of urban core cells per comune (the first of `cells_by_distance`).
-    pub core_len: Vec<usize>,
+    /// Urban core cells per comune: the whole cells nearest the seed.
+    core_cells: Vec<Vec<usize>>,
     /// Number of historic-centre cells per comune (the first of the core).
-    pub naf_len: Vec<usize>,
+    naf_len: Vec<usize>,
 }
 
 pub const NONE: usize = usize::MAX;
 
 impl Territory {
+    pub fn ncells(&self) -> usize {
+        self.nx * self.ny
+    }
+
     pub fn ij(&self, c: usize) -> (usize, usize) {
         (c % self.nx, c / self.nx)
     }
@@ -91,6 +163,30 @@ impl Territory {
     pub fn corner(&self, c: usize) -> (i64, i64) {
         let (i, j) = self.ij(c);
         (self.x0 + i as i64 * CELL, self.y0 + j as i64 * CELL)
+    }
+
+    fn cell_rect(&self, c: usize) -> Rect<f64> {
+        let (x, y) = self.corner(c);
+        Rect::new((x as f64, y as f64), ((x + CELL) as f64, (y + CELL) as f64))
+    }
+
+    /// What of cell `c` lies in comune `k`, if anything.
+    pub fn part(&self, c: usize, k: usize) -> Option<&Part> {
+        self.parts
+            .get(c)?
+            .iter()
+            .find(|(kk, _)| *kk == k)
+            .map(|(_, p)| p)
+    }
+
+    /// Whether cell `c` has a part in comune `k`.
+    pub fn belongs(&self, c: usize, k: usize) -> bool {
+        self.part(c, k).is_some()
+    }
+
+    /// Whether cell `c` lies wholly inside comune `k`.
+    pub fn whole(&self, c: usize, k: usize) -> bool {
+        matches!(self.part(c, k), Some(Part::Whole))
     }
 
     pub fn neighbours(&self, c: usize) -> impl Iterator<Item = usize> + '_ {
@@ -125,247 +221,227 @@ impl Territory {
     }
 
     pub fn core(&self, k: usize) -> &[usize] {
-        &self.cells_by_distance[k][..self.core_len[k]]
+        &self.core_cells[k]
     }
 
     pub fn naf(&self, k: usize) -> &[usize] {
-        &self.cells_by_distance[k][..self.naf_len[k]]
+        &self.core_cells[k][..self.naf_len[k]]
+    }
+
+    /// Polygons drawn on cells of comune `k` (`cells`), clipped to its boundary where one of
+    /// the cells is not wholly inside it; parts under `min_m2` are dropped.
+    pub fn clip_to_comune(
+        &self,
+        k: usize,
+        cells: &[usize],
+        polys: Vec<Poly>,
+        min_m2: f64,
+    ) -> Vec<Poly> {
+        if cells.iter().all(|&c| self.whole(c, k)) {
+            return polys;
+        }
+        from_geo(&to_geo(&polys).intersection(&self.shapes[k]), min_m2)
+    }
+
+    /// Polygons drawn on cell `c`, clipped to the part of the cell in comune `k`; parts under
+    /// `min_m2` are dropped (nothing is left when the cell has no part in `k`).
+    pub fn clip_to_part(&self, c: usize, k: usize, polys: Vec<Poly>, min_m2: f64) -> Vec<Poly> {
+        match self.part(c, k) {
+            Some(Part::Whole) => polys,
+            Some(Part::Clipped(part)) => from_geo(&to_geo(&polys).intersection(part), min_m2),
+            None => Vec::new(),
+        }
     }
 }
 
-/// Grows the comuni from their centroids until each has its target number of cells.
-pub fn grow(facts: &[ComuneFact]) -> Result<Territory, DemoError> {
+/// Polygons in metres as a `geo` multipolygon.
+pub fn to_geo(polys: &[Poly]) -> MultiPolygon<f64> {
+    MultiPolygon::new(
+        polys
+            .iter()
+            .map(|(e, h)| {
+                Polygon::new(
+                    LineString::from(e.clone()),
+                    h.iter().map(|r| LineString::from(r.clone())).collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// A `geo` multipolygon as open rings, leaving out the polygons under `min_m2`.
+pub fn from_geo(mp: &MultiPolygon<f64>, min_m2: f64) -> Vec<Poly> {
+    let ring = |l: &LineString<f64>| -> Vec<(f64, f64)> {
+        let mut v: Vec<(f64, f64)> = l.coords().map(|c| (c.x, c.y)).collect();
+        if v.len() > 1 && v.first() == v.last() {
+            v.pop();
+        }
+        v
+    };
+    mp.0.iter()
+        .filter(|p| p.unsigned_area() >= min_m2 && p.exterior().coords_count() >= 4)
+        .map(|p| (ring(p.exterior()), p.interiors().iter().map(ring).collect()))
+        .collect()
+}
+
+fn project(mp: &MultiPolygon<f64>, proj: &FromLonLat) -> Result<MultiPolygon<f64>, DemoError> {
+    use geo::MapCoords;
+    Ok(mp.try_map_coords(|c| {
+        let (x, y) = proj.convert(c.x, c.y)?;
+        Ok::<_, crate::crs::CrsError>(geo::Coord { x, y })
+    })?)
+}
+
+/// Lays the grid over the comuni's real boundaries and finds each cell's part in each comune;
+/// then seeds, urban cores and historic centres.
+pub fn build(facts: &[ComuneFact]) -> Result<Territory, DemoError> {
     let proj = FromLonLat::new(32632)?;
+    let confini = confini(facts)?;
+    let shapes = confini
+        .iter()
+        .map(|mp| project(mp, &proj))
+        .collect::<Result<Vec<_>, _>>()?;
+    // A boundary filed under the wrong code would not have the comune's area.
+    for (f, s) in facts.iter().zip(&shapes) {
+        let km2 = s.unsigned_area() / 1e6;
+        if (km2 - f.area_km2).abs() > 0.05 * f.area_km2 {
+            return Err(DemoError::Other(format!(
+                "ambito9_confini.geojson: il confine di {} (codice ISTAT {}) misura {km2:.2} km², \
+                 ambito9_comuni.csv ne indica {:.2}",
+                f.nome, f.istat, f.area_km2
+            )));
+        }
+    }
     let mut seeds = Vec::with_capacity(facts.len());
     for f in facts {
         seeds.push(proj.convert(f.lon, f.lat)?);
     }
-    let margin = 16_000.0;
-    let minx = seeds.iter().map(|s| s.0).fold(f64::INFINITY, f64::min) - margin;
-    let maxx = seeds.iter().map(|s| s.0).fold(f64::NEG_INFINITY, f64::max) + margin;
-    let miny = seeds.iter().map(|s| s.1).fold(f64::INFINITY, f64::min) - margin;
-    let maxy = seeds.iter().map(|s| s.1).fold(f64::NEG_INFINITY, f64::max) + margin;
-    let x0 = (minx / 1000.0).floor() as i64 * 1000;
-    let y0 = (miny / 1000.0).floor() as i64 * 1000;
-    let nx = ((maxx - x0 as f64) / CELL as f64).ceil() as usize;
-    let ny = ((maxy - y0 as f64) / CELL as f64).ceil() as usize;
-    let n = facts.len();
-    let target: Vec<usize> = facts
+    let bounds = shapes
         .iter()
-        .map(|f| (f.area_km2 / 0.04).round() as usize)
-        .collect();
+        .filter_map(|s| s.bounding_rect())
+        .reduce(|a, b| {
+            Rect::new(
+                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+            )
+        })
+        .ok_or_else(|| DemoError::Other("ambito9_confini.geojson: nessun confine".into()))?;
+    let x0 = (bounds.min().x / 1000.0).floor() as i64 * 1000;
+    let y0 = (bounds.min().y / 1000.0).floor() as i64 * 1000;
+    let nx = ((bounds.max().x - x0 as f64) / CELL as f64).ceil() as usize + 1;
+    let ny = ((bounds.max().y - y0 as f64) / CELL as f64).ceil() as usize + 1;
+    let n = facts.len();
     let mut t = Territory {
         x0,
         y0,
         nx,
         ny,
-        owner: vec![NONE; nx * ny],
+        confini,
+        shapes,
+        parts: vec![Vec::new(); nx * ny],
         seeds,
         seed_cell: Vec::with_capacity(n),
-        target: target.clone(),
-        cells_by_distance: Vec::new(),
-        core_len: Vec::new(),
-        naf_len: Vec::new(),
+        cells_by_distance: Vec::with_capacity(n),
+        core_cells: Vec::with_capacity(n),
+        naf_len: Vec::with_capacity(n),
     };
-    for k in 0..n {
-        let (sx, sy) = t.seeds[k];
-        let i = ((sx - x0 as f64) / CELL as f64).floor() as usize;
-        let j = ((sy - y0 as f64) / CELL as f64).floor() as usize;
-        let c = j * nx + i;
-        if t.owner[c] != NONE {
-            return Err(DemoError::Other(format!(
-                "due comuni nella stessa cella: {} e {}",
-                facts[t.owner[c]].nome, facts[k].nome
-            )));
-        }
-        t.owner[c] = k;
-        t.seed_cell.push(c);
-    }
-    let mut count = vec![1usize; n];
-    let mut heaps: Vec<BinaryHeap<Reverse<(u64, usize)>>> = vec![BinaryHeap::new(); n];
-    for (k, heap) in heaps.iter_mut().enumerate() {
-        let sc = t.seed_cell[k];
-        for nb in t.neighbours(sc).collect::<Vec<_>>() {
-            let d = t.dist2(k, nb);
-            heap.push(Reverse((d, nb)));
-        }
-    }
-    let max_target = target.iter().copied().max().unwrap_or(1) as f64;
-    let mut credit = vec![0.0f64; n];
-    loop {
-        let mut progress = false;
-        for k in 0..n {
-            if count[k] >= target[k] {
-                continue;
-            }
-            credit[k] += target[k] as f64 / max_target * 3.0;
-            while credit[k] >= 1.0 && count[k] < target[k] {
-                let Some(Reverse((_, c))) = heaps[k].pop() else {
-                    break;
-                };
-                if t.owner[c] != NONE {
-                    continue;
-                }
-                t.owner[c] = k;
-                count[k] += 1;
-                credit[k] -= 1.0;
-                progress = true;
-                for nb in t.neighbours(c).collect::<Vec<_>>() {
-                    if t.owner[nb] == NONE {
-                        let d = t.dist2(k, nb);
-                        heaps[k].push(Reverse((d, nb)));
+    let full = (CELL * CELL) as f64;
+    let shapes = std::mem::take(&mut t.shapes);
+    for (k, shape) in shapes.iter().enumerate() {
+        let Some(bb) = shape.bounding_rect() else {
+            continue;
+        };
+        let (i0, j0) = t.cell_index(bb.min().x, bb.min().y);
+        let (i1, j1) = t.cell_index(bb.max().x, bb.max().y);
+        let w = i1 - i0 + 1;
+        // Cells the boundary passes through.
+        let mut crossed = vec![false; w * (j1 - j0 + 1)];
+        for ring in shape
+            .0
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        {
+            for line in ring.lines() {
+                let lb = line.bounding_rect();
+                let (a0, b0) = t.cell_index(lb.min().x, lb.min().y);
+                let (a1, b1) = t.cell_index(lb.max().x, lb.max().y);
+                for j in b0..=b1 {
+                    for i in a0..=a1 {
+                        if line_meets(&line, &t.cell_rect(j * nx + i)) {
+                            crossed[(j - j0) * w + (i - i0)] = true;
+                        }
                     }
                 }
             }
         }
-        if !progress {
-            break;
+        for j in j0..=j1 {
+            for i in i0..=i1 {
+                let c = j * nx + i;
+                let rect = t.cell_rect(c);
+                let part = if crossed[(j - j0) * w + (i - i0)] {
+                    let piece = rect.to_polygon().intersection(shape);
+                    let area = piece.unsigned_area();
+                    if area >= full - 1e-3 {
+                        Some(Part::Whole)
+                    } else if area >= MIN_PART_M2 {
+                        Some(Part::Clipped(piece))
+                    } else {
+                        None
+                    }
+                } else if shape.contains(&Point::from(rect.center())) {
+                    Some(Part::Whole)
+                } else {
+                    None
+                };
+                if let Some(p) = part {
+                    t.parts[c].push((k, p));
+                }
+            }
         }
     }
-    // Comuni enclosed before reaching their size take cells from their neighbours, which in
-    // turn grow elsewhere (a chain of single-cell moves towards free land).
-    let mut guard = 0usize;
-    while let Some(k) = (0..n).find(|&k| count[k] < target[k]) {
-        guard += 1;
-        if guard > 200_000 {
-            return Err(DemoError::Other(
-                "impossibile completare i confini comunali".into(),
-            ));
-        }
-        augment(&mut t, k, &mut count)?;
-    }
-    // Cells of each comune by distance from the seed, urban core and historic centre.
+    t.shapes = shapes;
+    // Cells of each comune by distance from the seed; the seed cell, urban core and historic
+    // centre are whole cells.
     let mut by_dist: Vec<Vec<(u64, usize)>> = vec![Vec::new(); n];
-    for (c, &o) in t.owner.iter().enumerate() {
-        if o != NONE {
-            by_dist[o].push((t.dist2(o, c), c));
+    for (c, parts) in t.parts.iter().enumerate() {
+        for (k, _) in parts {
+            by_dist[*k].push((t.dist2(*k, c), c));
         }
     }
     for (k, v) in by_dist.iter_mut().enumerate() {
         v.sort_unstable();
-        t.cells_by_distance.push(v.iter().map(|p| p.1).collect());
-        let core = ((facts[k].popolazione as f64 / 250.0).round() as usize).max(3);
-        let naf = ((core as f64 * 0.25).round() as usize).max(1);
-        t.core_len.push(core.min(v.len()));
+        let cells: Vec<usize> = v.iter().map(|p| p.1).collect();
+        let whole: Vec<usize> = cells.iter().copied().filter(|&c| t.whole(c, k)).collect();
+        let Some(&seed) = whole.first() else {
+            return Err(DemoError::Other(format!(
+                "il comune {} non contiene nessuna cella intera di {CELL} m",
+                facts[k].nome
+            )));
+        };
+        t.seed_cell.push(seed);
+        let core = ((facts[k].popolazione as f64 / 250.0).round() as usize)
+            .max(3)
+            .min(whole.len());
+        let naf = ((core as f64 * 0.25).round() as usize).clamp(1, core);
+        t.core_cells.push(whole[..core].to_vec());
         t.naf_len.push(naf);
+        t.cells_by_distance.push(cells);
     }
     Ok(t)
 }
 
-/// Moves one cell towards comune `k` along a chain of neighbouring comuni ending in free land.
-fn augment(t: &mut Territory, k: usize, count: &mut [usize]) -> Result<(), DemoError> {
-    let n = count.len();
-    // Comune adjacency and free frontier.
-    let mut adj = vec![vec![false; n]; n];
-    let mut has_free = vec![false; n];
-    for c in 0..t.owner.len() {
-        let o = t.owner[c];
-        if o == NONE {
-            continue;
-        }
-        for nb in t.neighbours(c) {
-            let p = t.owner[nb];
-            if p == NONE {
-                has_free[o] = true;
-            } else if p != o {
-                adj[o][p] = true;
-            }
-        }
-    }
-    // BFS from k to the nearest comune with free land.
-    let mut prev = vec![NONE; n];
-    let mut seen = vec![false; n];
-    seen[k] = true;
-    let mut q = VecDeque::from([k]);
-    let mut end = NONE;
-    while let Some(a) = q.pop_front() {
-        if has_free[a] {
-            end = a;
-            break;
-        }
-        for b in 0..n {
-            if adj[a][b] && !seen[b] {
-                seen[b] = true;
-                prev[b] = a;
-                q.push_back(b);
-            }
-        }
-    }
-    if end == NONE {
-        return Err(DemoError::Other(
-            "nessuna terra libera raggiungibile".into(),
-        ));
-    }
-    // The end comune takes the free cell nearest its seed.
-    let mut best: Option<(u64, usize)> = None;
-    for c in 0..t.owner.len() {
-        if t.owner[c] != NONE {
-            continue;
-        }
-        if t.neighbours(c).any(|nb| t.owner[nb] == end) {
-            let d = t.dist2(end, c);
-            if best.is_none_or(|b| (d, c) < b) {
-                best = Some((d, c));
-            }
-        }
-    }
-    let Some((_, free)) = best else {
-        return Err(DemoError::Other("frontiera libera non trovata".into()));
-    };
-    t.owner[free] = end;
-    count[end] += 1;
-    // Then cells move back along the chain: each receiver takes a cell from its donor.
-    let mut receiver = end;
-    while receiver != k {
-        let donor = receiver;
-        let recv = prev[donor];
-        transfer(t, donor, recv)?;
-        count[donor] -= 1;
-        count[recv] += 1;
-        receiver = recv;
-    }
-    Ok(())
+/// Whether a segment meets a cell (its interior or its edges).
+fn line_meets(line: &Line<f64>, rect: &Rect<f64>) -> bool {
+    line.intersects(rect)
 }
 
-/// Gives one boundary cell of `donor` to `recv`, keeping the donor connected.
-fn transfer(t: &mut Territory, donor: usize, recv: usize) -> Result<(), DemoError> {
-    let mut cand: Vec<(u64, usize)> = Vec::new();
-    for c in 0..t.owner.len() {
-        if t.owner[c] == donor
-            && c != t.seed_cell[donor]
-            && t.neighbours(c).any(|nb| t.owner[nb] == recv)
-        {
-            cand.push((t.dist2(recv, c), c));
-        }
+impl Territory {
+    /// Column and row of the cell holding a point (clamped to the grid).
+    fn cell_index(&self, x: f64, y: f64) -> (usize, usize) {
+        let i = ((x - self.x0 as f64) / CELL as f64).floor().max(0.0) as usize;
+        let j = ((y - self.y0 as f64) / CELL as f64).floor().max(0.0) as usize;
+        (i.min(self.nx - 1), j.min(self.ny - 1))
     }
-    cand.sort_unstable();
-    for (_, c) in cand {
-        t.owner[c] = recv;
-        if connected(t, donor) {
-            return Ok(());
-        }
-        t.owner[c] = donor;
-    }
-    Err(DemoError::Other("nessuna cella cedibile tra comuni".into()))
-}
-
-fn connected(t: &Territory, k: usize) -> bool {
-    let total = t.owner.iter().filter(|&&o| o == k).count();
-    let mut seen = vec![false; t.owner.len()];
-    let s = t.seed_cell[k];
-    seen[s] = true;
-    let mut q = vec![s];
-    let mut n = 1;
-    while let Some(c) = q.pop() {
-        for nb in t.neighbours(c) {
-            if !seen[nb] && t.owner[nb] == k {
-                seen[nb] = true;
-                n += 1;
-                q.push(nb);
-            }
-        }
-    }
-    n == total
 }
 
 /// A cadastral sheet: connected cells of one comune inside one 1 km block.
@@ -378,53 +454,48 @@ pub struct Sheet {
 }
 
 /// Splits each comune's cells into sheets, numbered in reading order (north-west first).
-pub fn sheets(t: &Territory) -> (Vec<Sheet>, Vec<usize>) {
-    let n = t.target.len();
-    let mut sheet_of = vec![NONE; t.owner.len()];
-    // Per comune: (block row from the north, block column, first cell, cells).
-    type Component = (usize, usize, usize, Vec<usize>);
-    let mut per_comune: Vec<Vec<Component>> = vec![Vec::new(); n];
-    let mut seen = vec![false; t.owner.len()];
-    for c in 0..t.owner.len() {
-        let k = t.owner[c];
-        if k == NONE || seen[c] {
-            continue;
-        }
-        let (i, j) = t.ij(c);
-        let (bi, bj) = (i / BLOCK, j / BLOCK);
-        let mut comp = vec![c];
-        seen[c] = true;
-        let mut q = vec![c];
-        while let Some(a) = q.pop() {
-            for nb in t.neighbours(a) {
-                let (ni, nj) = t.ij(nb);
-                if !seen[nb] && t.owner[nb] == k && ni / BLOCK == bi && nj / BLOCK == bj {
-                    seen[nb] = true;
-                    comp.push(nb);
-                    q.push(nb);
+pub fn sheets(t: &Territory) -> Vec<Sheet> {
+    let mut out = Vec::new();
+    for k in 0..t.shapes.len() {
+        // (block row from the north, block column, first cell, cells).
+        let mut comps: Vec<(usize, usize, usize, Vec<usize>)> = Vec::new();
+        let mut seen = vec![false; t.ncells()];
+        let mut own = t.cells_by_distance[k].clone();
+        own.sort_unstable();
+        for c in own {
+            if seen[c] {
+                continue;
+            }
+            let (i, j) = t.ij(c);
+            let (bi, bj) = (i / BLOCK, j / BLOCK);
+            let mut comp = vec![c];
+            seen[c] = true;
+            let mut q = vec![c];
+            while let Some(a) = q.pop() {
+                for nb in t.neighbours(a) {
+                    let (ni, nj) = t.ij(nb);
+                    if !seen[nb] && t.belongs(nb, k) && ni / BLOCK == bi && nj / BLOCK == bj {
+                        seen[nb] = true;
+                        comp.push(nb);
+                        q.push(nb);
+                    }
                 }
             }
+            comp.sort_unstable();
+            let first = comp
+                .iter()
+                .map(|&a| {
+                    let (i, j) = t.ij(a);
+                    (t.ny - j, i)
+                })
+                .min()
+                .unwrap_or((0, 0));
+            comps.push((t.ny / BLOCK - bj, bi, first.0 * t.nx + first.1, comp));
         }
-        comp.sort_unstable();
-        let first = comp
-            .iter()
-            .map(|&a| {
-                let (i, j) = t.ij(a);
-                (t.ny - j, i)
-            })
-            .min()
-            .unwrap_or((0, 0));
-        per_comune[k].push((t.ny / BLOCK - bj, bi, first.0 * t.nx + first.1, comp));
-    }
-    let mut out = Vec::new();
-    for (k, mut v) in per_comune.into_iter().enumerate() {
-        v.sort_by_key(|a| (a.0, a.1, a.2));
-        let core: Vec<usize> = t.core(k).to_vec();
-        for (idx, (_, _, _, cells)) in v.into_iter().enumerate() {
+        comps.sort_by_key(|a| (a.0, a.1, a.2));
+        let core = t.core(k);
+        for (idx, (_, _, _, cells)) in comps.into_iter().enumerate() {
             let urban = cells.iter().any(|c| core.contains(c));
-            for &c in &cells {
-                sheet_of[c] = out.len();
-            }
             out.push(Sheet {
                 comune: k,
                 numero: idx as u32 + 1,
@@ -433,7 +504,7 @@ pub fn sheets(t: &Territory) -> (Vec<Sheet>, Vec<usize>) {
             });
         }
     }
-    (out, sheet_of)
+    out
 }
 
 /// Traces the outline of a set of cells into polygons with holes (lattice coordinates).
