@@ -490,3 +490,81 @@ async fn queryables_are_the_registry_columns_with_types_and_labels() {
     assert_eq!(lang["schema"]["default"], "cql2-text");
     assert!(api["paths"]["/collections/aree_candidate/queryables"].is_object());
 }
+
+#[tokio::test]
+async fn service_points_are_a_public_layer_behind_the_distance_scores() {
+    let (d, a) = demo();
+    let n = a.model.servizi_puntuali.len();
+    assert!(n >= 24, "the demo has service points: {n}");
+    let (s, _, v) = get_as("/collections/punti_servizio/items?limit=10000", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let feats = v["features"].as_array().expect("features");
+    assert_eq!(feats.len(), n);
+    // The demo's input names each point's comune: the layer finds the same one by geometry.
+    let input: Value = serde_json::from_str(
+        &std::fs::read_to_string(d.root.join("input/servizi_puntuali.geojson")).expect("input"),
+    )
+    .expect("GeoJSON");
+    let declared = input["features"].as_array().expect("input features");
+    assert_eq!(declared.len(), n);
+    for (f, i) in feats.iter().zip(declared) {
+        let p = &f["properties"];
+        assert_eq!(p["tipo"], i["properties"]["tipo"]);
+        assert_eq!(p["nome"], i["properties"]["nome"]);
+        assert_eq!(p["comune_istat"], i["properties"]["comune_istat"], "{p}");
+        let comune = a
+            .model
+            .comuni
+            .iter()
+            .find(|c| p["comune_istat"] == c.istat.as_str())
+            .expect("comune");
+        assert_eq!(p["comune"], comune.nome.as_str());
+        // The rules' weight of the kind, as the screening uses it.
+        match a
+            .regole
+            .preferenze
+            .servizi_puntuali
+            .get(p["tipo"].as_str().expect("tipo"))
+        {
+            Some(pref) => {
+                assert_eq!(p["nel_punteggio"], true);
+                assert_eq!(p["distanza_max_m"].as_f64(), Some(pref.distanza_max_m));
+                assert_eq!(p["punti"].as_f64(), Some(pref.punti));
+            }
+            None => {
+                assert_eq!(p["nel_punteggio"], false);
+                assert!(p["distanza_max_m"].is_null() && p["punti"].is_null());
+            }
+        }
+    }
+    let kinds: BTreeSet<&str> = feats
+        .iter()
+        .filter_map(|f| f["properties"]["tipo"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["commercio", "fermata", "sanita", "scuola"]
+            .into_iter()
+            .collect()
+    );
+    // Filtered like any layer.
+    let got = selected(
+        "punti_servizio",
+        "tipo = 'scuola' AND nel_punteggio = TRUE",
+        None,
+    )
+    .await;
+    let want = expected("punti_servizio", Audience::Pubblico, |p, _| {
+        text(p, "tipo") == Some("scuola") && p["nel_punteggio"] == true
+    });
+    assert!(!want.is_empty() && want.len() < n);
+    assert_eq!(got, want);
+    // And in the tiles, for everyone.
+    let (s, _, tj) = get_as("/tiles.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(tj["vector_layers"]
+        .as_array()
+        .expect("vector_layers")
+        .iter()
+        .any(|l| l["id"] == "punti_servizio"));
+}
