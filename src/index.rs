@@ -95,6 +95,8 @@ pub struct ModelIndex {
     pub vincoli: LayerIndex,
     /// Area estimates of non-occupied private dwellings (aggregates, public).
     pub stock_privato: LayerIndex,
+    /// Service points (schools, health, shops, stops) of the candidates' distance scores.
+    pub servizi_puntuali: LayerIndex,
 }
 
 impl ModelIndex {
@@ -111,6 +113,9 @@ impl ModelIndex {
             vincoli: LayerIndex::from_polygons(model.vincoli.iter().map(|v| &v.geometry)),
             stock_privato: LayerIndex::from_polygons(
                 model.stime_non_occupate.iter().map(|t| &t.geometry),
+            ),
+            servizi_puntuali: LayerIndex::from_points(
+                model.servizi_puntuali.iter().map(|s| Some(&s.posizione)),
             ),
         }
     }

@@ -138,9 +138,10 @@ fn ogrinfo(file: &Path, open_options: &[&str]) -> Option<BTreeMap<String, (Strin
     Some(layers)
 }
 
+/// The geometry type GDAL reports for a layer, from the registry.
 fn expected_geometry(layer: &str) -> &'static str {
-    match layer {
-        "alloggi_pubblici" => "Point",
+    match abitare::output::layers::info(layer).map(|l| l.geometry) {
+        Some(abitare::output::layers::GeometryKind::Point) => "Point",
         _ => "Multi Polygon",
     }
 }
@@ -349,11 +350,10 @@ fn geoparquet_reads_back_with_geo_metadata() {
         assert_eq!(column["covering"]["bbox"]["xmin"][0], "bbox");
         let types = column["geometry_types"].as_array().expect("types");
         if count(layer) > 0 {
-            let expected = if *layer == "alloggi_pubblici" {
-                "Point"
-            } else {
-                "MultiPolygon"
-            };
+            let expected = abitare::output::layers::info(layer)
+                .expect("registry layer")
+                .geometry
+                .name();
             assert_eq!(types, &vec![serde_json::json!(expected)], "{layer}");
             assert_eq!(column["bbox"].as_array().map(|b| b.len()), Some(4));
         }

@@ -62,6 +62,7 @@ pub fn layer_len(a: &Analisi, layer: Layer) -> usize {
         LayerId::AreeEscluse if !sees_all(layer.caller()) => a.vista_pubblica.escluse.len(),
         LayerId::AreeCandidate => a.candidate.candidate.len(),
         LayerId::AreeEscluse => a.candidate.escluse.len(),
+        LayerId::PuntiServizio => m.servizi_puntuali.len(),
         LayerId::AlloggiPrivati => m.alloggi_privati.len(),
     }
 }
@@ -93,6 +94,7 @@ pub fn layer_index(a: &Analisi, layer: Layer) -> &LayerIndex {
         LayerId::AreeEscluse if !sees_all(layer.caller()) => &a.vista_pubblica.indice_escluse,
         LayerId::AreeCandidate => &a.indice_candidate,
         LayerId::AreeEscluse => &a.indice_escluse,
+        LayerId::PuntiServizio => &i.servizi_puntuali,
         LayerId::AlloggiPrivati => &a.indice_privati,
     }
 }
@@ -373,6 +375,25 @@ fn render(a: &Analisi, layer: Layer, selection: Option<&[usize]>, geometry: bool
                     }),
                 )
             }
+            LayerId::PuntiServizio => {
+                let s = &model.servizi_puntuali[i];
+                let comune = comune_of(a, &s.posizione);
+                let pref = a.regole.preferenze.servizi_puntuali.get(&s.tipo);
+                feature(
+                    format!("punti_servizio.{i}"),
+                    geometry.then(|| point_geometry(&s.posizione)),
+                    json!({
+                        "tipo": s.tipo,
+                        "tipo_label": tipo_servizio_label(&s.tipo),
+                        "nome": s.nome,
+                        "comune": comune.map(|c| &c.nome),
+                        "comune_istat": comune.map(|c| &c.istat),
+                        "nel_punteggio": pref.is_some(),
+                        "distanza_max_m": pref.map(|p| p.distanza_max_m),
+                        "punti": pref.map(|p| p.punti),
+                    }),
+                )
+            }
             LayerId::AlloggiPrivati => {
                 let u = &model.alloggi_privati[i];
                 feature(
@@ -416,6 +437,26 @@ fn render(a: &Analisi, layer: Layer, selection: Option<&[usize]>, geometry: bool
         })
         .collect();
     out
+}
+
+/// The comune a point lies in (through the comuni's R-tree).
+fn comune_of<'a>(a: &'a Analisi, p: &Point<f64>) -> Option<&'a crate::model::Comune> {
+    use geo::Intersects;
+    a.index
+        .comuni
+        .query_point(p.x(), p.y())
+        .into_iter()
+        .filter_map(|k| a.model.comuni.get(k))
+        .find(|c| c.geometry.intersects(p))
+}
+
+/// The Italian name of a kind of service point: the registry's label for the kinds it
+/// draws, the kind as written otherwise.
+fn tipo_servizio_label(tipo: &str) -> String {
+    crate::output::layers::TIPI_SERVIZIO
+        .iter()
+        .find(|c| c.value == tipo)
+        .map_or_else(|| tipo.replace('_', " "), |c| c.label.to_string())
 }
 
 /// The cadastral fields a parcel and a building share, as [`particella_feature`] renders them.
@@ -539,6 +580,14 @@ pub fn plain_property(a: &Analisi, layer: Layer, i: usize, key: &str) -> Option<
                 "fonte" => json!(e.fonte.code()),
                 "denominazione" => json!(e.denominazione),
                 "motivo" => json!(e.motivo),
+                _ => return None,
+            }
+        }
+        LayerId::PuntiServizio => {
+            let s = &m.servizi_puntuali[i];
+            match key {
+                "tipo" => json!(s.tipo),
+                "nome" => json!(s.nome),
                 _ => return None,
             }
         }

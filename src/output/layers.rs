@@ -69,6 +69,7 @@ pub enum LayerId {
     StockPrivato,
     AreeCandidate,
     AreeEscluse,
+    PuntiServizio,
     AlloggiPrivati,
 }
 
@@ -452,6 +453,32 @@ pub const SOGLIE_PUNTEGGIO: &[f64] = &[0.0, 20.0, 40.0, 60.0, 80.0];
 /// Grey of the areas excluded whole.
 pub const GRIGIO_ESCLUSE: &str = "#7f7f7f";
 
+/// The kinds of service points the built-in rules score (ColorBrewer Dark2); any other kind
+/// the project's rules name is drawn in [`SERVIZI_ALTRO`].
+pub const TIPI_SERVIZIO: &[Category] = &[
+    Category {
+        value: "scuola",
+        label: "Scuola",
+        colour: "#1b9e77",
+    },
+    Category {
+        value: "sanita",
+        label: "Sanità",
+        colour: "#d95f02",
+    },
+    Category {
+        value: "commercio",
+        label: "Commercio",
+        colour: "#7570b3",
+    },
+    Category {
+        value: "fermata",
+        label: "Fermata del trasporto pubblico",
+        colour: "#e7298a",
+    },
+];
+pub const SERVIZI_ALTRO: &str = "#a6761d";
+
 // ---------------------------------------------------------------------------------------------
 // Columns
 
@@ -677,6 +704,25 @@ const AREE_ESCLUSE: &[Column] = &[
     c("esclusioni", Text, "Esclusioni"),
 ];
 
+const PUNTI_SERVIZIO: &[Column] = &[
+    c("tipo", Text, "Tipo di servizio (codice)"),
+    c("tipo_label", Text, "Tipo di servizio"),
+    c("nome", Text, "Nome"),
+    c("comune", Text, "Comune"),
+    c("comune_istat", Text, "Codice ISTAT del comune"),
+    c(
+        "nel_punteggio",
+        Boolean,
+        "Considerato nel punteggio delle aree candidate",
+    ),
+    c(
+        "distanza_max_m",
+        Real,
+        "Distanza entro cui conta nel punteggio (m)",
+    ),
+    c("punti", Real, "Punti nel punteggio"),
+];
+
 const ALLOGGI_PRIVATI: &[Column] = &[
     c("codice", Text, "Codice dell'offerta"),
     c("comune", Text, "Comune"),
@@ -698,7 +744,7 @@ const ALLOGGI_PRIVATI: &[Column] = &[
 // The registry
 
 /// Every layer, in the order the API, the OGC collections, the tiles and the exports list them.
-pub static LAYERS: [LayerInfo; 11] = [
+pub static LAYERS: [LayerInfo; 12] = [
     LayerInfo {
         id: LayerId::Comuni,
         name: "comuni",
@@ -887,6 +933,27 @@ pub static LAYERS: [LayerInfo; 11] = [
             fill: GRIGIO_ESCLUSE,
             outline: "#4d4d4d",
             hatched: true,
+        },
+    },
+    LayerInfo {
+        id: LayerId::PuntiServizio,
+        name: "punti_servizio",
+        audience: Audience::Pubblico,
+        title: "Servizi puntuali",
+        short_title: "Servizi puntuali",
+        description: "Servizi esistenti come punti (scuole, sanità, commercio, fermate) da cui \
+                      si misurano le distanze nel punteggio delle aree candidate, con i punti e \
+                      la distanza massima che le regole assegnano a ciascun tipo.",
+        geometry: GeometryKind::Point,
+        min_zoom: 0,
+        id_property: None,
+        columns: PUNTI_SERVIZIO,
+        sums: &[],
+        palette: Palette::Categorie {
+            property: "tipo",
+            classes: TIPI_SERVIZIO,
+            other: SERVIZI_ALTRO,
+            other_label: "Altro servizio",
         },
     },
     LayerInfo {

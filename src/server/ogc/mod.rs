@@ -1,7 +1,9 @@
-//! OGC API - Features, Part 1 (Core) over the layers that `output::geojson` serves publicly:
-//! landing page, OpenAPI 3.0 description, conformance, collections, items with `limit`/`offset`
-//! paging, `bbox`, `datetime` and equality filters on properties, single features. JSON,
-//! GeoJSON and simple Italian HTML pages, chosen by `f` or the `Accept` header.
+//! OGC API - Features over the layers that `output::geojson` serves for the caller: Part 1
+//! (Core: landing page, OpenAPI 3.0 description, conformance, collections, items with
+//! `limit`/`offset` paging, `bbox`, `datetime` and equality filters on properties, single
+//! features), Part 2 (answers and `bbox` in the CRSs of `crs::OUTPUT`, see [`crs`]) and Part 3
+//! (queryables, CQL2 text `filter`, see [`cql2`]). JSON, GeoJSON and simple Italian HTML pages,
+//! chosen by `f` or the `Accept` header.
 //!
 //! Feature ids are the ids `layer_features` gives when they are unique within the layer;
 //! otherwise the feature's position in the layer (a number). The choice, the property names
@@ -18,17 +20,21 @@ use geojson::feature::Id;
 use geojson::Feature;
 use serde_json::{json, Value};
 
+mod cql2;
+mod crs;
 mod html;
 mod meta;
 mod openapi;
 mod params;
+mod queryables;
 mod response;
 mod select;
 
+use crs::{OgcCrs, Writer};
 use html::{cell, esc, landing_html, page_end, page_start};
 use meta::{native_id, rect_to_array, Cache, Ids, LayerMeta, MetaCache};
 use openapi::openapi;
-use params::{check_crs, parse_items_query, percent_encode, ItemsQuery, Params};
+use params::{crs_param, parse_items_query, percent_encode, ItemsQuery, Params};
 use response::{internal, json_response, link, preference, representation, respond, Repr};
 use select::matching_positions;
 
@@ -52,17 +58,41 @@ pub(super) const MT_HTML: &str = "text/html; charset=utf-8";
 pub(super) const MT_OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
 
 /// The conformance classes declared at `/conformance`.
-pub const CONFORMANCE: [&str; 4] = [
+pub const CONFORMANCE: [&str; 15] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 ];
 
 /// Query parameters with a meaning of their own; any other one filters on a property.
-pub(super) const RESERVED: [&str; 7] = [
-    "f", "limit", "offset", "bbox", "datetime", "crs", "bbox-crs",
+pub(super) const RESERVED: [&str; 10] = [
+    "f",
+    "limit",
+    "offset",
+    "bbox",
+    "datetime",
+    "crs",
+    "bbox-crs",
+    "filter",
+    "filter-lang",
+    "filter-crs",
 ];
+
+/// Link relation of the queryables (OGC API - Features Part 3).
+pub(super) const REL_QUERYABLES: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
+pub(super) const MT_SCHEMA: &str = "application/schema+json";
 
 /// The OGC API routes (the landing page is answered by [`root`], mounted at `/`).
 pub fn routes() -> Routes {
@@ -76,6 +106,11 @@ pub fn routes() -> Routes {
             "/collections/{collection_id}/items/{feature_id}",
             Access::Layer,
             item,
+        )
+        .get(
+            "/collections/{collection_id}/queryables",
+            Access::Layer,
+            queryables::queryables,
         )
         .map(|r| r.layer(Extension(Arc::new(MetaCache::default()))))
 }
@@ -182,7 +217,7 @@ fn collection_json(base: &str, layer: Layer, extent: Option<[f64; 4]>, count: us
         "title": layer.info().title,
         "description": layer.info().description,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": crs::supported(),
         "storageCrs": CRS84,
         "numberMatched": count,
         "links": [
@@ -190,6 +225,7 @@ fn collection_json(base: &str, layer: Layer, extent: Option<[f64; 4]>, count: us
             link(base, format!("/collections/{enc}?f=html"), "alternate", "text/html", "Questa collezione in HTML"),
             link(base, format!("/collections/{enc}/items"), "items", MT_GEOJSON, "Elementi (GeoJSON)"),
             link(base, format!("/collections/{enc}/items?f=html"), "items", "text/html", "Elementi (HTML)"),
+            link(base, format!("/collections/{enc}/queryables"), REL_QUERYABLES, MT_SCHEMA, "Proprietà interrogabili"),
         ],
     });
     if let Some(b) = extent {
@@ -287,8 +323,11 @@ async fn api(
         Repr::Json => json_response(MT_OPENAPI, &openapi(&base_url, &s, caller)),
         Repr::Html => code_list_page(
             "Descrizione dell'API",
-            "<p>L'API segue OGC API - Features, Parte 1. La descrizione completa in \
-             OpenAPI 3.0 è in <a href=\"/api?f=json\">JSON</a>.</p>",
+            "<p>L'API segue OGC API - Features, Parti 1 (elementi), 2 (sistemi di riferimento: \
+             parametri <code>crs</code> e <code>bbox-crs</code>) e 3 (filtri CQL2: parametri \
+             <code>filter</code>, <code>filter-lang</code>, <code>filter-crs</code>; proprietà \
+             interrogabili in <code>/collections/{collectionId}/queryables</code>). La \
+             descrizione completa in OpenAPI 3.0 è in <a href=\"/api?f=json\">JSON</a>.</p>",
             "GET ",
             &[
                 "/",
@@ -297,6 +336,7 @@ async fn api(
                 "/collections/{collectionId}",
                 "/collections/{collectionId}/items",
                 "/collections/{collectionId}/items/{featureId}",
+                "/collections/{collectionId}/queryables",
             ],
             "/api?f=json",
         ),
@@ -395,9 +435,15 @@ async fn collection(
             let _ = write!(
                 b,
                 "<p>{}</p><dl><dt>Identificativo</dt><dd><code>{}</code></dd>\
-                 <dt>Elementi</dt><dd>{n}</dd><dt>Sistema di riferimento</dt><dd><code>{CRS84}</code></dd>",
+                 <dt>Elementi</dt><dd>{n}</dd><dt>Sistema di riferimento dei dati</dt><dd><code>{CRS84}</code></dd>\
+                 <dt>Sistemi di riferimento disponibili (<code>crs</code>, <code>bbox-crs</code>)</dt><dd>{}</dd>",
                 esc(layer.info().description),
-                esc(&id)
+                esc(&id),
+                crs::supported()
+                    .iter()
+                    .map(|u| format!("<code>{}</code>", esc(u)))
+                    .collect::<Vec<_>>()
+                    .join("<br>")
             );
             if let Some(bb) = c["extent"]["spatial"]["bbox"][0].as_array() {
                 let nums: Vec<String> = bb.iter().map(|v| v.to_string()).collect();
@@ -410,11 +456,19 @@ async fn collection(
             let _ = write!(
                 b,
                 "</dl><p><a href=\"/collections/{enc}/items?f=html\">Elementi</a> · \
-                 <a href=\"/collections/{enc}/items?f=json\">GeoJSON</a></p>"
+                 <a href=\"/collections/{enc}/items?f=json\">GeoJSON</a> · \
+                 <a href=\"/collections/{enc}/queryables?f=html\">Proprietà interrogabili</a></p>"
             );
             respond(MT_HTML, page_end(b, &format!("/collections/{enc}?f=json")))
         }
     })
+}
+
+/// The `Content-Crs` header of a GeoJSON answer written in `crs`.
+fn content_crs(r: &mut Response, crs: OgcCrs) -> Result<(), ApiError> {
+    let v = HeaderValue::from_str(&crs.header()).map_err(internal)?;
+    r.headers_mut().insert("content-crs", v);
+    Ok(())
 }
 
 /// The features at `positions`, with their OGC ids.
@@ -448,6 +502,9 @@ fn items_url(id: &str, q: &ItemsQuery, offset: usize, f: Option<&str>) -> String
     }
     if let Some(d) = &q.datetime {
         parts.push(format!("datetime={}", percent_encode(d)));
+    }
+    for (k, v) in &q.carried {
+        parts.push(format!("{k}={}", percent_encode(v)));
     }
     parts.push(format!("limit={}", q.limit));
     parts.push(format!("offset={offset}"));
@@ -494,14 +551,20 @@ async fn items(
         .is_some_and(|n| n > HEAVY_PAGE);
     let counter = heavy.clone();
     let job = move || {
-        let q = parse_items_query(&params, &meta.properties)?;
+        let q = parse_items_query(&params, &meta.properties, layer)?;
+        let writer = Writer::new(q.crs)?;
         let selection = matching_positions(&state, layer, &q);
         counter.count_filter_renders(selection.rendered);
         let matched = selection.positions;
         let total = matched.len();
         let from = q.offset.min(total);
         let to = from.saturating_add(q.limit).min(total);
-        let feats = page_features(&state, layer, &meta, &matched[from..to]);
+        let mut feats = page_features(&state, layer, &meta, &matched[from..to]);
+        if let Some(w) = &writer {
+            for g in feats.iter_mut().filter_map(|f| f.geometry.as_mut()) {
+                w.project(g).map_err(internal)?;
+            }
+        }
         Ok::<_, ApiError>(((id, feats), total, q))
     };
     let (page, total, q) = if large {
@@ -570,10 +633,7 @@ async fn items(
                 "features": feats,
             });
             let mut r = json_response(MT_GEOJSON, &body);
-            r.headers_mut().insert(
-                "content-crs",
-                HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"),
-            );
+            content_crs(&mut r, q.crs)?;
             Ok(r)
         }
         Repr::Html => {
@@ -655,7 +715,7 @@ async fn item(
     super::audit_read(&auth, &who, layer, "/collections/items/{id}");
     let params = Params::parse(raw.as_deref())?;
     params.only(&["f", "crs"])?;
-    check_crs(&params)?;
+    let out_crs = crs_param(&params, "crs")?;
     let repr = representation(&params, &headers)?;
     let base = &base_url;
     let state = s.clone();
@@ -672,10 +732,17 @@ async fn item(
                 .ok()
                 .filter(|i| *i < n && fidc.bytes().all(|b| b.is_ascii_digit())),
         };
-        pos.and_then(|i| page_features(&state, layer, &meta, &[i]).into_iter().next())
+        let mut f = pos.and_then(|i| page_features(&state, layer, &meta, &[i]).into_iter().next());
+        if let (Some(w), Some(g)) = (
+            Writer::new(out_crs)?,
+            f.as_mut().and_then(|f| f.geometry.as_mut()),
+        ) {
+            w.project(g).map_err(internal)?;
+        }
+        Ok::<_, ApiError>(f)
     })
     .await
-    .map_err(internal)?
+    .map_err(internal)??
     .ok_or_else(|| {
         ApiError::not_found(format!(
             "elemento inesistente: {fid:?} nella collezione {id:?}"
@@ -710,10 +777,7 @@ async fn item(
                 ),
             ]);
             let mut r = json_response(MT_GEOJSON, &v);
-            r.headers_mut().insert(
-                "content-crs",
-                HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"),
-            );
+            content_crs(&mut r, out_crs)?;
             Ok(r)
         }
         Repr::Html => {

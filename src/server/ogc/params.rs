@@ -1,5 +1,6 @@
 //! The query string: decoding, the reserved parameters, and the items query (`limit`,
-//! `offset`, `bbox`, `datetime`, property filters).
+//! `offset`, `bbox` and `bbox-crs`, `datetime`, `crs`, `filter` with `filter-lang` and
+//! `filter-crs`, property equality filters).
 
 use std::collections::BTreeMap;
 
@@ -7,7 +8,10 @@ use geo::Rect;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::super::ApiError;
-use super::{CRS84, OGC_DEFAULT_LIMIT, OGC_MAX_LIMIT, RESERVED};
+use super::cql2::{self, Expr};
+use super::crs::OgcCrs;
+use super::{OGC_DEFAULT_LIMIT, OGC_MAX_LIMIT, RESERVED};
+use crate::output::layers::Layer;
 
 /// Characters left as they are in encoded values: RFC 3986 unreserved.
 const VALUE: &AsciiSet = &NON_ALPHANUMERIC
@@ -79,7 +83,19 @@ pub(super) struct ItemsQuery {
     pub(super) bbox_raw: Option<String>,
     pub(super) datetime: Option<String>,
     pub(super) filters: Vec<(String, String)>,
+    /// The CRS of the answer's geometries (`crs`).
+    pub(super) crs: OgcCrs,
+    /// The CQL2 filter (`filter`).
+    pub(super) filter: Option<Expr>,
+    /// `crs`, `bbox-crs`, `filter`, `filter-lang`, `filter-crs` as given, for the links.
+    pub(super) carried: Vec<(&'static str, String)>,
 }
+
+/// The parameters an items page passes on to its `next`/`prev`/`alternate` links as given.
+const CARRIED: [&str; 5] = ["crs", "bbox-crs", "filter", "filter-lang", "filter-crs"];
+
+/// The values of `filter-lang` understood: CQL2 text, and its draft name, which GDAL 3.6 sends.
+pub(super) const FILTER_LANGS: [&str; 2] = ["cql2-text", "cql-text"];
 
 pub(super) fn parse_limit(s: &str) -> Result<usize, ApiError> {
     let bad = || {
@@ -107,10 +123,54 @@ pub(super) fn parse_offset(s: &str) -> Result<usize, ApiError> {
     Ok(s.parse::<usize>().unwrap_or(usize::MAX))
 }
 
+/// `bbox` given in `crs` (`bbox-crs`): its corners in the CRS's axis order, as lon/lat boxes.
+pub(super) fn parse_bbox_in(s: &str, crs: OgcCrs) -> Result<Vec<Rect<f64>>, ApiError> {
+    if crs == OgcCrs::Crs84 {
+        return parse_bbox(s);
+    }
+    let order = if crs.northing_first() {
+        "nord,est (minimi, poi massimi), nell'ordine degli assi del CRS"
+    } else {
+        "est,nord (minimi, poi massimi)"
+    };
+    let bad = |why: &str| {
+        ApiError::bad_request(format!(
+            "bbox non valido: {s:?} per bbox-crs {}: {why} (atteso {order})",
+            crs.uri()
+        ))
+    };
+    let n: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad("numeri non validi"))?;
+    let c = match n.len() {
+        4 => [n[0], n[1], n[2], n[3]],
+        6 => [n[0], n[1], n[3], n[4]],
+        _ => return Err(bad("servono 4 o 6 numeri")),
+    };
+    if c.iter().any(|v| !v.is_finite()) || c[0] > c[2] || c[1] > c[3] {
+        return Err(bad("i minimi vanno prima dei massimi"));
+    }
+    if crate::crs::is_geographic(crs.epsg()) {
+        let (lat, lon) = if crs.northing_first() {
+            ([c[0], c[2]], [c[1], c[3]])
+        } else {
+            ([c[1], c[3]], [c[0], c[2]])
+        };
+        if lat.iter().any(|v| v.abs() > 90.0) || lon.iter().any(|v| v.abs() > 180.0) {
+            return Err(bad("gradi fuori dai limiti"));
+        }
+    }
+    crs.rect_to_lonlat(c)
+        .map(|r| vec![r])
+        .map_err(|e| bad(&e.to_string()))
+}
+
 pub(super) fn parse_bbox(s: &str) -> Result<Vec<Rect<f64>>, ApiError> {
     let bad = || {
         ApiError::bad_request(format!(
-            "bbox non valido: {s:?} (atteso minlon,minlat,maxlon,maxlat in gradi, CRS84)"
+            "bbox non valido: {s:?} (atteso minlon,minlat,maxlon,maxlat in gradi, CRS84; per altri CRS indicare bbox-crs)"
         ))
     };
     let n: Vec<f64> = s
@@ -177,25 +237,41 @@ pub(super) fn parse_datetime(s: &str) -> Result<(), ApiError> {
     }
 }
 
-pub(super) fn check_crs(params: &Params) -> Result<(), ApiError> {
-    for k in ["crs", "bbox-crs"] {
-        if let Some(v) = params.get(k) {
-            let v = v.trim_start_matches('[').trim_end_matches(']');
-            if v != CRS84 {
-                return Err(ApiError::bad_request(format!(
-                    "{k} non supportato: {v:?} (disponibile solo {CRS84})"
-                )));
-            }
+/// The CRS named by parameter `k` (CRS84 when absent).
+pub(super) fn crs_param(params: &Params, k: &str) -> Result<OgcCrs, ApiError> {
+    params
+        .get(k)
+        .map(|v| OgcCrs::parse(k, v))
+        .transpose()
+        .map(|c| c.unwrap_or(OgcCrs::Crs84))
+}
+
+/// The `filter` of an items request, parsed for `layer` (`None` without one).
+pub(super) fn parse_filter(params: &Params, layer: Layer) -> Result<Option<Expr>, ApiError> {
+    if let Some(lang) = params.get("filter-lang") {
+        if !FILTER_LANGS.contains(&lang) {
+            return Err(ApiError::bad_request(format!(
+                "filter-lang non supportato: {lang:?} (disponibile: cql2-text)"
+            )));
         }
     }
-    Ok(())
+    let filter_crs = crs_param(params, "filter-crs")?;
+    let Some(text) = params.get("filter") else {
+        return Ok(None);
+    };
+    cql2::parse(text, layer.info(), filter_crs)
+        .map(Some)
+        .map_err(|e| ApiError::bad_request(format!("filter non valido, {e}")))
 }
 
 pub(super) fn parse_items_query(
     params: &Params,
     meta_properties: &[String],
+    layer: Layer,
 ) -> Result<ItemsQuery, ApiError> {
-    check_crs(params)?;
+    let crs = crs_param(params, "crs")?;
+    let bbox_crs = crs_param(params, "bbox-crs")?;
+    let filter = parse_filter(params, layer)?;
     let mut filters = Vec::new();
     for (k, v) in &params.0 {
         if RESERVED.contains(&k.as_str()) {
@@ -226,11 +302,17 @@ pub(super) fn parse_items_query(
             .unwrap_or(0),
         bbox: params
             .get("bbox")
-            .map(parse_bbox)
+            .map(|b| parse_bbox_in(b, bbox_crs))
             .transpose()?
             .unwrap_or_default(),
         bbox_raw: params.get("bbox").map(str::to_string),
         datetime: params.get("datetime").map(str::to_string),
         filters,
+        crs,
+        filter,
+        carried: CARRIED
+            .iter()
+            .filter_map(|k| params.get(k).map(|v| (*k, v.to_string())))
+            .collect(),
     })
 }

@@ -1,9 +1,14 @@
-//! Which features an items request selects: bounding boxes through the layer's R-tree, then
-//! property filters.
+//! Which features an items request selects: bounding boxes (and the box of a filter's
+//! `S_INTERSECTS`) through the layer's R-tree, then property filters and the CQL2 filter.
+//! Properties are read from the model records only where they are the rendered values and
+//! open to the caller ([`render::plain_property`]); everything else — computed properties,
+//! and for the public the withheld counts, which are `null` — is tested on the rendered,
+//! protected feature, so a filter can never select on a value the caller may not see.
 
 use geojson::Feature;
 use serde_json::Value;
 
+use super::cql2::Record;
 use super::meta::{geometry_bbox, CHUNK};
 use super::params::ItemsQuery;
 use crate::analysis::Analisi;
@@ -43,7 +48,7 @@ pub(super) struct Selection {
 pub(super) fn matching_positions(state: &Analisi, layer: Layer, q: &ItemsQuery) -> Selection {
     let n = render::layer_len(state, layer);
     let index = Some(render::layer_index(state, layer));
-    let candidates: Vec<usize> = match (&q.bbox[..], index) {
+    let mut candidates: Vec<usize> = match (&q.bbox[..], index) {
         ([], _) => (0..n).collect(),
         (boxes, Some(index)) => {
             let mut v: Vec<usize> = boxes.iter().flat_map(|b| index.query_bbox(*b)).collect();
@@ -54,8 +59,16 @@ pub(super) fn matching_positions(state: &Analisi, layer: Layer, q: &ItemsQuery) 
         // A layer without an R-tree: boxes from the GeoJSON geometries.
         (_, None) => (0..n).collect(),
     };
+    let filter = q.filter.as_ref();
+    // A filter that needs the geometry to touch a box: only what the R-tree finds there.
+    if let (Some(env), Some(index)) = (filter.and_then(|f| f.required_envelope()), index) {
+        let near = index.query_bbox(env);
+        candidates.retain(|i| near.binary_search(i).is_ok());
+    }
     let bbox_by_geometry = !q.bbox.is_empty() && index.is_none();
-    if q.filters.is_empty() && !bbox_by_geometry {
+    let filter_spatial = filter.is_some_and(|f| f.spatial());
+    let filter_properties = filter.map(|f| f.properties()).unwrap_or_default();
+    if q.filters.is_empty() && filter.is_none() && !bbox_by_geometry {
         return Selection {
             positions: candidates,
             rendered: 0,
@@ -78,6 +91,17 @@ pub(super) fn matching_positions(state: &Analisi, layer: Layer, q: &ItemsQuery) 
             }
         }
         if ok {
+            if let Some(f) = filter {
+                let plain = (!filter_spatial)
+                    .then(|| plain_record(state, layer, i, &filter_properties))
+                    .flatten();
+                match plain {
+                    Some(rec) => ok = f.selects(&rec),
+                    None => needs = true,
+                }
+            }
+        }
+        if ok {
             survivors.push((i, needs));
         }
     }
@@ -87,7 +111,7 @@ pub(super) fn matching_positions(state: &Analisi, layer: Layer, q: &ItemsQuery) 
         let need: Vec<usize> = chunk.iter().filter(|(_, n)| *n).map(|(i, _)| *i).collect();
         let feats = if need.is_empty() {
             Vec::new()
-        } else if bbox_by_geometry {
+        } else if bbox_by_geometry || filter_spatial {
             render::layer_features(state, layer, Some(&need))
         } else {
             render::layer_properties(state, layer, Some(&need))
@@ -106,13 +130,68 @@ pub(super) fn matching_positions(state: &Analisi, layer: Layer, q: &ItemsQuery) 
     }
 }
 
+/// The filter's properties of the feature at `i` from the model record, when every one of
+/// them is a plain, open field (see [`render::plain_property`]).
+fn plain_record(
+    state: &Analisi,
+    layer: Layer,
+    i: usize,
+    properties: &[&'static str],
+) -> Option<Plain> {
+    let mut values = Vec::with_capacity(properties.len());
+    for p in properties {
+        values.push((*p, render::plain_property(state, layer, i, p)?));
+    }
+    Some(Plain(values))
+}
+
+/// Property values read from a model record.
+struct Plain(Vec<(&'static str, Value)>);
+
+impl Record for Plain {
+    fn property(&self, name: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+    fn geometry(&self) -> Option<&geo::Geometry<f64>> {
+        None
+    }
+}
+
+/// A rendered feature, its geometry in `geo` form when a filter reads it.
+struct Rendered<'a> {
+    feature: &'a Feature,
+    geometry: Option<geo::Geometry<f64>>,
+}
+
+impl Record for Rendered<'_> {
+    fn property(&self, name: &str) -> Option<&Value> {
+        self.feature.properties.as_ref()?.get(name)
+    }
+    fn geometry(&self) -> Option<&geo::Geometry<f64>> {
+        self.geometry.as_ref()
+    }
+}
+
 /// Whether a rendered feature passes every filter (and a box, when `by_geometry`).
 fn passes(f: &Feature, q: &ItemsQuery, by_geometry: bool) -> bool {
     let props = f.properties.as_ref();
     let ok_filters = q
         .filters
         .iter()
-        .all(|(k, want)| matches(props.and_then(|p| p.get(k)), want));
+        .all(|(k, want)| matches(props.and_then(|p| p.get(k)), want))
+        && q.filter.as_ref().is_none_or(|e| {
+            let geometry = if e.spatial() {
+                f.geometry
+                    .as_ref()
+                    .and_then(|g| geo::Geometry::<f64>::try_from(&g.value).ok())
+            } else {
+                None
+            };
+            e.selects(&Rendered {
+                feature: f,
+                geometry,
+            })
+        });
     let ok_bbox = !by_geometry
         || f.geometry
             .as_ref()
