@@ -277,6 +277,27 @@ fn gpkg_tables_srs_index_and_styles() {
     assert!(qml.contains("attr=\"classe\""));
     let (qml, _) = qml_sld("vincoli");
     assert!(qml.contains("b_diagonal"), "hatched constraints");
+    // Labelled as on the web map: comune names at every scale, parcel numbers zoomed in only.
+    let (qml, _) = qml_sld("comuni");
+    assert!(qml.contains("labelsEnabled=\"1\"") && qml.contains("<labeling type=\"simple\">"));
+    assert!(qml.contains("fieldName=\"nome\"") && qml.contains("scaleVisibility=\"0\""));
+    let (qml, _) = qml_sld("particelle");
+    assert!(qml.contains("fieldName=\"particella\""));
+    assert!(qml.contains("scaleVisibility=\"1\" scaleMin=\"4000\""));
+    let (qml, _) = qml_sld("fabbricati");
+    assert!(qml.contains("labelsEnabled=\"0\"") && !qml.contains("<labeling"));
+    // Every label field is a column of its layer (a renamed column would leave QGIS blank).
+    for layer in public_layers() {
+        let (qml, _) = qml_sld(layer);
+        if let Some(i) = qml.find("fieldName=\"") {
+            let field = &qml[i + 11..];
+            let field = &field[..field.find('"').expect("quote")];
+            assert!(
+                qml.contains(&format!("<alias field=\"{field}\"")),
+                "{layer}: label field {field} is a column"
+            );
+        }
+    }
 }
 
 #[test]

@@ -628,12 +628,60 @@ fn qml_symbol(name: usize, s: &Symbol) -> String {
     x
 }
 
-/// The QGIS style (QML) of a layer: its renderer, and Italian aliases of its fields.
+/// What a layer is labelled with in QGIS, and from which scale (the denominator: labels show
+/// when zoomed in further; 0 = at every scale), as a drafter orients on the web map: comune
+/// names, sheet and parcel numbers, area ids, constraint and service names, unit addresses.
+fn label_of(t: &Table) -> Option<(&'static str, u32)> {
+    let (field, scale) = match t.layer {
+        "comuni" => ("nome", 0),
+        "fogli" => ("foglio", 25_000),
+        "particelle" => ("particella", 4_000),
+        "aree_candidate" | "aree_escluse" => ("id", 25_000),
+        "pgt_zone" => ("legenda", 10_000),
+        "vincoli" => ("nome", 10_000),
+        "alloggi_pubblici" | "alloggi_privati" => ("indirizzo", 5_000),
+        "punti_servizio" => ("nome", 10_000),
+        _ => return None,
+    };
+    t.columns
+        .iter()
+        .any(|c| c.name == field)
+        .then_some((field, scale))
+}
+
+/// The QGIS labelling of a layer (simple labels from one field, white halo).
+fn qml_labeling(t: &Table) -> String {
+    let Some((field, scale)) = label_of(t) else {
+        return String::new();
+    };
+    // QGIS placement modes: 1 = over the point, 0 = around/horizontal inside a polygon.
+    let placement = if t.is_point_layer() { 1 } else { 0 };
+    let visibility = if scale > 0 {
+        format!("scaleVisibility=\"1\" scaleMin=\"{scale}\" scaleMax=\"0\"")
+    } else {
+        "scaleVisibility=\"0\" scaleMin=\"0\" scaleMax=\"0\"".to_string()
+    };
+    format!(
+        "<labeling type=\"simple\"><settings calloutType=\"simple\">\
+         <text-style fieldName=\"{field}\" isExpression=\"0\" fontFamily=\"Sans Serif\" \
+         fontSize=\"9\" fontSizeUnit=\"Point\" textColor=\"40,40,40,255\" textOpacity=\"1\">\
+         <text-buffer bufferDraw=\"1\" bufferSize=\"1\" bufferSizeUnits=\"MM\" \
+         bufferColor=\"255,255,255,255\" bufferOpacity=\"1\"/></text-style>\
+         <placement placement=\"{placement}\" dist=\"1\" distUnits=\"MM\"/>\
+         <rendering {visibility} obstacle=\"1\" limitNumLabels=\"0\" drawLabels=\"1\"/>\
+         </settings></labeling>\n"
+    )
+}
+
+/// The QGIS style (QML) of a layer: its renderer, its labels, and Italian aliases of its fields.
 fn qml(t: &Table, r: &Renderer) -> String {
     let geometry_code = if t.is_point_layer() { 0 } else { 2 };
-    let mut x = String::from(
+    let labelled = label_of(t).is_some();
+    let mut x = format!(
         "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n\
-         <qgis version=\"3.28.0-Firenze\" styleCategories=\"Symbology|Fields\">\n",
+         <qgis version=\"3.28.0-Firenze\" styleCategories=\"Symbology|Labeling|Fields\" \
+         labelsEnabled=\"{}\">\n",
+        u8::from(labelled)
     );
     let mut symbols = String::new();
     match r {
@@ -669,7 +717,8 @@ fn qml(t: &Table, r: &Renderer) -> String {
     }
     let _ = write!(
         x,
-        "<symbols>{symbols}</symbols><rotation/><sizescale/></renderer-v2>\n<aliases>"
+        "<symbols>{symbols}</symbols><rotation/><sizescale/></renderer-v2>\n{}<aliases>",
+        qml_labeling(t)
     );
     for (i, c) in t.columns.iter().enumerate() {
         let _ = write!(
