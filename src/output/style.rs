@@ -214,6 +214,7 @@ pub fn style(caller: Audience, vacancy: &Vacancy, opts: &StyleOptions) -> Value 
     fogli_numeri["minzoom"] = json!(ZOOM_NUMERI_FOGLI);
     fogli_numeri["layout"]["visibility"] = json!("none");
     fogli_numeri["paint"]["text-color"] = json!("#0b3d66");
+    fogli_numeri["layout"]["text-padding"] = json!(24);
     let mut particelle_numeri = label(
         "particelle-etichette",
         SOURCE,
@@ -222,6 +223,18 @@ pub fn style(caller: Audience, vacancy: &Vacancy, opts: &StyleOptions) -> Value 
         json!(11),
     );
     particelle_numeri["minzoom"] = json!(ZOOM_NUMERI_PARTICELLE);
+    // Roads and waters of the cadastre (STRADA…, ACQUA…) are not numbers a person looks for.
+    particelle_numeri["filter"] = json!([
+        "!",
+        [
+            "any",
+            ["in", "STRADA", ["to-string", ["get", "particella"]]],
+            ["in", "ACQUA", ["to-string", ["get", "particella"]]]
+        ]
+    ]);
+    // A parcel cut by a tile edge has a label in each tile: room around a label hides the
+    // second one when the two are close.
+    particelle_numeri["layout"]["text-padding"] = json!(7);
     particelle_numeri["layout"]["visibility"] = json!("none");
     particelle_numeri["paint"]["text-color"] = json!("#4d4d4d");
     let mut indirizzi = label(
