@@ -75,7 +75,8 @@ pub const OUTPUT: [u16; 7] = [4326, 32632, 25832, 6707, 7791, 3003, 6706];
 pub fn parse_output(s: &str) -> Result<Declared, CrsError> {
     let t = s.trim();
     let lower = t.to_ascii_lowercase();
-    let declared = if lower.ends_with("/ogc/1.3/crs84") || lower == "crs84" || lower == "ogc:crs84" {
+    let declared = if lower.ends_with("/ogc/1.3/crs84") || lower == "crs84" || lower == "ogc:crs84"
+    {
         Declared {
             epsg: 4326,
             axis: AxisOrder::EastNorth,
