@@ -214,7 +214,7 @@ pub fn style(caller: Audience, vacancy: &Vacancy, opts: &StyleOptions) -> Value 
     fogli_numeri["minzoom"] = json!(ZOOM_NUMERI_FOGLI);
     fogli_numeri["layout"]["visibility"] = json!("none");
     fogli_numeri["paint"]["text-color"] = json!("#0b3d66");
-    fogli_numeri["layout"]["text-padding"] = json!(24);
+    fogli_numeri["layout"]["text-padding"] = json!(12);
     let mut particelle_numeri = label(
         "particelle-etichette",
         SOURCE,
@@ -391,8 +391,9 @@ pub fn style(caller: Audience, vacancy: &Vacancy, opts: &StyleOptions) -> Value 
                     "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 9, 1, 15, 1.5, 18, 2],
                 },
             },
-            fogli_numeri,
+            // Above the parcels' numbers: placed first, a sheet's number wins a collision.
             particelle_numeri,
+            fogli_numeri,
             indirizzi,
         ],
     });

@@ -647,6 +647,13 @@ pub async fn serve_with(
     limits: listen::Limits,
 ) -> Result<(), listen::ServeError> {
     let listener = listen::Listener::bind(addr, limits).await?;
+    // The labels' first glyph range (Latin-1), rendered before the first page asks for it.
+    tokio::task::spawn_blocking(|| {
+        let font = crate::output::glyphs::FONT_NAME;
+        if let Err(e) = crate::output::glyphs::glyph_range(font, "0-255") {
+            tracing::error!("glifi {font} 0-255: {e}");
+        }
+    });
     let mut router = app.router();
     if let Some(w) = workspace {
         router = router.layer(axum::Extension(Arc::new(w)));

@@ -23,6 +23,9 @@ export const map = new maplibregl.Map({
   zoom: 9,
   attributionControl: { compact: true },
   maxPitch: 0,
+  // Labels appear at once: no fade to wait for (the first view is ready sooner, and a
+  // projector gains nothing from the animation).
+  fadeDuration: 0,
   dragRotate: false,
   pitchWithRotate: false,
   touchPitch: false,
