@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use abitare::analysis::Analisi;
 use abitare::output::report::{self, Formato};
 use abitare::pipeline;
-use abitare::project::{Project, ServerSection};
+use abitare::project::{MappaSection, Project, ServerSection};
 use abitare::server::listen::{Limits, ServedWorkspace};
 
 #[derive(Parser, Debug)]
@@ -468,7 +468,12 @@ fn demo_accounts(accounts: &abitare::auth::Accounts) -> Result<Vec<(String, Stri
 }
 
 /// Serves the workspace `ws` until SIGTERM or SIGINT.
-async fn serve(ws: &Path, opts: &ServeOpts, project: &ServerSection) -> Result<()> {
+async fn serve(
+    ws: &Path,
+    opts: &ServeOpts,
+    project: &ServerSection,
+    mappa: &MappaSection,
+) -> Result<()> {
     let loaded = load(ws)?;
     let db = opts.db.clone().unwrap_or_else(|| db_beside(ws));
     let accounts = abitare::auth::Accounts::open(&db)
@@ -504,6 +509,7 @@ async fn serve(ws: &Path, opts: &ServeOpts, project: &ServerSection) -> Result<(
     );
     let app = abitare::server::App::new(std::sync::Arc::new(loaded))
         .policy(links)
+        .sfondo(mappa.sfondo.clone())
         .accounts(std::sync::Arc::new(accounts));
     abitare::server::serve_with(app, Some(served), addr, limits)
         .await
@@ -552,8 +558,8 @@ async fn main() -> Result<()> {
             }
             eprintln!("  Accesso: http://{}:{}/accesso", opts.host, opts.port);
             if !no_serve {
-                let server = read_project(&generated.project)?.server;
-                serve(&ws, &opts, &server).await?;
+                let p = read_project(&generated.project)?;
+                serve(&ws, &opts, &p.server, &p.mappa).await?;
             }
         }
         Command::Build { project } => {
@@ -564,15 +570,16 @@ async fn main() -> Result<()> {
             project,
             serve: opts,
         } => {
-            // The project's `[server]` table applies when the workspace comes from it.
-            let (ws, server) = match workspace {
-                Some(w) => (w, ServerSection::default()),
+            // The project's `[server]` and `[mappa]` tables apply when the workspace comes
+            // from it.
+            let (ws, server, mappa) = match workspace {
+                Some(w) => (w, ServerSection::default(), MappaSection::default()),
                 None => {
                     let p = read_project(&project)?;
-                    (p.workspace_dir(), p.server)
+                    (p.workspace_dir(), p.server, p.mappa)
                 }
             };
-            serve(&ws, &opts, &server).await?;
+            serve(&ws, &opts, &server, &mappa).await?;
         }
         Command::Export {
             format,

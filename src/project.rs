@@ -160,6 +160,115 @@ pub struct ServerSection {
     pub chiusura_s: Option<u64>,
 }
 
+/// `[mappa]` table: how the web map looks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappaSection {
+    /// A background under the layers. Absent by default: the map then needs no network.
+    pub sfondo: Option<Sfondo>,
+}
+
+/// A raster background: `{ tipo = "xyz", url = "https://…/{z}/{x}/{y}.png", attribuzione =
+/// "…" }`, or a WMS GetMap URL with `{bbox-epsg-3857}` where the box goes (`tipo = "wms"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sfondo {
+    pub tipo: TipoSfondo,
+    /// URL template of the images, `http://` or `https://`.
+    pub url: String,
+    /// Who the images belong to, shown in the map's attribution.
+    pub attribuzione: String,
+    /// Side of the images in pixels (default 256).
+    pub dimensione: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TipoSfondo {
+    /// Tiles addressed by `{z}/{x}/{y}`.
+    Xyz,
+    /// WMS GetMap in EPSG:3857, the box written where the URL has `{bbox-epsg-3857}`.
+    Wms,
+}
+
+impl Sfondo {
+    /// The scheme, host and port of the images (what the page's security policy allows).
+    pub fn origin(&self) -> &str {
+        let rest = self
+            .url
+            .strip_prefix("https://")
+            .or_else(|| self.url.strip_prefix("http://"))
+            .unwrap_or("");
+        let host_len = rest.find('/').unwrap_or(rest.len());
+        &self.url[..self.url.len() - rest.len() + host_len]
+    }
+
+    /// Side of the images in pixels.
+    pub fn dimensione(&self) -> u16 {
+        self.dimensione.unwrap_or(256)
+    }
+
+    /// Checks the URL and attribution; the message names the key and says what is expected.
+    pub fn check(&self) -> Result<(), String> {
+        let rest = self
+            .url
+            .strip_prefix("https://")
+            .or_else(|| self.url.strip_prefix("http://"))
+            .ok_or_else(|| {
+                format!(
+                    "mappa.sfondo.url = {:?}: serve un indirizzo http:// o https://",
+                    self.url
+                )
+            })?;
+        let host = rest.split('/').next().unwrap_or("");
+        let host_ok = !host.is_empty()
+            && host.len() <= 255
+            && host.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+            });
+        if !host_ok {
+            return Err(format!(
+                "mappa.sfondo.url = {:?}: nome dell'host {host:?} non valido",
+                self.url
+            ));
+        }
+        if !self.url.bytes().all(|b| b.is_ascii_graphic()) || self.url.contains(['"', '\\', '#']) {
+            return Err(format!(
+                "mappa.sfondo.url = {:?}: l'indirizzo contiene spazi, virgolette o caratteri non ASCII",
+                self.url
+            ));
+        }
+        let needed: &[&str] = match self.tipo {
+            TipoSfondo::Xyz => &["{z}", "{x}", "{y}"],
+            TipoSfondo::Wms => &["{bbox-epsg-3857}"],
+        };
+        if let Some(missing) = needed.iter().find(|p| !self.url.contains(**p)) {
+            return Err(format!(
+                "mappa.sfondo.url = {:?}: manca {missing} (per tipo = \"{}\" servono {})",
+                self.url,
+                match self.tipo {
+                    TipoSfondo::Xyz => "xyz",
+                    TipoSfondo::Wms => "wms",
+                },
+                needed.join(", ")
+            ));
+        }
+        if self.attribuzione.trim().is_empty() {
+            return Err(
+                "mappa.sfondo.attribuzione: indicare a chi appartengono le immagini (es. \"© OpenStreetMap\")"
+                    .into(),
+            );
+        }
+        if !(64..=1024).contains(&self.dimensione()) {
+            return Err(format!(
+                "mappa.sfondo.dimensione = {}: atteso un lato tra 64 e 1024 pixel",
+                self.dimensione()
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The whole project file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -174,6 +283,9 @@ pub struct Project {
     /// Limits of `abitare serve`.
     #[serde(default)]
     pub server: ServerSection,
+    /// The web map's background.
+    #[serde(default)]
+    pub mappa: MappaSection,
     /// Directory of the project file; not part of the TOML.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -205,6 +317,12 @@ impl Project {
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."));
         p.path = path.to_path_buf();
+        if let Some(sfondo) = &p.mappa.sfondo {
+            sfondo.check().map_err(|message| ProjectError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            })?;
+        }
         for c in &p.comuni {
             if c.istat.len() != 6 || !c.istat.chars().all(|ch| ch.is_ascii_digit()) {
                 return Err(ProjectError::Invalid {
@@ -330,6 +448,45 @@ popolazione = 8600
         assert_eq!(p.server.keep_alive_s, None);
         let typo = format!("{MINIMAL}\n[server]\nconnessioni = 64\n");
         assert!(Project::parse(&typo, Path::new("p.toml")).is_err());
+    }
+
+    #[test]
+    fn map_background_is_optional_and_checked() {
+        let p = Project::parse(MINIMAL, Path::new("p.toml")).expect("valid");
+        assert_eq!(p.mappa.sfondo, None);
+        let xyz = format!(
+            "{MINIMAL}\n[mappa.sfondo]\ntipo = \"xyz\"\nurl = \"https://tiles.example.org:8443/osm/{{z}}/{{x}}/{{y}}.png\"\nattribuzione = \"© OpenStreetMap\"\n"
+        );
+        let p = Project::parse(&xyz, Path::new("p.toml")).expect("xyz background");
+        let s = p.mappa.sfondo.expect("sfondo");
+        assert_eq!(s.tipo, TipoSfondo::Xyz);
+        assert_eq!(s.origin(), "https://tiles.example.org:8443");
+        assert_eq!(s.dimensione(), 256);
+        let wms = xyz.replace("\"xyz\"", "\"wms\"").replace(
+            "/osm/{z}/{x}/{y}.png",
+            "/wms?SERVICE=WMS&REQUEST=GetMap&BBOX={bbox-epsg-3857}",
+        );
+        let p = Project::parse(&wms, Path::new("p.toml")).expect("wms background");
+        assert_eq!(p.mappa.sfondo.map(|s| s.tipo), Some(TipoSfondo::Wms));
+        for (bad, names) in [
+            (xyz.replace("{y}", "y"), "manca {y}"),
+            (xyz.replace("https://", "ftp://"), "http://"),
+            (
+                xyz.replace("tiles.example.org", "evil' 'unsafe-inline"),
+                "host",
+            ),
+            (
+                xyz.replace("© OpenStreetMap", " "),
+                "mappa.sfondo.attribuzione",
+            ),
+            (
+                wms.replace("{bbox-epsg-3857}", "0,0,1,1"),
+                "{bbox-epsg-3857}",
+            ),
+        ] {
+            let e = Project::parse(&bad, Path::new("p.toml")).expect_err(names);
+            assert!(e.to_string().contains(names), "{e}");
+        }
     }
 
     #[test]

@@ -140,6 +140,14 @@ fn expand(path: &str, a: &Analisi, tiles: &[(u32, u32, u32)]) -> Vec<String> {
         files.push("metadata.json".into());
         return fill(out, "{file}", &files);
     }
+    if path == "/fonts/{fontstack}/{range}" {
+        return vec![
+            "/fonts/DejaVu%20Sans/0-255.pbf".into(),
+            "/fonts/DejaVu%20Sans/8192-8447.pbf".into(),
+            "/fonts/Arial/0-255.pbf".into(),
+            "/fonts/DejaVu%20Sans/0-254.pbf".into(),
+        ];
+    }
     if path == FALLBACK {
         return vec![
             "/index.html".into(),

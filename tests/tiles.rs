@@ -568,14 +568,30 @@ async fn tilejson_and_style() {
     assert_eq!(st, StatusCode::OK);
     let s: serde_json::Value = serde_json::from_slice(&body).expect("style");
     assert_eq!(s["version"], 8);
-    assert!(s.get("glyphs").is_none() && s.get("sprite").is_none());
+    // Everything the style points at is on this server: glyphs, tiles, the context layer.
+    assert_eq!(
+        s["glyphs"],
+        "http://localhost:8080/fonts/{fontstack}/{range}.pbf"
+    );
+    assert!(s.get("sprite").is_none());
     let sources = s["sources"].as_object().expect("sources");
-    for (_, src) in sources {
-        assert_eq!(src["type"], "vector");
-        assert_eq!(
-            src["tiles"][0],
-            "http://localhost:8080/tiles/{z}/{x}/{y}.mvt"
-        );
+    assert_eq!(sources["abitare"]["type"], "vector");
+    for (name, src) in sources {
+        match src["type"].as_str() {
+            Some("vector") => assert_eq!(
+                src["tiles"][0],
+                "http://localhost:8080/tiles/{z}/{x}/{y}.mvt"
+            ),
+            Some("geojson") => assert!(
+                src["data"].is_object()
+                    || src["data"]
+                        .as_str()
+                        .is_some_and(|u| u.starts_with("http://localhost:8080/api/")),
+                "{name}: {}",
+                src["data"]
+            ),
+            other => panic!("{name}: source of type {other:?} with no background configured"),
+        }
     }
     let style_layers = s["layers"].as_array().expect("layers");
     for l in style_layers {

@@ -4,7 +4,9 @@
 pub mod export;
 
 pub mod candidates_report;
+pub mod contesto;
 pub mod geojson;
+pub mod glyphs;
 pub mod layers;
 pub mod lingua;
 pub mod mvt;

@@ -2,7 +2,10 @@
 //! ColorBrewer YlOrRd by unused public dwellings (quantile classes computed as the map does),
 //! public dwellings by state in Okabe–Ito, PGT classes, constraints, cadastre, candidate
 //! social-housing areas by score (viridis) and the areas excluded whole (grey, hatched by the
-//! page). No glyphs and no sprites: the map works with no network.
+//! page), with labels (comuni, neighbouring comuni, cadastral sheets and parcels, the units'
+//! addresses) in DejaVu Sans from the server's own glyph ranges (`output::glyphs`), and the
+//! neighbouring comuni in light grey under everything (`output::contesto`). No sprites, and no
+//! request leaves the server unless the project names a raster background (`[mappa.sfondo]`).
 //!
 //! `aree_escluse` is styled only when it is a served public layer (the tiles carry every served
 //! layer): every style layer names a source layer of the tiles. The page shows its switch only
@@ -12,6 +15,7 @@ use serde_json::{json, Value};
 
 use crate::analysis::candidates::FonteCandidata;
 use crate::analysis::vacancy::Vacancy;
+use crate::project::Sfondo;
 
 use super::layers::{
     self, Audience, Category, LayerId, Palette, COLORE_OFFERTI, PURPLES, SOGLIE_PRIVATO,
@@ -80,17 +84,62 @@ pub fn comuni_fill_color(breaks: &[f64]) -> Value {
     ])
 }
 
-/// The style, with the tiles at `tiles_url` (a `{z}/{x}/{y}` template).
+/// The font stack of every label (served by `/fonts/{fontstack}/{range}.pbf`).
+pub const FONT: &str = super::glyphs::FONT_NAME;
+/// Zoom below which the comuni are named (and their neighbours).
+pub const ZOOM_MAX_NOMI_COMUNI: u8 = 14;
+/// Zoom from which cadastral sheets are numbered.
+pub const ZOOM_NUMERI_FOGLI: u8 = 13;
+/// Zoom from which parcels are numbered.
+pub const ZOOM_NUMERI_PARTICELLE: u8 = 16;
+/// Zoom from which the units' addresses are written.
+pub const ZOOM_INDIRIZZI: u8 = 15;
+
+/// What the style points at besides the data.
+#[derive(Debug, Clone)]
+pub struct StyleOptions<'a> {
+    /// Base of the server's URLs (`http://host:port`; empty for root-relative URLs).
+    pub base: &'a str,
+    /// Bounds of the data, `[west, south, east, north]`.
+    pub bounds: Option<[f64; 4]>,
+    pub max_zoom: u8,
+    /// One label point per comune of the Ambito (`output::contesto::comuni_etichette`).
+    pub comuni_etichette: Value,
+    /// The project's raster background.
+    pub sfondo: Option<&'a Sfondo>,
+}
+
+/// A text label layer in the map's font, with a halo for legibility over any colour.
+fn label(id: &str, source: &str, source_layer: Option<&str>, text: Value, size: Value) -> Value {
+    let mut l = json!({
+        "id": id, "type": "symbol", "source": source,
+        "layout": {
+            "text-field": text,
+            "text-font": [FONT],
+            "text-size": size,
+            "text-max-width": 8,
+            "text-padding": 2,
+        },
+        "paint": {
+            "text-color": "#1a1a1a",
+            "text-halo-color": "rgba(255, 255, 255, 0.92)",
+            "text-halo-width": 1.6,
+            "text-halo-blur": 0.4,
+        },
+    });
+    if let Some(sl) = source_layer {
+        l["source-layer"] = json!(sl);
+    }
+    l
+}
+
 /// The style for `caller`: only style layers of the tile layers it may see (the unit points
-/// of the public stock for the Tavolo and beyond, the private units offered to the desk for
-/// the Ambito office).
-pub fn style(
-    caller: Audience,
-    vacancy: &Vacancy,
-    tiles_url: &str,
-    bounds: Option<[f64; 4]>,
-    max_zoom: u8,
-) -> Value {
+/// and their addresses for the Tavolo and beyond, the private units offered to the desk for
+/// the Ambito office), tiles at `{base}/tiles/{z}/{x}/{y}.mvt`.
+pub fn style(caller: Audience, vacancy: &Vacancy, opts: &StyleOptions) -> Value {
+    let base = opts.base;
+    let tiles_url = format!("{base}/tiles/{{z}}/{{x}}/{{y}}.mvt");
+    let (bounds, max_zoom) = (opts.bounds, opts.max_zoom);
     let values: Vec<f64> = vacancy
         .per_comune
         .iter()
@@ -135,9 +184,113 @@ pub fn style(
     let center = bounds
         .map(|b| json!([(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0]))
         .unwrap_or(json!([10.0, 45.9]));
+    let mut comuni_nomi = label(
+        "comuni-etichette",
+        "comuni-etichette",
+        None,
+        json!(["get", "nome"]),
+        json!(["interpolate", ["linear"], ["zoom"], 9, 11, 12, 14, 14, 16]),
+    );
+    comuni_nomi["maxzoom"] = json!(ZOOM_MAX_NOMI_COMUNI);
+    // The most populous comuni first, when names collide.
+    comuni_nomi["layout"]["symbol-sort-key"] =
+        json!(["-", ["to-number", ["get", "popolazione"], 0]]);
+    let mut confinanti_nomi = label(
+        "confinanti-etichette",
+        "confinanti-etichette",
+        None,
+        json!(["get", "nome"]),
+        json!(["interpolate", ["linear"], ["zoom"], 9, 10, 12, 13]),
+    );
+    confinanti_nomi["maxzoom"] = json!(ZOOM_MAX_NOMI_COMUNI);
+    confinanti_nomi["paint"]["text-color"] = json!("#5f5f5a");
+    let mut fogli_numeri = label(
+        "fogli-etichette",
+        SOURCE,
+        Some("fogli"),
+        json!(["concat", "Foglio ", ["get", "foglio"]]),
+        json!(["interpolate", ["linear"], ["zoom"], 13, 11, 16, 14]),
+    );
+    fogli_numeri["minzoom"] = json!(ZOOM_NUMERI_FOGLI);
+    fogli_numeri["layout"]["visibility"] = json!("none");
+    fogli_numeri["paint"]["text-color"] = json!("#0b3d66");
+    fogli_numeri["layout"]["text-padding"] = json!(12);
+    let mut particelle_numeri = label(
+        "particelle-etichette",
+        SOURCE,
+        Some("particelle"),
+        json!(["get", "particella"]),
+        json!(11),
+    );
+    particelle_numeri["minzoom"] = json!(ZOOM_NUMERI_PARTICELLE);
+    // Roads and waters of the cadastre (STRADA…, ACQUA…) are not numbers a person looks for.
+    particelle_numeri["filter"] = json!([
+        "!",
+        [
+            "any",
+            ["in", "STRADA", ["to-string", ["get", "particella"]]],
+            ["in", "ACQUA", ["to-string", ["get", "particella"]]]
+        ]
+    ]);
+    // A parcel cut by a tile edge has a label in each tile: room around a label hides the
+    // second one when the two are close.
+    particelle_numeri["layout"]["text-padding"] = json!(7);
+    particelle_numeri["layout"]["visibility"] = json!("none");
+    particelle_numeri["paint"]["text-color"] = json!("#4d4d4d");
+    let mut indirizzi = label(
+        "alloggi-indirizzi",
+        SOURCE,
+        Some("alloggi_pubblici"),
+        json!(["get", "indirizzo"]),
+        json!(12),
+    );
+    indirizzi["minzoom"] = json!(ZOOM_INDIRIZZI);
+    indirizzi["layout"]["text-anchor"] = json!("left");
+    indirizzi["layout"]["text-offset"] = json!([0.9, 0]);
+    indirizzi["layout"]["text-max-width"] = json!(14);
+    let mut sources = json!({
+        "abitare": source,
+        "contesto": {
+            "type": "geojson",
+            "data": format!("{base}/api/contesto/confinanti.geojson"),
+            "attribution": super::contesto::ATTRIBUZIONE_CONFINI,
+        },
+        "confinanti-etichette": {"type": "geojson", "data": super::contesto::confinanti_etichette()},
+        "comuni-etichette": {"type": "geojson", "data": opts.comuni_etichette},
+    });
+    let mut sotto = vec![
+        json!({"id": "sfondo", "type": "background", "paint": {"background-color": "#f4f3ef"}}),
+    ];
+    if let Some(sf) = opts.sfondo {
+        let size = sf.dimensione();
+        // WMS answers images of any size: ask for them at the tile size.
+        let url = sf
+            .url
+            .replace("{width}", &size.to_string())
+            .replace("{height}", &size.to_string());
+        sources["sfondo-raster"] = json!({
+            "type": "raster",
+            "tiles": [url],
+            "tileSize": size,
+            "attribution": sf.attribuzione,
+        });
+        sotto.push(json!({
+            "id": "sfondo-raster", "type": "raster", "source": "sfondo-raster",
+            "paint": {"raster-opacity": 0.85, "raster-saturation": -0.4},
+        }));
+    }
+    sotto.push(json!({
+        "id": "confinanti-fill", "type": "fill", "source": "contesto",
+        "paint": {"fill-color": "#d9d9d4", "fill-opacity": 0.55},
+    }));
+    sotto.push(json!({
+        "id": "confinanti-line", "type": "line", "source": "contesto",
+        "paint": {"line-color": "#8f8f89", "line-width": 0.8},
+    }));
     let mut v = json!({
         "version": 8,
         "name": "abitare",
+        "glyphs": format!("{base}/fonts/{{fontstack}}/{{range}}.pbf"),
         "metadata": {
             "abitare:classi_inutilizzati": breaks,
             "abitare:soglie_punteggio": SOGLIE_PUNTEGGIO,
@@ -147,9 +300,8 @@ pub fn style(
         },
         "center": center,
         "zoom": 10,
-        "sources": { "abitare": source },
+        "sources": sources,
         "layers": [
-            {"id": "sfondo", "type": "background", "paint": {"background-color": "#f4f3ef"}},
             {
                 "id": "comuni-fill", "type": "fill", "source": SOURCE, "source-layer": "comuni",
                 "paint": {
@@ -239,8 +391,17 @@ pub fn style(
                     "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 9, 1, 15, 1.5, 18, 2],
                 },
             },
+            // Above the parcels' numbers: placed first, a sheet's number wins a collision.
+            particelle_numeri,
+            fogli_numeri,
+            indirizzi,
         ],
     });
+    if let Some(list) = v["layers"].as_array_mut() {
+        for (i, l) in sotto.into_iter().enumerate() {
+            list.insert(i, l);
+        }
+    }
     if escluse_servite() {
         insert_escluse(&mut v);
     }
@@ -257,6 +418,11 @@ pub fn style(
                 },
             }));
         }
+    }
+    // Names last: placed first, above every other label.
+    if let Some(list) = v["layers"].as_array_mut() {
+        list.push(confinanti_nomi);
+        list.push(comuni_nomi);
     }
     // Nothing of a layer the caller may not see: not its style layers, not its id.
     if let Some(list) = v["layers"].as_array_mut() {
@@ -390,7 +556,14 @@ mod tests {
                 dimostrativo: false,
             },
         ));
-        let s = style(Audience::Pubblico, &v, "http://x/{z}/{x}/{y}.mvt", None, 18);
+        let opts = StyleOptions {
+            base: "http://x",
+            bounds: None,
+            max_zoom: 18,
+            comuni_etichette: json!({"type": "FeatureCollection", "features": []}),
+            sfondo: None,
+        };
+        let s = style(Audience::Pubblico, &v, &opts);
         let layers = s["layers"].as_array().cloned().unwrap_or_default();
         let by_id = |id: &str| layers.iter().find(|l| l["id"] == id).cloned();
         let fill = by_id("aree-candidate-fill").expect("candidate fill");

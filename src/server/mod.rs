@@ -31,6 +31,7 @@ mod tavolo;
 mod tiles;
 
 mod export;
+mod fonts;
 mod assets {
     include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 }
@@ -152,6 +153,7 @@ fn routes() -> Routes {
         .merge(ogc::routes())
         .merge(export::routes())
         .merge(tiles::routes())
+        .merge(fonts::routes())
         .merge(account::routes())
         .fallback(Access::Public, static_asset)
 }
@@ -184,6 +186,15 @@ pub struct App {
     policy: base::UrlPolicy,
     heavy: Option<Arc<heavy::Heavy>>,
     accounts: Option<Arc<crate::auth::Accounts>>,
+    sfondo: Option<crate::project::Sfondo>,
+}
+
+/// What the web map draws beyond the Ambito's data, as the project file sets it: the style
+/// (`/style.json`) and the page's security policy read it.
+#[derive(Debug, Clone, Default)]
+pub struct MapConfig {
+    /// The raster background under the layers (none: the map needs no network).
+    pub sfondo: Option<crate::project::Sfondo>,
 }
 
 impl App {
@@ -193,7 +204,14 @@ impl App {
             policy: base::UrlPolicy::default(),
             heavy: None,
             accounts: None,
+            sfondo: None,
         }
+    }
+    /// A raster background under the map's layers (`[mappa.sfondo]` of the project file): the
+    /// style gets its source and the page's policy allows its origin.
+    pub fn sfondo(mut self, sfondo: Option<crate::project::Sfondo>) -> App {
+        self.sfondo = sfondo;
+        self
     }
     /// How links are written.
     pub fn policy(mut self, policy: base::UrlPolicy) -> App {
@@ -218,9 +236,16 @@ impl App {
         let (router, _) = routes().into_parts();
         let policy = Arc::new(self.policy);
         let vary = policy.clone();
+        let csp = csp(self.sfondo.as_ref().map(|s| s.origin()));
+        let map_config = Arc::new(MapConfig {
+            sfondo: self.sfondo,
+        });
         router
             .layer(axum::middleware::from_fn(auth::resolve))
-            .layer(axum::middleware::map_response(harden))
+            .layer(axum::middleware::map_response(move |r: Response| {
+                let csp = csp.clone();
+                async move { harden(r, &csp) }
+            }))
             .layer(axum::middleware::map_response(move |mut r: Response| {
                 let vary = vary.clone();
                 async move {
@@ -230,6 +255,7 @@ impl App {
             }))
             .layer(axum::Extension(policy))
             .layer(axum::Extension(heavy))
+            .layer(axum::Extension(map_config))
             .layer(axum::Extension(auth::Auth::new(self.accounts)))
             .layer(tower_http::compression::CompressionLayer::new())
             .with_state(self.state)
@@ -238,28 +264,30 @@ impl App {
 
 /// The policy of the HTML pages: scripts, styles, fonts and data from this server only
 /// (inline styles allowed for the OGC pages and MapLibre; workers from `blob:`, as MapLibre
-/// makes them; archives named by `?pmtiles=` may be fetched over HTTPS); never framed. The
-/// map page's inline scripts (its import map) are allowed by their SHA-256, computed from the
+/// makes them; archives named by `?pmtiles=` may be fetched over HTTPS), images and data also
+/// from the origin of the project's map background when there is one; never framed. The map
+/// page's inline scripts (its import map) are allowed by their SHA-256, computed from the
 /// embedded page itself, so an edit of the page cannot silently break the policy.
-fn csp() -> &'static HeaderValue {
-    static CSP: std::sync::OnceLock<HeaderValue> = std::sync::OnceLock::new();
-    CSP.get_or_init(|| {
-        let hashes: String = asset("/index.html")
+fn csp(sfondo: Option<&str>) -> HeaderValue {
+    static HASHES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hashes = HASHES.get_or_init(|| {
+        asset("/index.html")
             .map(|b| inline_script_hashes(&String::from_utf8_lossy(b)))
             .unwrap_or_default()
             .iter()
             .map(|h| format!(" 'sha256-{h}'"))
-            .collect();
-        let policy = format!(
-            "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; \
-             img-src 'self' data: blob:; font-src 'self'; connect-src 'self' https:; \
-             worker-src 'self' blob:; child-src blob:; object-src 'none'; base-uri 'self'; \
-             form-action 'self'; frame-ancestors 'none'"
-        );
-        HeaderValue::from_str(&policy).unwrap_or_else(|_| {
-            HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'")
-        })
-    })
+            .collect()
+    });
+    // The origin was checked when the project was read (scheme, host characters only).
+    let extra = sfondo.map(|o| format!(" {o}")).unwrap_or_default();
+    let policy = format!(
+        "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:{extra}; font-src 'self'; connect-src 'self' https:{extra}; \
+         worker-src 'self' blob:; child-src blob:; object-src 'none'; base-uri 'self'; \
+         form-action 'self'; frame-ancestors 'none'"
+    );
+    HeaderValue::from_str(&policy)
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"))
 }
 
 /// Base64 SHA-256 of the content of each `<script>` without `src` in `html`.
@@ -291,7 +319,7 @@ fn inline_script_hashes(html: &str) -> Vec<String> {
 /// by axum itself (an unreadable path segment or query string, an unknown method) is
 /// rewritten as `application/problem+json` with an Italian detail, so a client sees one
 /// error format on every route.
-async fn harden(mut r: Response) -> Response {
+fn harden(mut r: Response, csp: &HeaderValue) -> Response {
     let status = r.status();
     let content_type = r
         .headers()
@@ -349,7 +377,7 @@ async fn harden(mut r: Response) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     if content_type.starts_with("text/html") {
-        h.insert(header::CONTENT_SECURITY_POLICY, csp().clone());
+        h.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     r
@@ -648,6 +676,13 @@ pub async fn serve_with(
     limits: listen::Limits,
 ) -> Result<(), listen::ServeError> {
     let listener = listen::Listener::bind(addr, limits).await?;
+    // The labels' first glyph range (Latin-1), rendered before the first page asks for it.
+    tokio::task::spawn_blocking(|| {
+        let font = crate::output::glyphs::FONT_NAME;
+        if let Err(e) = crate::output::glyphs::glyph_range(font, "0-255") {
+            tracing::error!("glifi {font} 0-255: {e}");
+        }
+    });
     let mut router = app.router();
     if let Some(w) = workspace {
         router = router.layer(axum::Extension(Arc::new(w)));

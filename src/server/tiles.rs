@@ -23,10 +23,12 @@ use super::auth::{Auth, Resolved};
 use super::base::BaseUrl;
 use super::heavy::{Heavy, Refusal};
 use super::routes::{Access, Routes};
+use super::MapConfig;
 use super::{ApiError, AppState, Caller};
+use crate::output::contesto::comuni_etichette;
 use crate::output::layers::Audience;
 use crate::output::mvt::{valid_tile, TileSource, MAX_ZOOM};
-use crate::output::style::style;
+use crate::output::style::{style, StyleOptions};
 use crate::output::tilejson::{tilejson, TileSetInfo, SERVER_MAX_ZOOM, SERVER_MIN_ZOOM};
 
 /// `Cache-Control` of tiles, TileJSON and style.
@@ -300,20 +302,22 @@ async fn style_json(
     Caller(c): Caller,
     Extension(svc): Extension<Arc<TileService>>,
     Extension(heavy): Extension<Arc<Heavy>>,
+    config: Option<Extension<Arc<MapConfig>>>,
     BaseUrl(base): BaseUrl,
 ) -> Result<Response, Refusal> {
     let src = prepared(&svc, &s, &heavy, c).await?;
     let bounds = src
         .bounds()
         .map(|b| [b.min().x, b.min().y, b.max().x, b.max().y]);
-    let v = style(
-        c,
-        &s.vacancy,
-        &format!("{base}/tiles/{{z}}/{{x}}/{{y}}.mvt"),
+    let config = config.map(|Extension(c)| c);
+    let opts = StyleOptions {
+        base: &base,
         bounds,
-        SERVER_MAX_ZOOM,
-    );
-    Ok(json_response(v))
+        max_zoom: SERVER_MAX_ZOOM,
+        comuni_etichette: comuni_etichette(&s.model),
+        sfondo: config.as_ref().and_then(|c| c.sfondo.as_ref()),
+    };
+    Ok(json_response(style(c, &s.vacancy, &opts)))
 }
 
 fn unknown_layer(name: &str, src: &TileSource, caller: Audience) -> ApiError {

@@ -2,6 +2,7 @@
 // data and the MapLibre expression. The colours (YlOrRd, grey of comuni with no value) and the
 // text of comuni with no unused units come from /style.json (palette.js).
 import { formattaMetrica, protetto } from './format.js';
+import { t } from './i18n.js';
 import { aggiornaLegenda } from './legend.js';
 import { map } from './map.js';
 import { COLORE_PROTETTO, GRIGIO_NESSUNO, NESSUN_INUTILIZZATO, YLORRD } from './palette.js';
@@ -9,24 +10,24 @@ import { stato } from './state.js';
 
 export const METRICHE = {
   inutilizzati: {
-    titolo: 'Alloggi pubblici inutilizzati',
-    nota: 'liberi + sfitti, per comune',
+    titolo: t('Alloggi pubblici inutilizzati'),
+    nota: t('liberi + sfitti, per comune'),
     tipo: 'intero',
     get nessuno() { return NESSUN_INUTILIZZATO; }, // from the layer registry (comuni)
     zeroENessuno: true, // 0 unused → grey
   },
   tasso_inutilizzo: {
-    titolo: 'Quota di alloggi pubblici inutilizzati',
-    nota: 'inutilizzati sul totale degli alloggi pubblici del comune',
+    titolo: t('Quota di alloggi pubblici inutilizzati'),
+    nota: t('inutilizzati sul totale degli alloggi pubblici del comune'),
     tipo: 'percentuale',
-    nessuno: 'Nessun alloggio pubblico nel comune',
+    nessuno: t('Nessun alloggio pubblico nel comune'),
     zeroENessuno: false, // 0% is a real value (all occupied)
   },
   alloggi_per_1000_ab: {
-    titolo: 'Alloggi pubblici ogni 1.000 abitanti',
-    nota: 'tutti gli alloggi pubblici, su popolazione residente',
+    titolo: t('Alloggi pubblici ogni 1.000 abitanti'),
+    nota: t('tutti gli alloggi pubblici, su popolazione residente'),
     tipo: 'decimale',
-    nessuno: 'Nessun alloggio pubblico nel comune',
+    nessuno: t('Nessun alloggio pubblico nel comune'),
     zeroENessuno: true,
   },
 };
@@ -61,10 +62,10 @@ export function calcolaClassi(valori, tipo, k = 5) {
 
 export function etichettaClasse(tipo, da, a, ultima, max) {
   const f = (x) => formattaMetrica(tipo, x);
-  if (ultima) return da >= max - 1e-9 ? f(da) : `${f(da)} e oltre (fino a ${f(max)})`;
+  if (ultima) return da >= max - 1e-9 ? f(da) : t('{da} e oltre (fino a {max})', { da: f(da), max: f(max) });
   const fino = tipo === 'intero' ? a - 1 : a - passo(tipo);
   if (fino <= da + 1e-9) return f(da);
-  return tipo === 'intero' ? `da ${f(da)} a ${f(fino)}` : `da ${f(da)} a meno di ${f(a)}`;
+  return tipo === 'intero' ? t('da {da} a {a}', { da: f(da), a: f(fino) }) : t('da {da} a meno di {a}', { da: f(da), a: f(a) });
 }
 
 // A comune whose metric is withheld from the public: no value, and the metric named in its

@@ -12,6 +12,41 @@ import { stato } from './state.js';
 import { scriviUrl } from './url.js';
 import { $ } from './util.js';
 
+// The left panel's tabs (Livelli, Filtri, Totali): one panel shown at a time, so the filters
+// are one click away and never below the layers; arrows move between tabs (WAI-ARIA tabs).
+const SCHEDE = ['livelli', 'filtri', 'totali'];
+
+export function mostraSchedaPannello(nome) {
+  for (const s of SCHEDE) {
+    const tab = $(`#tab-${s}`);
+    const on = s === nome;
+    tab.setAttribute('aria-selected', String(on));
+    tab.tabIndex = on ? 0 : -1;
+    $(`#riquadro-${s}`).hidden = !on;
+  }
+}
+
+export function collegaSchede() {
+  const visibili = () => SCHEDE.filter((s) => !$(`#tab-${s}`).hidden);
+  for (const s of SCHEDE) {
+    const tab = $(`#tab-${s}`);
+    tab.addEventListener('click', () => mostraSchedaPannello(s));
+    tab.addEventListener('keydown', (e) => {
+      const v = visibili();
+      const i = v.indexOf(s);
+      let j = null;
+      if (e.key === 'ArrowRight') j = (i + 1) % v.length;
+      else if (e.key === 'ArrowLeft') j = (i - 1 + v.length) % v.length;
+      else if (e.key === 'Home') j = 0;
+      else if (e.key === 'End') j = v.length - 1;
+      if (j === null) return;
+      e.preventDefault();
+      mostraSchedaPannello(v[j]);
+      $(`#tab-${v[j]}`).focus();
+    });
+  }
+}
+
 export function collegaComandi() {
   $('#sel-colore').addEventListener('change', (e) => {
     stato.metrica = e.target.value;
@@ -48,15 +83,15 @@ export function collegaComandi() {
     aggiornaFiltroCandidate();
   });
   $('#cerca').addEventListener('input', (e) => {
-    const t = e.target.value;
-    mostraRisultati(t.trim().length >= 2 ? cerca(t) : [], '');
+    const q = e.target.value;
+    mostraRisultati(q.trim().length >= 2 ? cerca(q) : [], '');
   });
   $('#form-cerca').addEventListener('submit', (e) => {
     e.preventDefault();
-    const t = $('#cerca').value;
-    const r = cerca(t);
+    const q = $('#cerca').value;
+    const r = cerca(q);
     if (r.length) vaiA(r[0]);
-    else mostraRisultati([], t);
+    else mostraRisultati([], q);
   });
   const schedaVisibile = (on) => {
     document.body.classList.toggle('senza-scheda', !on);
@@ -78,7 +113,7 @@ export function collegaComandi() {
     if ($('#chk-catasto').checked || $('#chk-servizi').checked) aggiornaLegenda();
     scriviUrl();
   });
-  for (const l of ['alloggi', 'alloggi-privati', 'comuni-fill', 'privato-fill', 'offerti', 'aree-candidate-fill', 'aree-candidate-punti', 'aree-escluse-fill']) {
+  for (const l of ['alloggi', 'alloggi-privati', 'comuni-fill', 'confinanti-fill', 'privato-fill', 'offerti', 'aree-candidate-fill', 'aree-candidate-punti', 'aree-escluse-fill']) {
     if (!map.getLayer(l)) continue;
     map.on('mouseenter', l, () => { map.getCanvas().style.cursor = 'pointer'; });
     map.on('mouseleave', l, () => { map.getCanvas().style.cursor = ''; });

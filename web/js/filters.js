@@ -2,6 +2,7 @@
 import { conteggio, esc, mesi, numero } from './format.js';
 import { aggiornaLegenda } from './legend.js';
 import { centroApprossimato, map } from './map.js';
+import { t } from './i18n.js';
 import { FONTI, STATI } from './palette.js';
 import { stato } from './state.js';
 import { scriviUrl } from './url.js';
@@ -57,9 +58,10 @@ export function applicaFiltri() {
     return;
   }
   map.setFilter('alloggi', filtroAlloggi());
+  if (map.getLayer('alloggi-indirizzi')) map.setFilter('alloggi-indirizzi', filtroAlloggi());
   const n = stato.alloggi.features.filter((f) => f.geometry && passaFiltro(f.properties)).length;
   const tot = stato.alloggi.features.filter((f) => f.geometry).length;
-  $('#filtri-esito').textContent = n === tot ? `Tutti gli alloggi sono mostrati (${numero(tot)}).` : `Mostrati ${numero(n)} alloggi su ${numero(tot)}.`;
+  $('#filtri-esito').textContent = n === tot ? t('Tutti gli alloggi sono mostrati ({n}).', { n: numero(tot) }) : t('Mostrati {n} alloggi su {tot}.', { n: numero(n), tot: numero(tot) });
   aggiornaLegenda();
   scriviUrl();
 }
@@ -104,9 +106,9 @@ export function caricaCandidate() {
         const richieste = stato.fontiRichieste;
         stato.fontiCandidate = new Set(fonti.filter((x) => !richieste || richieste.has(x)));
         const box = $('#fonti-candidate');
-        box.innerHTML = `<span class="campo">Fonti</span>${fonti.map((x) => {
+        box.innerHTML = `<span class="campo">${esc(t('Fonti'))}</span>${fonti.map((x) => {
           const n = fc.features.filter((f) => f.properties.fonte === x).length;
-          const label = (fc.features.find((f) => f.properties.fonte === x) || {}).properties.fonte_label || FONTI[x] || x;
+          const label = FONTI[x] || (fc.features.find((f) => f.properties.fonte === x) || {}).properties.fonte_label || x;
           return `<label><input type="checkbox" value="${esc(x)}" ${stato.fontiCandidate.has(x) ? 'checked' : ''}> <span>${esc(label)} <span class="piccolo">(${n})</span></span></label>`;
         }).join('')}`;
         for (const c of box.querySelectorAll('input')) {
@@ -121,7 +123,7 @@ export function caricaCandidate() {
       .catch((err) => {
         console.error(err);
         caricamentoCandidate = null;
-        avviso('Impossibile caricare le aree candidate. Riprova più tardi.', 'errore');
+        avviso(t('Impossibile caricare le aree candidate. Riprova più tardi.'), 'errore');
       });
   }
   return caricamentoCandidate;
@@ -151,7 +153,7 @@ export function riempiScelte() {
     const o = document.createElement('option');
     o.value = f.properties.istat;
     const n = conteggio(f.properties, 'inutilizzati') ?? 0;
-    o.textContent = `${f.properties.nome} (${numero(n)} ${n === 1 ? 'inutilizzato' : 'inutilizzati'})`;
+    o.textContent = `${f.properties.nome} (${numero(n)} ${n === 1 ? t('inutilizzato') : t('inutilizzati')})`;
     selC.append(o);
   }
   $('#filtro-stati').insertAdjacentHTML('beforeend', STATI.map((s) => `<label><input type="checkbox" value="${s.id}" checked>

@@ -1,9 +1,13 @@
-// Italian numbers, dates and texts; esc() for every text that goes into HTML.
+// Numbers, dates and texts in the page's language (Italian unless English was chosen, i18n.js);
+// esc() for every text that goes into HTML.
+import { LOCALE, t } from './i18n.js';
 
-export const fmtIntero = new Intl.NumberFormat('it-IT', { maximumFractionDigits: 0 });
-export const fmtDecimale = new Intl.NumberFormat('it-IT', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
-export const fmtPercento = new Intl.NumberFormat('it-IT', { style: 'percent', maximumFractionDigits: 0 });
-export const fmtData = new Intl.DateTimeFormat('it-IT', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+// `useGrouping: 'always'`: Italian CLDR data leaves four-digit numbers ungrouped ("1143"); the
+// plan and the reports write "1.143", and so does the page.
+export const fmtIntero = new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 0, useGrouping: 'always' });
+export const fmtDecimale = new Intl.NumberFormat(LOCALE, { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: 'always' });
+export const fmtPercento = new Intl.NumberFormat(LOCALE, { style: 'percent', maximumFractionDigits: 0 });
+export const fmtData = new Intl.DateTimeFormat(LOCALE, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 
 export function esc(v) {
   return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
@@ -43,8 +47,7 @@ export function conteggio(p, key) {
 }
 
 // The note under a table or popup with withheld counts.
-export const NOTA_PROTETTI = '«&lt; 3»: meno di 3, dato non pubblicato; «n.p.»: non pubblicato, '
-  + 'perché permetterebbe di ricavare un conteggio inferiore a 3.';
+export const NOTA_PROTETTI = t('«&lt; 3»: meno di 3, dato non pubblicato; «n.p.»: non pubblicato, perché permetterebbe di ricavare un conteggio inferiore a 3.');
 
 // A value as a number for arithmetic: withheld marks and missing values count as 0.
 export function num(v) {
@@ -59,8 +62,8 @@ export function dataIt(iso) {
 
 export function mesi(n) {
   if (n === null || n === undefined) return null;
-  if (n === 0) return 'meno di un mese';
-  return n === 1 ? '1 mese' : `${fmtIntero.format(n)} mesi`;
+  if (n === 0) return t('meno di un mese');
+  return n === 1 ? t('1 mese') : t('{n} mesi', { n: fmtIntero.format(n) });
 }
 
 export function formattaMetrica(tipo, v) {
@@ -73,5 +76,5 @@ export function formattaMetrica(tipo, v) {
 
 // A value derived from counts (a rate, a mean): "non pubblicato" when withheld from the caller.
 export function metricaProtetta(p, key, tipo) {
-  return protetto(p, key) ? 'non pubblicato' : formattaMetrica(tipo, p ? p[key] : null);
+  return protetto(p, key) ? t('non pubblicato') : formattaMetrica(tipo, p ? p[key] : null);
 }

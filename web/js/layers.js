@@ -8,6 +8,7 @@ import { centroApprossimato, map, quandoFerma, SORGENTE, visibilita } from './ma
 import {
   COLORE_ESCLUSE, COLORE_OFFERTI, COLORE_VINCOLI, PGT_CLASSI, rgba, SOGLIE_PUNTEGGIO, VIRIDIS,
 } from './palette.js';
+import { t } from './i18n.js';
 import { stato } from './state.js';
 import { $ } from './util.js';
 
@@ -139,7 +140,9 @@ export function aggiungiLivelli() {
   map.setPaintProperty('vincoli-fill', 'fill-pattern', 'retino-vincoli');
   map.setPaintProperty('comuni-fill', 'fill-color', espressioneColoreComuni());
   const f = filtroAlloggi();
-  if (f && map.getLayer('alloggi')) map.setFilter('alloggi', f);
+  for (const l of ['alloggi', 'alloggi-indirizzi']) if (f && map.getLayer(l)) map.setFilter(l, f);
+  // The page's language in the map's own labels.
+  if (map.getLayer('fogli-etichette')) map.setLayoutProperty('fogli-etichette', 'text-field', ['concat', t('Foglio '), ['get', 'foglio']]);
 }
 
 // The first of these layers that the style has (a beforeId), or undefined (on top).
@@ -171,18 +174,34 @@ export function aggiornaPrivato() {
 
 // Map layers: checkbox → style layers (plus the update to run, if any).
 export const LIVELLI = {
-  alloggi: { chk: '#chk-alloggi', layers: ['alloggi'] },
+  alloggi: { chk: '#chk-alloggi', layers: ['alloggi', 'alloggi-indirizzi'] },
   offerti: { chk: '#chk-offerti', layers: ['offerti'] },
   privato: { chk: '#chk-privato', layers: ['privato-fill', 'privato-line'], dopo: () => aggiornaPrivato() },
   pgt: { chk: '#chk-pgt', layers: ['pgt-fill', 'pgt-line'], dopo: () => aggiornaPgt() },
   servizi: { chk: '#chk-servizi', layers: ['pgt-servizi-fill'] },
   vincoli: { chk: '#chk-vincoli', layers: ['vincoli-fill', 'vincoli-line'] },
-  catasto: { chk: '#chk-catasto', layers: ['fogli-line', 'particelle-line'] },
+  catasto: { chk: '#chk-catasto', layers: ['fogli-line', 'particelle-line', 'fogli-etichette', 'particelle-etichette'] },
   candidate: { chk: '#chk-candidate', layers: ['aree-candidate-fill', 'aree-candidate-line', 'aree-candidate-punti'], dopo: () => caricaCandidate() },
   escluse: { chk: '#chk-escluse', layers: ['aree-escluse-fill', 'aree-escluse-line'] },
   // Only in the office's style (individual private units offered).
   alloggiPrivati: { chk: '#chk-alloggi-privati', layers: ['alloggi-privati'] },
+  // Only when the project names a raster background.
+  sfondo: { chk: '#chk-sfondo', layers: ['sfondo-raster'] },
 };
+
+// Layers that cover the comuni with their own colours: while one is on, the comuni's colours
+// step back (lighter) so that both stay readable.
+const SOPRA_I_COMUNI = ['privato', 'pgt', 'servizi', 'candidate', 'escluse'];
+let opacitaComuni = null;
+
+function adattaOpacitaComuni() {
+  if (!map.getLayer('comuni-fill')) return;
+  if (opacitaComuni === null) opacitaComuni = map.getPaintProperty('comuni-fill', 'fill-opacity') ?? 0.85;
+  const coperti = SOPRA_I_COMUNI.some((n) => $(LIVELLI[n].chk).checked);
+  map.setPaintProperty('comuni-fill', 'fill-opacity', coperti
+    ? ['interpolate', ['linear'], ['zoom'], 10, 0.3, 14, 0.18, 16, 0.1]
+    : opacitaComuni);
+}
 
 export function applicaLivello(nome) {
   const l = LIVELLI[nome];
@@ -190,5 +209,6 @@ export function applicaLivello(nome) {
   visibilita(l.layers.filter((x) => map.getLayer(x)), on);
   if (nome === 'alloggi') $('#chk-solo-inutilizzati').disabled = !on || !map.getLayer('alloggi');
   if (nome === 'candidate') $('#filtri-candidate').classList.toggle('spento', !on);
+  if (SOPRA_I_COMUNI.includes(nome)) adattaOpacitaComuni();
   if (on && l.dopo) l.dopo();
 }

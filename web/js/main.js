@@ -2,15 +2,17 @@
 // estimates of the private stock; individual private units only for the office.
 // What the caller sees depends on the audience (/api/sessione, session.js): the public gets
 // counts per comune (small ones withheld, "< 3") and no individual units.
-// No external request: no basemap, no glyphs, no sprites. Texts are HTML.
+// No external request unless the project names a raster background: the label glyphs come
+// from the server (/fonts/...), no sprites. Texts are HTML, in Italian or English (i18n.js).
 //
 // Start-up: loads the data and the style (/style.json, which also carries the layer registry's
 // palettes, thresholds, labels and minimum zooms), then wires the modules.
 import { calcolaClassi, METRICHE, valoriMetrica } from './choropleth.js';
-import { collegaComandi } from './controls.js';
+import { collegaComandi, collegaSchede, mostraSchedaPannello } from './controls.js';
 import { applicaFiltri, filtriIniziali, filtroAlloggi, riempiScelte, sincronizzaComandi } from './filters.js';
 import { aggiungiLivelli, applicaLivello, LIVELLI } from './layers.js';
 import { caricaStile, map, paddingMappa, selezionaComune } from './map.js';
+import { collegaInterruttore, t, traduciPagina } from './i18n.js';
 import { leggiPalette, YLORRD } from './palette.js';
 import { mostraAmbito, mostraScheda } from './panel.js';
 import { impostaFormato, MODO_STAMPA } from './print.js';
@@ -29,19 +31,31 @@ function mostraAudience() {
   $('#riga-alloggi').hidden = !conAlloggi;
   $('#riga-solo-inutilizzati').hidden = !conAlloggi;
   $('#nota-pubblico').hidden = conAlloggi;
-  $('#riquadro-filtri').hidden = !conAlloggi;
+  // The filters are of the individual units: no tab for the public.
+  $('#tab-filtri').hidden = !conAlloggi;
+  if (!conAlloggi && $('#tab-filtri').getAttribute('aria-selected') === 'true') mostraSchedaPannello('livelli');
   $('#aiuto-alloggi').hidden = !conAlloggi;
   $('#aiuto-comuni').hidden = conAlloggi;
   if (!conAlloggi) {
-    $('#etichetta-cerca').textContent = 'Comune';
-    $('#cerca').placeholder = 'es. Clusone';
+    $('#etichetta-cerca').textContent = t('Comune o sub-ambito');
+    $('#cerca').placeholder = t('es. Clusone, Alto Serio');
   }
   $('#riga-alloggi-privati').hidden = !stato.conAlloggiPrivati;
 }
 
+// The legend starts closed where it would cover much of the map (a 1366×768 projector).
+function legendaIniziale() {
+  const leg = $('#legenda-mappa');
+  leg.open = window.innerWidth >= 1500 && window.innerHeight >= 860;
+}
+
 async function avvia() {
   const t0 = performance.now();
-  avviso('Caricamento dei dati…');
+  traduciPagina();
+  collegaInterruttore($('#btn-lingua'));
+  collegaSchede();
+  legendaIniziale();
+  avviso(t('Caricamento dei dati…'));
   if (MODO_STAMPA) {
     document.body.classList.add('modo-stampa');
     // Legend beside the map, not over it: on the printed page it must be read in full.
@@ -73,7 +87,7 @@ async function avvia() {
     leggiPalette(stile);
   } catch (err) {
     console.error(err);
-    avviso('Impossibile caricare i dati dell\'Ambito dal server. Ricarica la pagina; se il problema resta, segnalalo.', 'errore');
+    avviso(t('Impossibile caricare i dati dell\'Ambito dal server. Ricarica la pagina; se il problema resta, segnalalo.'), 'errore');
     document.body.dataset.loadError = String(err.message || err);
     return;
   }
@@ -81,6 +95,7 @@ async function avvia() {
   const haLivello = (id) => (stile.layers || []).some((l) => l.id === id);
   stato.conAlloggi = haLivello('alloggi');
   stato.conAlloggiPrivati = haLivello('alloggi-privati');
+  $('#riga-sfondo').hidden = !haLivello('sfondo-raster');
   if (!stato.conAlloggi) alloggi = VUOTA;
   mostraAudience();
   stato.filtri = filtriIniziali();
@@ -107,7 +122,6 @@ async function avvia() {
   aggiungiLivelli();
   collegaComandi();
   for (const nome of Object.keys(LIVELLI)) applicaLivello(nome);
-  if (map.getLayer('alloggi')) map.setFilter('alloggi', filtroAlloggi());
   applicaFiltri();
   if (u.vista) {
     map.jumpTo(u.vista);

@@ -2,6 +2,7 @@
 // selected comune, padding, layer visibility.
 import * as maplibregl from '../vendor/maplibre-gl.mjs';
 import { PMTiles, Protocol } from '../vendor/pmtiles.mjs';
+import { t } from './i18n.js';
 import { MODO_STAMPA } from './print.js';
 import { stato } from './state.js';
 import { avviso, getJson } from './util.js';
@@ -20,20 +21,23 @@ export const map = new maplibregl.Map({
   },
   center: [10.0, 45.9],
   zoom: 9,
-  attributionControl: { compact: true, customAttribution: 'abitare – dati dell\'Ambito' },
+  attributionControl: { compact: true },
   maxPitch: 0,
+  // Labels appear at once: no fade to wait for (the first view is ready sooner, and a
+  // projector gains nothing from the animation).
+  fadeDuration: 0,
   dragRotate: false,
   pitchWithRotate: false,
   touchPitch: false,
   locale: {
-    'NavigationControl.ZoomIn': 'Avvicina',
-    'NavigationControl.ZoomOut': 'Allontana',
-    'NavigationControl.ResetBearing': 'Orienta a nord',
+    'NavigationControl.ZoomIn': t('Avvicina'),
+    'NavigationControl.ZoomOut': t('Allontana'),
+    'NavigationControl.ResetBearing': t('Orienta a nord'),
     'ScaleControl.Meters': 'm',
     'ScaleControl.Kilometers': 'km',
-    'Popup.Close': 'Chiudi',
-    'Map.Title': 'Mappa',
-    'AttributionControl.ToggleAttribution': 'Mostra o nascondi le fonti',
+    'Popup.Close': t('Chiudi'),
+    'Map.Title': t('Mappa'),
+    'AttributionControl.ToggleAttribution': t('Mostra o nascondi le fonti'),
   },
 });
 map.touchZoomRotate.disableRotation();
@@ -46,13 +50,15 @@ map.on('error', (e) => {
   erroreMappa = e && e.error ? e.error : e;
   console.error('Errore della mappa:', erroreMappa);
   document.body.dataset.mapError = String((erroreMappa && erroreMappa.message) || erroreMappa);
-  avviso('Si è verificato un errore nel disegnare la mappa. Ricarica la pagina; se il problema resta, segnalalo.', 'errore');
+  avviso(t('Si è verificato un errore nel disegnare la mappa. Ricarica la pagina; se il problema resta, segnalalo.'), 'errore');
 });
 
 // The server's style; with ?pmtiles=URL the tiles come from a PMTiles archive (pmtiles://
 // protocol, read by byte ranges) instead of the server.
 export async function caricaStile() {
   const stile = await getJson('style.json');
+  // The sources' attributions in the page's language.
+  for (const src of Object.values(stile.sources || {})) if (src.attribution) src.attribution = t(src.attribution);
   const archivio = new URLSearchParams(window.location.search).get('pmtiles');
   if (archivio) {
     const url = new URL(archivio, window.location.href).href;
@@ -70,12 +76,15 @@ export async function caricaStile() {
   return stile;
 }
 
+// Outlines the comune `istat` (or the comuni of a list, a sub-ambito; null: none).
 export function selezionaComune(istat) {
-  if (stato.comuneSelezionato !== null) {
-    map.setFeatureState({ source: SORGENTE, sourceLayer: 'comuni', id: stato.comuneSelezionato }, { selezionato: false });
+  for (const id of stato.comuniSelezionati) {
+    map.setFeatureState({ source: SORGENTE, sourceLayer: 'comuni', id }, { selezionato: false });
   }
-  stato.comuneSelezionato = istat;
-  if (istat !== null) map.setFeatureState({ source: SORGENTE, sourceLayer: 'comuni', id: istat }, { selezionato: true });
+  const ids = istat === null || istat === undefined ? [] : [].concat(istat);
+  stato.comuniSelezionati = ids;
+  stato.comuneSelezionato = ids.length === 1 ? ids[0] : null;
+  for (const id of ids) map.setFeatureState({ source: SORGENTE, sourceLayer: 'comuni', id }, { selezionato: true });
 }
 
 // Padding so that the legend does not hide the Ambito.

@@ -5,6 +5,9 @@
 //   metadata["abitare:fonti_candidate"] = labels of the candidate areas' sources
 // So the map, the legend, the popups, the report and the QGIS styles share one set of colours.
 // The values are set by leggiPalette(stile), called at start-up before anything is drawn.
+// Labels are shown in the page's language (i18n.js: the English dictionary by layer, column
+// and value).
+import { registro, t } from './i18n.js';
 
 // States of the public units, from the least to the most urgent: { id, label, colore }.
 // Empty for the public, whose style carries no layer of individual units.
@@ -66,7 +69,7 @@ export function leggiPalette(stile) {
   // Layers the caller may not see are not in the metadata (the public: no individual units).
   if (livelli.alloggi_pubblici) {
     const alloggi = palette('alloggi_pubblici', 'categorie');
-    STATI = alloggi.classes.map((c) => ({ id: c.value, label: c.label, colore: c.colour }));
+    STATI = alloggi.classes.map((c) => ({ id: c.value, label: registro('alloggi_pubblici', alloggi.property, c.value, c.label), colore: c.colour }));
     COLORE_STATO_IGNOTO = alloggi.other;
   } else {
     STATI = [];
@@ -75,7 +78,7 @@ export function leggiPalette(stile) {
   STATO_PER_ID = Object.fromEntries(STATI.map((s) => [s.id, s]));
   if (livelli.alloggi_privati) {
     const privati = palette('alloggi_privati', 'categorie');
-    STATI_PRIVATI = privati.classes.map((c) => ({ id: c.value, label: c.label, colore: c.colour }));
+    STATI_PRIVATI = privati.classes.map((c) => ({ id: c.value, label: registro('alloggi_privati', privati.property, c.value, c.label), colore: c.colour }));
     COLORE_PRIVATI_IGNOTO = privati.other;
   } else {
     STATI_PRIVATI = [];
@@ -85,14 +88,14 @@ export function leggiPalette(stile) {
   const comuni = palette('comuni', 'quantili');
   YLORRD = comuni.colours;
   GRIGIO_NESSUNO = comuni.none;
-  NESSUN_INUTILIZZATO = comuni.none_label;
+  NESSUN_INUTILIZZATO = t(comuni.none_label);
 
   const privato = palette('stock_privato', 'soglie');
   PURPLES = privato.colours;
   SOGLIE_PRIVATO = privato.thresholds;
 
   const pgt = palette('pgt_zone', 'categorie');
-  PGT_CLASSI = Object.fromEntries(pgt.classes.map((c) => [c.value, { label: c.label, colore: c.colour }]));
+  PGT_CLASSI = Object.fromEntries(pgt.classes.map((c) => [c.value, { label: registro('pgt_zone', pgt.property, c.value, c.label), colore: c.colour }]));
   PGT_ALTRO = pgt.other;
 
   const candidate = palette('aree_candidate', 'soglie');
@@ -108,7 +111,7 @@ export function leggiPalette(stile) {
   const pagina = meta['abitare:palettes'];
   if (!pagina || !pagina.privati_offerti) throw errore('manca metadata["abitare:palettes"].privati_offerti');
   COLORE_OFFERTI = pagina.privati_offerti;
-  FONTI = meta['abitare:fonti_candidate'] || {};
+  FONTI = Object.fromEntries(Object.entries(meta['abitare:fonti_candidate'] || {}).map(([k, v]) => [k, registro('aree_candidate', 'fonte', k, v)]));
 }
 
 // "#rrggbb" with an alpha, for the hatches drawn on canvas: rgba(r, g, b, a).

@@ -4,6 +4,7 @@ import * as maplibregl from '../vendor/maplibre-gl.mjs';
 import {
   NOTA_PROTETTI, conteggio, dataIt, esc, fmtDecimale, fmtIntero, fmtPercento, metricaProtetta, mesi, num, numero, protetto,
 } from './format.js';
+import { LOCALE, t } from './i18n.js';
 import { cerchio } from './legend.js';
 import { map, selezionaComune } from './map.js';
 import {
@@ -15,11 +16,13 @@ import { $ } from './util.js';
 
 // Service types, as the reader of the popup sees them.
 const SERVIZI = {
-  SAP: 'Alloggio SAP – servizio abitativo pubblico (canone sociale)',
-  SAS: 'Alloggio SAS – servizio abitativo sociale (canone moderato)',
-  SAT: 'Alloggio SAT – servizio abitativo transitorio',
-  altro: 'Alloggio per altro uso residenziale',
+  SAP: t('Alloggio SAP – servizio abitativo pubblico (canone sociale)'),
+  SAS: t('Alloggio SAS – servizio abitativo sociale (canone moderato)'),
+  SAT: t('Alloggio SAT – servizio abitativo transitorio'),
+  altro: t('Alloggio per altro uso residenziale'),
 };
+// A term and its value in the page's language (dt/dd of the popups).
+const voce = ([k, v]) => `<dt>${esc(t(k))}</dt><dd>${esc(v)}</dd>`;
 
 export function chiudiPopup() {
   if (stato.popup) stato.popup.remove();
@@ -49,7 +52,8 @@ export function apriPopup(lngLat, html, classe) {
   });
   stato.popup.on('close', () => {
     if (stato.popup && !stato.popup.isOpen()) stato.popup = null;
-    selezionaComune(null);
+    // The outline stays on the comune the panel shows.
+    selezionaComune(stato.schedaIstat || null);
   });
 }
 
@@ -67,30 +71,30 @@ const FLAG_PIANO = [
 function descriviAlloggio(p) {
   const s = STATO_PER_ID[p.stato];
   const colore = s ? s.colore : COLORE_STATO_IGNOTO;
-  const etichettaStato = p.stato_label || (s ? s.label : p.stato);
+  const etichettaStato = s ? s.label : (p.stato_label || p.stato);
   const righe = [];
   righe.push(`<div class="alloggio-stato"><span class="punto" style="background:${colore}" aria-hidden="true"></span><strong>${esc(etichettaStato)}</strong></div>`);
   if (p.inutilizzato) {
     const dal = dataIt(p.sfitto_dal);
     const m = mesi(p.mesi_sfitto);
-    if (dal && m) righe.push(`<div>Vuoto dal ${esc(dal)} (da ${esc(m)})</div>`);
-    else if (dal) righe.push(`<div>Vuoto dal ${esc(dal)}</div>`);
-    else if (m) righe.push(`<div>Vuoto da ${esc(m)}</div>`);
-    else righe.push('<div>Data di inizio dello sfitto non indicata</div>');
+    if (dal && m) righe.push(`<div>${esc(t('Vuoto dal {dal} (da {m})', { dal, m }))}</div>`);
+    else if (dal) righe.push(`<div>${esc(t('Vuoto dal {dal}', { dal }))}</div>`);
+    else if (m) righe.push(`<div>${esc(t('Vuoto da {m}', { m }))}</div>`);
+    else righe.push(`<div>${esc(t('Data di inizio dello sfitto non indicata'))}</div>`);
   }
   const dati = [];
-  dati.push(['Tipo', SERVIZI[p.servizio] || p.servizio_label || (p.servizio ? `Servizio ${p.servizio}` : 'Non indicato')]);
-  dati.push(['Proprietario', p.ente_proprietario || 'Non indicato']);
+  dati.push(['Tipo', SERVIZI[p.servizio] || p.servizio_label || (p.servizio ? `${t('Servizio')} ${p.servizio}` : t('Non indicato'))]);
+  dati.push(['Proprietario', p.ente_proprietario || t('Non indicato')]);
   if (p.indirizzo) dati.push(['Indirizzo', p.comune ? `${p.indirizzo}, ${p.comune}` : p.indirizzo]);
-  dati.push(['Catasto', p.riferimento_catastale || 'Riferimento non indicato']);
+  dati.push(['Catasto', p.riferimento_catastale || t('Riferimento non indicato')]);
   if (p.categoria_catastale) dati.push(['Categoria', p.categoria_catastale]);
   if (p.superficie_mq !== null && p.superficie_mq !== undefined) dati.push(['Superficie', `${fmtIntero.format(p.superficie_mq)} m²`]);
   if (p.codice_unita) dati.push(['Codice', p.codice_unita]);
-  if (p.localizzazione === 'particella') dati.push(['Posizione', 'al centro della particella catastale']);
-  else if (p.localizzazione === 'coordinate') dati.push(['Posizione', 'dalle coordinate dell\'inventario']);
-  righe.push(`<dl class="scheda">${dati.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`);
-  const piano = FLAG_PIANO.filter(([k]) => p[k] === true).map(([, t]) => t);
-  if (piano.length) righe.push(`<ul class="flag-piano" aria-label="Nel Piano annuale">${piano.map((t) => `<li>${esc(t)}</li>`).join('')}</ul>`);
+  if (p.localizzazione === 'particella') dati.push(['Posizione', t('al centro della particella catastale')]);
+  else if (p.localizzazione === 'coordinate') dati.push(['Posizione', t('dalle coordinate dell\'inventario')]);
+  righe.push(`<dl class="scheda">${dati.map(voce).join('')}</dl>`);
+  const piano = FLAG_PIANO.filter(([k]) => p[k] === true).map(([, testo]) => t(testo));
+  if (piano.length) righe.push(`<ul class="flag-piano" aria-label="${esc(t('Nel Piano annuale'))}">${piano.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>`);
   return `<li class="alloggio" style="border-left-color:${colore}">${righe.join('')}</li>`;
 }
 
@@ -108,8 +112,8 @@ export function popupAlloggi(coord) {
   const inut = elenco.filter((p) => p.inutilizzato).length;
   const primo = elenco[0] || {};
   const luogo = [primo.indirizzo, primo.comune].filter(Boolean).join(', ');
-  const titolo = n === 1 ? '1 alloggio pubblico in questo punto' : `${n} alloggi pubblici in questo edificio`;
-  const sintesi = n > 1 ? `<p class="piccolo">${inut === 0 ? 'Tutti occupati.' : `${inut} ${inut === 1 ? 'inutilizzato' : 'inutilizzati'} su ${n}.`}</p>` : '';
+  const titolo = n === 1 ? t('1 alloggio pubblico in questo punto') : t('{n} alloggi pubblici in questo edificio', { n });
+  const sintesi = n > 1 ? `<p class="piccolo">${esc(inut === 0 ? t('Tutti occupati.') : t(inut === 1 ? '{n} inutilizzato su {tot}.' : '{n} inutilizzati su {tot}.', { n: inut, tot: n }))}</p>` : '';
   return `<h3>${esc(titolo)}</h3>${luogo ? `<p class="luogo">${esc(luogo)}</p>` : ''}${sintesi}
     <ul class="elenco-alloggi">${elenco.map(descriviAlloggio).join('')}</ul>`;
 }
@@ -129,30 +133,30 @@ export function popupComune(p) {
   righe.push(['Alloggi pubblici', numero(tot)]);
   if (p.alloggi_sap !== undefined || protetto(p, 'alloggi_sap')) righe.push(['di cui SAP', numero(c('alloggi_sap'))]);
   righe.push(['Occupati', numero(c('occupati'))]);
-  const corpo = `<dl class="scheda">${righe.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
+  const corpo = `<dl class="scheda">${righe.map(voce).join('')}</dl>`;
   let inut = '';
   if (typeof tot === 'string' || tot > 0) {
-    const tasso = typeof p.tasso_inutilizzo === 'number' ? ` (${fmtPercento.format(p.tasso_inutilizzo)} del totale)` : '';
-    inut = `<p class="evidenza"><strong>${esc(numero(inutilizzati))}</strong> ${inutilizzati === 1 ? 'alloggio inutilizzato' : 'alloggi inutilizzati'}${tasso}</p>
+    const tasso = typeof p.tasso_inutilizzo === 'number' ? ` ${t('({q} del totale)', { q: fmtPercento.format(p.tasso_inutilizzo) })}` : '';
+    inut = `<p class="evidenza"><strong>${esc(numero(inutilizzati))}</strong> ${esc(inutilizzati === 1 ? t('alloggio inutilizzato') : t('alloggi inutilizzati'))}${esc(tasso)}</p>
       <ul class="motivi">
-        <li>${simboloStato('libero')}liberi: ${esc(numero(c('liberi')))}</li>
-        <li>${simboloStato('sfitto_carenze_manutentive')}sfitti per carenze manutentive: ${esc(numero(c('sfitto_carenze_manutentive')))}</li>
-        <li>${simboloStato('sfitto_ristrutturazione')}sfitti per ristrutturazione: ${esc(numero(c('sfitto_ristrutturazione')))}</li>
+        <li>${simboloStato('libero')}${esc(t('liberi'))}: ${esc(numero(c('liberi')))}</li>
+        <li>${simboloStato('sfitto_carenze_manutentive')}${esc(t('sfitti per carenze manutentive'))}: ${esc(numero(c('sfitto_carenze_manutentive')))}</li>
+        <li>${simboloStato('sfitto_ristrutturazione')}${esc(t('sfitti per ristrutturazione'))}: ${esc(numero(c('sfitto_ristrutturazione')))}</li>
       </ul>`;
     const extra = [];
     const oltre24 = c('sfitti_oltre_24_mesi');
-    if (typeof oltre24 === 'string' || oltre24) extra.push(`<li>vuoti da più di 2 anni: <strong>${esc(numero(oltre24))}</strong></li>`);
-    if (typeof p.mesi_sfitto_medi === 'number') extra.push(`<li>in media vuoti da ${esc(mesi(Math.round(p.mesi_sfitto_medi)))}</li>`);
+    if (typeof oltre24 === 'string' || oltre24) extra.push(`<li>${esc(t('vuoti da più di 2 anni'))}: <strong>${esc(numero(oltre24))}</strong></li>`);
+    if (typeof p.mesi_sfitto_medi === 'number') extra.push(`<li>${esc(t('in media vuoti da {m}', { m: mesi(Math.round(p.mesi_sfitto_medi)) }))}</li>`);
     if (typeof p.quota_inutilizzati_ambito === 'number' && num(p.inutilizzati) > 0) {
-      extra.push(`<li>${fmtPercento.format(p.quota_inutilizzati_ambito)} degli alloggi inutilizzati dell'Ambito</li>`);
+      extra.push(`<li>${esc(t('{q} degli alloggi inutilizzati dell\'Ambito', { q: fmtPercento.format(p.quota_inutilizzati_ambito) }))}</li>`);
     }
     if (extra.length) inut += `<ul class="motivi">${extra.join('')}</ul>`;
   } else {
-    inut = '<p>Nessun alloggio pubblico registrato in questo comune.</p>';
+    inut = `<p>${esc(t('Nessun alloggio pubblico registrato in questo comune.'))}</p>`;
   }
   const per1000 = `<dl class="scheda">
-      <dt>Alloggi ogni 1.000 ab.</dt><dd>${esc(metricaProtetta(p, 'alloggi_per_1000_ab', 'decimale'))}</dd>
-      <dt>Inutilizzati ogni 1.000 ab.</dt><dd>${esc(metricaProtetta(p, 'inutilizzati_per_1000_ab', 'decimale'))}</dd>
+      <dt>${esc(t('Alloggi ogni 1.000 ab.'))}</dt><dd>${esc(metricaProtetta(p, 'alloggi_per_1000_ab', 'decimale'))}</dd>
+      <dt>${esc(t('Inutilizzati ogni 1.000 ab.'))}</dt><dd>${esc(metricaProtetta(p, 'inutilizzati_per_1000_ab', 'decimale'))}</dd>
     </dl>`;
   let priv = '';
   const offerti = c('privati_offerti') ?? 0;
@@ -160,31 +164,31 @@ export function popupComune(p) {
     const r = [];
     if (num(p.abitazioni_stimate) > 0) {
       const q = typeof p.quota_non_occupate === 'number' ? ` (${fmtPercento.format(p.quota_non_occupate)})` : '';
-      r.push(['Abitazioni non occupate (stima)', `${numero(c('abitazioni_non_occupate_stimate'))} su ${numero(p.abitazioni_stimate)}${q}`]);
+      r.push(['Abitazioni non occupate (stima)', `${t('{n} su {tot}', { n: numero(c('abitazioni_non_occupate_stimate')), tot: numero(p.abitazioni_stimate) })}${q}`]);
     }
     r.push(['Offerte allo sportello', numero(offerti)]);
     r.push(['locate a canone concordato', numero(c('privati_locati_concordato') ?? 0)]);
     r.push(['ritirate', numero(c('privati_ritirati') ?? 0)]);
-    priv = `<h4>Patrimonio privato</h4><dl class="scheda">${r.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
+    priv = `<h4>${esc(t('Patrimonio privato'))}</h4><dl class="scheda">${r.map(voce).join('')}</dl>`;
   }
   const nota = p.valori_protetti
     ? `<p class="piccolo nota-protetti">${NOTA_PROTETTI}</p>`
     : '';
-  const sub = p.sub_ambito ? `<p class="piccolo">Sub-ambito ${esc(p.sub_ambito)} · ISTAT ${esc(p.istat)}</p>` : `<p class="piccolo">ISTAT ${esc(p.istat)}</p>`;
+  const sub = p.sub_ambito ? `<p class="piccolo">${esc(t('Sub-ambito'))} ${esc(p.sub_ambito)} · ISTAT ${esc(p.istat)}</p>` : `<p class="piccolo">ISTAT ${esc(p.istat)}</p>`;
   return `<h3>${esc(p.nome)}</h3>${sub}${corpo}${inut}${per1000}${priv}${nota}`;
 }
 
 export function popupPrivato(p) {
-  const q = protetto(p, 'quota_non_occupate') ? 'non pubblicato'
+  const q = protetto(p, 'quota_non_occupate') ? t('non pubblicato')
     : (typeof p.quota_non_occupate === 'number' ? fmtPercento.format(p.quota_non_occupate) : '–');
-  return `<h3>Abitazioni private non occupate (stima)</h3>
-    <p class="luogo">${esc(p.comune || 'Comune non attribuito')}${p.codice ? ` · area ${esc(p.codice)}` : ''}</p>
+  return `<h3>${esc(t('Abitazioni private non occupate (stima)'))}</h3>
+    <p class="luogo">${esc(p.comune || t('Comune non attribuito'))}${p.codice ? ` · ${esc(t('area'))} ${esc(p.codice)}` : ''}</p>
     <dl class="scheda">
-      <dt>Abitazioni</dt><dd>${esc(numero(conteggio(p, 'abitazioni_totali')))}</dd>
-      <dt>Non occupate</dt><dd>${esc(numero(conteggio(p, 'abitazioni_non_occupate')))}</dd>
-      <dt>Quota non occupate</dt><dd>${esc(q)}</dd>
+      ${voce(['Abitazioni', numero(conteggio(p, 'abitazioni_totali'))])}
+      ${voce(['Non occupate', numero(conteggio(p, 'abitazioni_non_occupate'))])}
+      ${voce(['Quota non occupate', q])}
     </dl>
-    <p class="piccolo">Stima per area: nessun dato su singoli alloggi o proprietari.</p>`;
+    <p class="piccolo">${esc(t('Stima per area: nessun dato su singoli alloggi o proprietari.'))}</p>`;
 }
 
 export function popupCandidata(p) {
@@ -192,50 +196,50 @@ export function popupCandidata(p) {
   const punti = String(p.punteggio_dettaglio || '').split('; ').filter(Boolean);
   const escl = String(p.esclusioni || '').split('; ').filter(Boolean);
   const dati = [
-    ['Comune', p.comune || 'non attribuito'],
-    ['Fonte', p.fonte_label || FONTI[p.fonte] || p.fonte || ''],
+    ['Comune', p.comune || t('non attribuito')],
+    ['Fonte', FONTI[p.fonte] || p.fonte_label || p.fonte || ''],
     ['Superficie utile', p.area_ha !== undefined && p.area_ha !== null ? `${fmtDecimale.format(p.area_ha)} ha` : '–'],
     ['Alloggi stimati', numero(p.alloggi_stimati)],
-    ['Punteggio', p.punteggio !== undefined && p.punteggio !== null ? `${fmtDecimale.format(p.punteggio)} su 100` : '–'],
+    ['Punteggio', p.punteggio !== undefined && p.punteggio !== null ? t('{n} su 100', { n: fmtDecimale.format(p.punteggio) }) : '–'],
   ];
-  return `<h3>Area candidata per l'edilizia sociale</h3>
+  return `<h3>${esc(t('Area candidata per l\'edilizia sociale'))}</h3>
     ${p.denominazione ? `<p class="luogo">${esc(p.denominazione)}</p>` : ''}
-    <dl class="scheda">${dati.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
-    ${punti.length ? `<h4>Perché ha questo punteggio</h4><ul class="elenco-punti">${punti.map((m) => `<li>${esc(m)}</li>`).join('')}</ul>` : ''}
-    ${motivi.length ? `<h4>Motivi</h4><ul class="elenco-punti">${motivi.map((m) => `<li>${esc(m)}</li>`).join('')}</ul>` : ''}
-    ${escl.length ? `<h4>Parti escluse</h4><ul class="elenco-punti">${escl.map((m) => `<li>${esc(m)}</li>`).join('')}</ul>` : '<p class="piccolo">Nessuna parte esclusa.</p>'}`;
+    <dl class="scheda">${dati.map(voce).join('')}</dl>
+    ${punti.length ? `<h4>${esc(t('Perché ha questo punteggio'))}</h4><ul class="elenco-punti">${punti.map((m) => `<li>${esc(m)}</li>`).join('')}</ul>` : ''}
+    ${motivi.length ? `<h4>${esc(t('Motivi'))}</h4><ul class="elenco-punti">${motivi.map((m) => `<li>${esc(m)}</li>`).join('')}</ul>` : ''}
+    ${escl.length ? `<h4>${esc(t('Parti escluse'))}</h4><ul class="elenco-punti">${escl.map((m) => `<li>${esc(m)}</li>`).join('')}</ul>` : `<p class="piccolo">${esc(t('Nessuna parte esclusa.'))}</p>`}`;
 }
 
 export function popupEsclusa(p) {
   const escl = String(p.esclusioni || '').split('; ').filter(Boolean);
-  return `<h3>Area esclusa</h3>
+  return `<h3>${esc(t('Area esclusa'))}</h3>
     ${p.denominazione ? `<p class="luogo">${esc(p.denominazione)}</p>` : ''}
     <dl class="scheda">
-      <dt>Comune</dt><dd>${esc(p.comune || 'non attribuito')}</dd>
-      <dt>Fonte</dt><dd>${esc(p.fonte_label || FONTI[p.fonte] || p.fonte || '')}</dd>
-      <dt>Superficie</dt><dd>${p.area_ha !== undefined && p.area_ha !== null ? `${esc(fmtDecimale.format(p.area_ha))} ha` : '–'}</dd>
+      ${voce(['Comune', p.comune || t('non attribuito')])}
+      ${voce(['Fonte', FONTI[p.fonte] || p.fonte_label || p.fonte || ''])}
+      ${voce(['Superficie', p.area_ha !== undefined && p.area_ha !== null ? `${fmtDecimale.format(p.area_ha)} ha` : '–'])}
     </dl>
-    <h4>Perché è esclusa</h4><p>${esc(p.motivo || 'motivo non indicato')}</p>
+    <h4>${esc(t('Perché è esclusa'))}</h4><p>${esc(p.motivo || t('motivo non indicato'))}</p>
     ${escl.length ? `<ul class="elenco-punti">${escl.map((m) => `<li>${esc(m)}</li>`).join('')}</ul>` : ''}`;
 }
 
 export function popupOfferti(p) {
-  return `<h3>Alloggi privati offerti – ${esc(p.nome)}</h3>
+  return `<h3>${esc(t('Alloggi privati offerti'))} – ${esc(p.nome)}</h3>
     <dl class="scheda">
-      <dt>Offerti allo sportello</dt><dd>${esc(numero(p.privati_offerti))}</dd>
-      <dt>locati a canone concordato</dt><dd>${esc(numero(p.privati_locati_concordato))}</dd>
-      <dt>ancora in offerta</dt><dd>${esc(numero(p.privati_in_offerta))}</dd>
+      ${voce(['Offerti allo sportello', numero(p.privati_offerti)])}
+      ${voce(['locati a canone concordato', numero(p.privati_locati_concordato)])}
+      ${voce(['ancora in offerta', numero(p.privati_in_offerta)])}
     </dl>
-    <p class="piccolo">Numeri aggregati per comune: nessun dato dei proprietari.</p>`;
+    <p class="piccolo">${esc(t('Numeri aggregati per comune: nessun dato dei proprietari.'))}</p>`;
 }
 
 // One private unit offered at the desk (only the office sees them): from the tile's properties.
 export function popupAlloggioPrivato(p) {
   const s = STATI_PRIVATI.find((x) => x.id === p.stato);
   const colore = s ? s.colore : COLORE_PRIVATI_IGNOTO;
-  const etichetta = p.stato_label || (s ? s.label : p.stato) || 'Stato non indicato';
+  const etichetta = (s ? s.label : p.stato_label || p.stato) || t('Stato non indicato');
   const canone = typeof p.canone_mensile === 'number'
-    ? `${new Intl.NumberFormat('it-IT', { style: 'currency', currency: 'EUR', maximumFractionDigits: 0 }).format(p.canone_mensile)} al mese`
+    ? t('{euro} al mese', { euro: new Intl.NumberFormat(LOCALE, { style: 'currency', currency: 'EUR', maximumFractionDigits: 0 }).format(p.canone_mensile) })
     : null;
   const dati = [
     ['Codice', p.codice],
@@ -249,10 +253,10 @@ export function popupAlloggioPrivato(p) {
     ['Catasto', p.riferimento_catastale],
     ['Categoria', p.categoria_catastale],
   ].filter(([, v]) => v !== null && v !== undefined && v !== '');
-  return `<h3>Alloggio privato offerto allo sportello</h3>
+  return `<h3>${esc(t('Alloggio privato offerto allo sportello'))}</h3>
     <div class="alloggio-stato"><span class="punto" style="background:${colore}" aria-hidden="true"></span><strong>${esc(etichetta)}</strong></div>
-    <dl class="scheda">${dati.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
-    <p class="piccolo">Dato riservato all'ufficio dell'Ambito: nessun nome di proprietario è conservato.</p>`;
+    <dl class="scheda">${dati.map(voce).join('')}</dl>
+    <p class="piccolo">${esc(t('Dato riservato all\'ufficio dell\'Ambito: nessun nome di proprietario è conservato.'))}</p>`;
 }
 
 export function mostraComune(feature, lngLat) {
@@ -262,6 +266,21 @@ export function mostraComune(feature, lngLat) {
   mostraScheda(p.istat);
 }
 
+// The panel follows the last click: the comune of what was clicked (outlined on the map),
+// the Ambito when it lies in no comune of the Ambito.
+function segui(istat) {
+  const noto = istat && stato.comuni.features.some((f) => f.properties.istat === istat);
+  selezionaComune(noto ? istat : null);
+  mostraScheda(noto ? istat : null);
+}
+
+// A feature's comune: its comune_istat, or the comune of the Ambito under the point.
+function comuneDi(props, punto) {
+  if (props && props.comune_istat) return props.comune_istat;
+  if (props && props.istat) return props.istat;
+  const c = map.queryRenderedFeatures(punto, { layers: ['comuni-fill'] });
+  return c.length ? c[0].properties.istat : null;
+}
 
 export function gestisciClick(e) {
   const r = 6;
@@ -278,23 +297,23 @@ export function gestisciClick(e) {
       if (d < dmin) { dmin = d; migliore = f; }
     }
     const coord = stato.puntoPerAlloggio.get(String(migliore.properties.id)) || migliore.geometry.coordinates;
-    selezionaComune(null);
     apriPopup(coord, popupAlloggi(coord), 'popup-alloggi');
+    segui(comuneDi(migliore.properties, e.point));
     return;
   }
   if (map.getLayer('alloggi-privati') && map.getLayoutProperty('alloggi-privati', 'visibility') !== 'none') {
     const ap = map.queryRenderedFeatures(area, { layers: ['alloggi-privati'] });
     if (ap.length) {
-      selezionaComune(null);
       apriPopup(ap[0].geometry.coordinates, popupAlloggioPrivato(ap[0].properties), 'popup-alloggio-privato');
+      segui(comuneDi(ap[0].properties, e.point));
       return;
     }
   }
   if ($('#chk-offerti').checked) {
     const o = map.queryRenderedFeatures(area, { layers: ['offerti'] });
     if (o.length) {
-      selezionaComune(null);
       apriPopup(o[0].geometry.coordinates, popupOfferti(o[0].properties), 'popup-offerti');
+      segui(o[0].properties.istat);
       return;
     }
   }
@@ -302,24 +321,24 @@ export function gestisciClick(e) {
     const c = map.queryRenderedFeatures(area, { layers: ['aree-candidate-punti'].filter((l) => map.getLayer(l)) })
       .concat(map.queryRenderedFeatures(e.point, { layers: ['aree-candidate-fill'] }));
     if (c.length) {
-      selezionaComune(null);
       apriPopup(e.lngLat, popupCandidata(c[0].properties), 'popup-candidata');
+      segui(comuneDi(c[0].properties, e.point));
       return;
     }
   }
   if (stato.esclusePresenti && $('#chk-escluse').checked && map.getLayer('aree-escluse-fill')) {
     const x = map.queryRenderedFeatures(e.point, { layers: ['aree-escluse-fill'] });
     if (x.length) {
-      selezionaComune(null);
       apriPopup(e.lngLat, popupEsclusa(x[0].properties), 'popup-esclusa');
+      segui(comuneDi(x[0].properties, e.point));
       return;
     }
   }
   if ($('#chk-privato').checked) {
     const aree = map.queryRenderedFeatures(e.point, { layers: ['privato-fill'] });
     if (aree.length) {
-      selezionaComune(null);
       apriPopup(e.lngLat, popupPrivato(aree[0].properties), 'popup-privato');
+      segui(comuneDi(aree[0].properties, e.point));
       return;
     }
   }
@@ -333,18 +352,24 @@ export function gestisciClick(e) {
     // Constraints, parcels and PGT zones: a short note, with the comune.
     const righe = altri.slice(0, 6).map(([tipo, f]) => {
       const p = f.properties;
-      if (tipo === 'vincolo') return `<li><strong>Vincolo:</strong> ${esc(p.nome || p.codice || 'senza nome')}</li>`;
-      if (tipo === 'particella') return `<li><strong>Particella:</strong> ${esc(p.riferimento || `Foglio ${p.foglio}, particella ${p.particella}`)}</li>`;
-      return `<li><strong>PGT:</strong> ${esc(p.classe_label || (PGT_CLASSI[p.classe] || {}).label || p.classe || '')}${p.legenda ? ` – ${esc(p.legenda)}` : ''}</li>`;
+      if (tipo === 'vincolo') return `<li><strong>${esc(t('Vincolo'))}:</strong> ${esc(p.nome || p.codice || t('senza nome'))}</li>`;
+      if (tipo === 'particella') return `<li><strong>${esc(t('Particella'))}:</strong> ${esc(p.riferimento || t('Foglio {f}, particella {p}', { f: p.foglio, p: p.particella }))}</li>`;
+      return `<li><strong>PGT:</strong> ${esc((PGT_CLASSI[p.classe] || {}).label || p.classe_label || p.classe || '')}${p.legenda ? ` – ${esc(p.legenda)}` : ''}</li>`;
     });
-    apriPopup(e.lngLat, `${popupComune(comuni[0].properties)}<h4>In questo punto</h4><ul class="motivi">${righe.join('')}</ul>`, 'popup-comune');
-    selezionaComune(comuni[0].properties.istat);
-    mostraScheda(comuni[0].properties.istat);
+    apriPopup(e.lngLat, `${popupComune(comuni[0].properties)}<h4>${esc(t('In questo punto'))}</h4><ul class="motivi">${righe.join('')}</ul>`, 'popup-comune');
+    segui(comuni[0].properties.istat);
     return;
   }
   if (comuni.length) {
     mostraComune(comuni[0], e.lngLat);
     return;
   }
+  // Outside the Ambito's comuni (a neighbour, the empty map): back to the Ambito.
   chiudiPopup();
+  const vicino = map.getLayer('confinanti-fill') ? map.queryRenderedFeatures(e.point, { layers: ['confinanti-fill'] }) : [];
+  if (vicino.length) {
+    const n = vicino[0].properties.name;
+    apriPopup(e.lngLat, `<h3>${esc(n)}</h3><p class="piccolo">${esc(t('Comune confinante, fuori dall\'Ambito.'))}</p>`, 'popup-confinante');
+  }
+  segui(null);
 }

@@ -1,6 +1,7 @@
 // Print view (?stampa=A4|A3): the same map, layers and filters (from the URL), laid out on one
 // landscape page with title, Ambito, date, legend, scale, key figures and source.
-import { esc, fmtData } from './format.js';
+import { dataIt, esc, fmtData } from './format.js';
+import { t } from './i18n.js';
 import { stato } from './state.js';
 import { $ } from './util.js';
 
@@ -44,6 +45,7 @@ export function adattaPagina() {
 
 export function riempiPiedeStampa(d) {
   const oggi = fmtData.format(new Date());
-  $('#piede-stampa').innerHTML = `Fonte: inventario degli alloggi pubblici dell'Ambito, catasto (Agenzia delle Entrate), PGT dei comuni;
-    elaborazione abitare. Dati al ${esc(d.data_riferimento_it)}. Stampato il ${esc(oggi)}.${d.dimostrativo ? ' <strong>Dati dimostrativi, non reali.</strong>' : ''}`;
+  const dati = dataIt(d.data_riferimento) || d.data_riferimento_it;
+  $('#piede-stampa').innerHTML = `${esc(t('Fonte: inventario degli alloggi pubblici dell\'Ambito, catasto (Agenzia delle Entrate), PGT dei comuni; confini comunali ISTAT / openpolis (CC-BY 4.0); elaborazione abitare.'))}
+    ${esc(t('Dati al {data}. Stampato il {oggi}.', { data: dati, oggi }))}${d.dimostrativo ? ` <strong>${esc(t('Dati dimostrativi, non reali.'))}</strong>` : ''}`;
 }

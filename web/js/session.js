@@ -4,6 +4,7 @@
 // Links are relative, like every request of the page; logging out is a plain form (POST
 // uscita), as the CSP allows no inline script.
 import { esc } from './format.js';
+import { t } from './i18n.js';
 import { $, getJson } from './util.js';
 
 // The session as the server describes it; without an answer, the public without accounts.
@@ -35,14 +36,14 @@ export function mostraSessione(s) {
   }
   box.hidden = false;
   if (!s.utente) {
-    box.innerHTML = '<a id="link-accesso" class="pulsante" href="accesso">Accedi</a>';
+    box.innerHTML = `<a id="link-accesso" class="pulsante" href="accesso">${esc(t('Accedi'))}</a>`;
     return;
   }
-  const ruolo = s.ruolo_label ? ` (${s.ruolo_label})` : '';
+  const ruolo = s.ruolo_label ? ` (${t(s.ruolo_label)})` : '';
   const ente = s.ente ? `<span class="piccolo"> · ${esc(s.ente)}</span>` : '';
   // With a token (Authorization header) there is no session to close from here.
   const uscita = s.via === 'token' ? '' : `<form method="post" action="uscita" class="form-uscita">
-      <button type="submit" id="btn-uscita" class="pulsante secondario">Esci</button></form>`;
-  box.innerHTML = `<span id="utente-attivo" class="utente-attivo"><span class="visually-hidden">Accesso come </span><strong>${esc(s.utente)}</strong>${esc(ruolo)}${ente}</span>
+      <button type="submit" id="btn-uscita" class="pulsante secondario">${esc(t('Esci'))}</button></form>`;
+  box.innerHTML = `<span id="utente-attivo" class="utente-attivo"><span class="visually-hidden">${esc(t('Accesso come'))} </span><strong>${esc(s.utente)}</strong>${esc(ruolo)}${ente}</span>
     <a id="link-token" class="pulsante secondario" href="account">Token</a>${uscita}`;
 }

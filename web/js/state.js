@@ -23,6 +23,7 @@ export const stato = {
   richieste: {},
   popup: null,
   comuneSelezionato: null,
+  comuniSelezionati: [],
 };
 
 export function chiavePunto(coord) {
