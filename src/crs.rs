@@ -488,6 +488,32 @@ fn tmerc_proj_string(found: &CrsParams, expected: &CrsParams) -> String {
     s
 }
 
+/// The bounds of a rectangle's outline, 16 points a side, through `f`: a rectangle in one CRS
+/// is not a rectangle in another, so its corners alone are not enough.
+fn densified_bounds(
+    r: geo::Rect<f64>,
+    f: impl Fn(f64, f64) -> Result<(f64, f64), CrsError>,
+) -> Result<geo::Rect<f64>, CrsError> {
+    let (min, max) = (r.min(), r.max());
+    let mut lo = (f64::INFINITY, f64::INFINITY);
+    let mut hi = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    const STEPS: usize = 16;
+    for i in 0..=STEPS {
+        let t = i as f64 / STEPS as f64;
+        let x = min.x + (max.x - min.x) * t;
+        let y = min.y + (max.y - min.y) * t;
+        for (a, b) in [(x, min.y), (x, max.y), (min.x, y), (max.x, y)] {
+            let (px, py) = f(a, b)?;
+            lo = (lo.0.min(px), lo.1.min(py));
+            hi = (hi.0.max(px), hi.1.max(py));
+        }
+    }
+    Ok(geo::Rect::new(
+        geo::Coord { x: lo.0, y: lo.1 },
+        geo::Coord { x: hi.0, y: hi.1 },
+    ))
+}
+
 /// Converts coordinates of one CRS (x = easting/longitude) to model lon/lat degrees.
 pub struct ToLonLat {
     epsg: u16,
@@ -549,24 +575,7 @@ impl ToLonLat {
 
     /// A rectangle in this CRS (x = easting) as lon/lat bounds of its densified outline.
     pub fn rect(&self, r: geo::Rect<f64>) -> Result<geo::Rect<f64>, CrsError> {
-        let (min, max) = (r.min(), r.max());
-        let mut lo = (f64::INFINITY, f64::INFINITY);
-        let mut hi = (f64::NEG_INFINITY, f64::NEG_INFINITY);
-        const STEPS: usize = 16;
-        for i in 0..=STEPS {
-            let t = i as f64 / STEPS as f64;
-            let x = min.x + (max.x - min.x) * t;
-            let y = min.y + (max.y - min.y) * t;
-            for (px, py) in [(x, min.y), (x, max.y), (min.x, y), (max.x, y)] {
-                let (lon, lat) = self.convert(px, py)?;
-                lo = (lo.0.min(lon), lo.1.min(lat));
-                hi = (hi.0.max(lon), hi.1.max(lat));
-            }
-        }
-        Ok(geo::Rect::new(
-            geo::Coord { x: lo.0, y: lo.1 },
-            geo::Coord { x: hi.0, y: hi.1 },
-        ))
+        densified_bounds(r, |x, y| self.convert(x, y))
     }
 
     /// x = easting (or longitude), y = northing (or latitude).
@@ -627,24 +636,7 @@ impl FromLonLat {
     /// A lon/lat rectangle in this CRS: the bounds of its densified outline (a projected
     /// rectangle is not a rectangle in lon/lat, so corners alone are not enough).
     pub fn rect(&self, r: geo::Rect<f64>) -> Result<geo::Rect<f64>, CrsError> {
-        let (min, max) = (r.min(), r.max());
-        let mut lo = (f64::INFINITY, f64::INFINITY);
-        let mut hi = (f64::NEG_INFINITY, f64::NEG_INFINITY);
-        const STEPS: usize = 16;
-        for i in 0..=STEPS {
-            let t = i as f64 / STEPS as f64;
-            let x = min.x + (max.x - min.x) * t;
-            let y = min.y + (max.y - min.y) * t;
-            for (lon, lat) in [(x, min.y), (x, max.y), (min.x, y), (max.x, y)] {
-                let (px, py) = self.convert(lon, lat)?;
-                lo = (lo.0.min(px), lo.1.min(py));
-                hi = (hi.0.max(px), hi.1.max(py));
-            }
-        }
-        Ok(geo::Rect::new(
-            geo::Coord { x: lo.0, y: lo.1 },
-            geo::Coord { x: hi.0, y: hi.1 },
-        ))
+        densified_bounds(r, |lon, lat| self.convert(lon, lat))
     }
 
     pub fn convert(&self, lon: f64, lat: f64) -> Result<(f64, f64), CrsError> {
