@@ -69,42 +69,9 @@ async fn gdal_lists_collections_and_pages_through_items() {
     ) {
         return;
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path().join("demo");
-    let loaded = tokio::task::spawn_blocking({
-        let root = root.clone();
-        move || {
-            let generated = abitare::demo::generate(&root).expect("demo generation");
-            let project = Project::load(&generated.project).expect("demo project");
-            pipeline::build(&project).expect("demo build");
-            pipeline::load_workspace(&root.join("workspace")).expect("workspace")
-        }
-    })
-    .await
-    .expect("build task");
-
     // Every request the client makes, to check that it really pages.
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let log = seen.clone();
-    let router = common::app_signed(Arc::new(loaded)).layer(middleware::from_fn(
-        move |req: Request, next: Next| {
-            let log = log.clone();
-            async move {
-                if let Ok(mut l) = log.lock() {
-                    l.push(req.uri().to_string());
-                }
-                next.run(req).await
-            }
-        },
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("address").port();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    let url = format!("OAPIF:http://127.0.0.1:{port}/");
+    let (base, seen, _loaded, dir) = serve_logged().await;
+    let url = format!("OAPIF:{base}/");
 
     let out = run("ogrinfo", vec!["-ro".into(), "-so".into(), url.clone()]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
