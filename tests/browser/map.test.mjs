@@ -907,9 +907,11 @@ async function main() {
       piede: document.querySelector('#piede-stampa').textContent,
       pannello: getComputedStyle(document.querySelector('#pannello')).display,
       candidate: window.abitareMap.queryRenderedFeatures({ layers: ['aree-candidate-punti'] }).length,
+      etichette: window.abitareMap.queryRenderedFeatures({ layers: ['comuni-etichette'] }).map((f) => f.properties.nome),
     }));
     check(vs.titolo.includes('Ambito') && vs.legendaVisibile && vs.legenda.some((t) => t.includes('Occupato')) && vs.legenda.some((t) => t.includes('punteggio')), `la vista di stampa contiene la legenda dei livelli accesi (${vs.legenda.length} voci)`);
     check(/\d+\s*(m|km)/.test(vs.scala) && vs.cifre > 0 && /Fonte/.test(vs.piede) && /Dati al \d+ \w+ \d{4}/.test(vs.piede) && vs.pannello === 'none', `la vista di stampa ha scala (${vs.scala.trim()}), numeri chiave, fonte e data dei dati, senza i comandi`);
+    check(vs.etichette.length > 0, `la vista di stampa ha le etichette dei comuni (${vs.etichette.slice(0, 4).join(', ')}…)`);
     await stampa.screenshot({ path: path.join(ARTIFACTS, '10-stampa-A4.png'), fullPage: true });
     const pdfStampa = await stampa.pdf({ path: path.join(ARTIFACTS, 'stampa-A4.pdf'), preferCSSPageSize: true, printBackground: true });
     const pagine = (pdfStampa.toString('latin1').match(/\/Count (\d+)/) || [])[1];
