@@ -8,30 +8,15 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, OnceLock};
 
-use abitare::analysis::Analisi;
 use abitare::auth::Role;
 use abitare::output::export::{self, value_fits};
 use abitare::output::geojson::{layer_features, layer_len};
 use abitare::output::layers::{self, Audience, Palette, LAYERS};
 use axum::http::StatusCode;
 
-struct Fixture {
-    _demo: common::BuiltDemo,
-    loaded: Arc<Analisi>,
-}
-
-fn demo() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let demo = common::build_demo();
-        let loaded = Arc::new(demo.load());
-        Fixture {
-            _demo: demo,
-            loaded,
-        }
-    })
+fn demo() -> &'static common::LoadedDemo {
+    common::loaded_demo()
 }
 
 async fn json(uri: &str) -> serde_json::Value {

@@ -7,28 +7,12 @@
 
 mod common;
 
-use std::sync::{Arc, OnceLock};
-
-use abitare::analysis::Analisi;
 use abitare::auth::Role;
 use axum::http::StatusCode;
 use serde_json::Value;
 
-struct Fixture {
-    _demo: common::BuiltDemo,
-    loaded: Arc<Analisi>,
-}
-
-fn demo() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let demo = common::build_demo();
-        let loaded = Arc::new(demo.load());
-        Fixture {
-            _demo: demo,
-            loaded,
-        }
-    })
+fn demo() -> &'static common::LoadedDemo {
+    common::loaded_demo()
 }
 
 async fn get(uri: &str) -> (StatusCode, String, Vec<u8>) {

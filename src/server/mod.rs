@@ -618,12 +618,17 @@ pub struct ReportQuery {
 impl ReportQuery {
     /// The language asked for, Italian when none is.
     pub fn lingua(&self) -> Result<crate::output::lingua::Lingua, ApiError> {
-        match self.lang.as_deref() {
-            None => Ok(crate::output::lingua::Lingua::It),
-            Some(x) => crate::output::lingua::Lingua::parse(x).ok_or_else(|| {
-                ApiError::bad_request(format!("lingua non valida: lang={x:?} (it, en)"))
-            }),
-        }
+        lingua(self.lang.as_deref())
+    }
+}
+
+/// The language a `lang` parameter asks for (Italian when absent), or a `400` naming it.
+pub fn lingua(lang: Option<&str>) -> Result<crate::output::lingua::Lingua, ApiError> {
+    match lang {
+        None => Ok(crate::output::lingua::Lingua::It),
+        Some(x) => crate::output::lingua::Lingua::parse(x).ok_or_else(|| {
+            ApiError::bad_request(format!("lingua non valida: lang={x:?} (it, en)"))
+        }),
     }
 }
 

@@ -24,7 +24,7 @@ use super::{ApiError, AppState, Caller};
 use crate::analysis::sintesi;
 use crate::output::layers::Audience;
 use crate::output::protect::protect_panel;
-use crate::output::report::{html_stampa_in, Lingua, MappaComuni};
+use crate::output::report::{html_stampa_in, MappaComuni};
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -137,12 +137,7 @@ async fn stampa(
     let axum::extract::Query(q) = q.map_err(|_| {
         ApiError::bad_request("parametri non validi: la stampa accetta solo lang (it, en)")
     })?;
-    let l = match q.lang.as_deref() {
-        None => Lingua::It,
-        Some(x) => Lingua::parse(x).ok_or_else(|| {
-            ApiError::bad_request(format!("lingua non valida: lang={x:?} (it, en)"))
-        })?,
-    };
+    let l = super::lingua(q.lang.as_deref())?;
     let body = html_stampa_in(&s.report, &s.privato, &MappaComuni::of(&s), l);
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response())
 }

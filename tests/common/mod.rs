@@ -191,6 +191,25 @@ pub async fn get_text(
 }
 
 /// The demo Ambito generated and built in a temporary folder (removed when dropped).
+/// The demo built once per test binary and loaded: what most HTTP tests serve.
+pub struct LoadedDemo {
+    _demo: BuiltDemo,
+    pub loaded: std::sync::Arc<abitare::analysis::Analisi>,
+}
+
+/// The [`LoadedDemo`] of this test binary, built on first use.
+pub fn loaded_demo() -> &'static LoadedDemo {
+    static F: std::sync::OnceLock<LoadedDemo> = std::sync::OnceLock::new();
+    F.get_or_init(|| {
+        let demo = build_demo();
+        let loaded = std::sync::Arc::new(demo.load());
+        LoadedDemo {
+            _demo: demo,
+            loaded,
+        }
+    })
+}
+
 pub struct BuiltDemo {
     pub dir: tempfile::TempDir,
     /// The demo folder (inputs, `abitare.toml`, `workspace/`).
